@@ -1,0 +1,113 @@
+"""Making one new individual: selection, crossover, mutation, and the bounded duplicate retries.
+
+Pure: the caller passes the space, the parent population, a duplicate test and an RNG.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+import numpy as np
+
+from optuna_ga._encoding import Space
+from optuna_ga._population import Individual
+from optuna_ga.operators import mutate
+from optuna_ga.operators import sample_uniform
+from optuna_ga.operators._crossover import Crossover
+from optuna_ga.operators._selection import Selection
+
+#: Re-mutations of a bred child that repeats an evaluated or running parameter set.
+MAX_REMUTATIONS = 8
+#: Random draws tried after the re-mutations, before giving up.
+MAX_RANDOM_DRAWS = 64
+
+
+@dataclass(frozen=True)
+class Operators:
+    """The GA configuration that breeding needs."""
+
+    selection: Selection
+    crossover: Crossover
+    crossover_prob: float
+    mutation_prob: float | None  # None: 1 / number of genes
+
+
+@dataclass
+class Proposal:
+    """A proposed parameter set with its lineage.
+
+    ``duplicate`` is True when every bounded attempt repeated a known parameter set.
+    """
+
+    params: dict[str, Any]
+    operator: str
+    parents: list[int] = field(default_factory=list)
+    duplicate: bool = False
+
+
+def random_proposal(
+    space: Space,
+    is_duplicate: Callable[[dict[str, Any]], bool],
+    rng: np.random.Generator,
+    operator: str,
+) -> Proposal:
+    """An unseen uniform random point, or the last draw flagged ``duplicate``."""
+    params: dict[str, Any] = {}
+    for _ in range(MAX_RANDOM_DRAWS):
+        params = space.decode(sample_uniform(space.low, space.high, space.n_choices, rng))
+        if not is_duplicate(params):
+            return Proposal(params, operator)
+    return Proposal(params, operator, duplicate=True)
+
+
+def breed(
+    space: Space,
+    population: Sequence[Individual],
+    operators: Operators,
+    is_duplicate: Callable[[dict[str, Any]], bool],
+    rng: np.random.Generator,
+) -> Proposal:
+    """Breed one child from ``population`` (not empty), avoiding known parameter sets.
+
+    Two parents are selected on their scores; with probability ``crossover_prob`` they are
+    crossed, otherwise the child starts as a copy of the first; then each gene mutates with
+    probability ``mutation_prob``. Genes the child did not inherit (a conditional gene absent in
+    the parent on its side of the cut) are drawn at random. A child that repeats a known set is
+    mutated again, with a rising rate, up to :data:`MAX_REMUTATIONS` times; then the sampler falls
+    back to :func:`random_proposal`.
+    """
+    n = len(space)
+    scores = np.array([ind.score for ind in population])
+    i, j = operators.selection(scores, rng)
+    a, b = population[i], population[j]
+    xa, xb = space.encode(a.params), space.encode(b.params)
+    if i != j and rng.random() < operators.crossover_prob:
+        x, _ = operators.crossover(xa, xb, rng)
+        operator, parents = "crossover", [a.number, b.number]
+    else:
+        x, operator, parents = xa.copy(), "", [a.number]
+    missing = np.isnan(x)
+    x[missing] = sample_uniform(space.low, space.high, space.n_choices, rng)[missing]
+
+    rate = operators.mutation_prob if operators.mutation_prob is not None else 1.0 / max(n, 1)
+    for attempt in range(MAX_REMUTATIONS + 1):
+        # A child must differ from what was tried, so the first retry mutates at least a gene.
+        y, hit = mutate(x, space.low, space.high, space.n_choices, rate, rng)
+        if attempt > 0 and not hit.any() and n > 0:
+            k = int(rng.integers(n))
+            y, _ = mutate(x, space.low, space.high, space.n_choices, 1.0, rng)
+            y = np.where(np.arange(n) == k, y, x)
+            hit = np.arange(n) == k
+        params = space.decode(y)
+        if not is_duplicate(params):
+            label = "+".join(op for op in (operator, "mutation" if hit.any() else "") if op)
+            return Proposal(params, label or "copy", parents)
+        x = y
+        rate = min(1.0, rate * 2.0)
+    fallback = random_proposal(space, is_duplicate, rng, "random-fallback")
+    fallback.parents = []
+    return fallback

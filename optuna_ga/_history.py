@@ -1,0 +1,170 @@
+"""An incremental digest of a study's trials: what the sampler needs to know, rebuilt from storage.
+
+:class:`History` is fed the study's trial list (sorted by number) on every ask. It looks only at
+trials it has not digested yet, so the cost of an ask grows with the number of new and running
+trials, not with the size of the study. Everything in it is a function of the stored trials:
+two workers, or a resumed study, that read the same storage hold the same digest.
+
+It never touches a storage itself (:mod:`optuna_ga._store` does).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Any
+
+from optuna.distributions import BaseDistribution
+from optuna.study import StudyDirection
+from optuna.trial import FrozenTrial
+from optuna.trial import TrialState
+
+from optuna_ga._encoding import Space
+from optuna_ga._encoding import canonical_hash
+from optuna_ga._encoding import cardinality
+from optuna_ga._encoding import merge_order
+from optuna_ga._population import Individual
+from optuna_ga._population import generation_range
+from optuna_ga._population import next_population
+
+#: States whose parameter sets must never be proposed again.
+EVALUATED = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+class History:
+    """Digest of the finished trials of one study.
+
+    Args:
+        direction: The study's direction (scores are the values, negated when minimizing).
+    """
+
+    def __init__(self, direction: StudyDirection) -> None:
+        self._sign = 1.0 if direction == StudyDirection.MAXIMIZE else -1.0
+        self._lock = threading.Lock()
+        self._watermark = 0  # every trial with a smaller number is finished and digested
+        self._digested: set[int] = set()  # finished trials at or above the watermark
+        self.finished: dict[int, FrozenTrial] = {}
+        self.individuals: dict[int, Individual] = {}
+        self.evaluated_hashes: set[str] = set()
+        self.structures: set[frozenset[str]] = set()
+        self._order: list[str] = []
+        self._distributions: dict[str, BaseDistribution] = {}
+        self._space: Space | None = None
+        self.unfinished: list[FrozenTrial] = []
+        # (population_size, n_elites, mode) -> (last final generation, its population)
+        self._populations: dict[tuple[int, int, str], tuple[int, list[Individual]]] = {}
+
+    def update(self, trials: Sequence[FrozenTrial]) -> None:
+        """Digest the trials not seen yet. ``trials`` is the study's list, sorted by number."""
+        with self._lock:
+            self.unfinished = []
+            for trial in trials[self._watermark :]:
+                if trial.number in self._digested:
+                    continue
+                if trial.state.is_finished():
+                    self._digest(trial)
+                else:
+                    self.unfinished.append(trial)
+                    self._learn_space(trial)
+            while self._watermark in self._digested:
+                self._digested.remove(self._watermark)
+                self._watermark += 1
+
+    def _digest(self, trial: FrozenTrial) -> None:
+        self._digested.add(trial.number)
+        self.finished[trial.number] = trial
+        self._learn_space(trial)
+        if trial.state in EVALUATED:
+            self.evaluated_hashes.add(canonical_hash(trial.params))
+            self.structures.add(frozenset(trial.params))
+        value = trial.value if trial.state == TrialState.COMPLETE else None
+        if value is not None and math.isfinite(value):
+            self.individuals[trial.number] = Individual(
+                trial.number, self._sign * value, dict(trial.params)
+            )
+
+    def _learn_space(self, trial: FrozenTrial) -> None:
+        names = list(trial.distributions)
+        if any(name not in self._distributions for name in names):
+            self._order = merge_order(self._order, names)
+            self._space = None
+        for name, distribution in trial.distributions.items():
+            if self._distributions.get(name) != distribution:
+                self._distributions[name] = distribution
+                self._space = None
+
+    @property
+    def space(self) -> Space:
+        """Every gene seen so far, in gene order, with its most recent distribution."""
+        with self._lock:
+            if self._space is None:
+                self._space = Space({name: self._distributions[name] for name in self._order})
+            return self._space
+
+    def duplicate_keys(self, params: Mapping[str, Any]) -> set[str]:
+        """Hashes under which ``params`` would repeat an evaluated trial.
+
+        A deterministic define-by-run objective given ``params`` uses exactly the genes of an
+        earlier trial whenever ``params`` agrees with that trial on every gene it used. So
+        ``params`` repeats a trial iff, for some known structure (set of genes used by an
+        evaluated trial), its restriction to that structure hashes like that trial.
+        """
+        keys = {canonical_hash(params)}
+        names = set(params)
+        for structure in self.structures:
+            if structure <= names and len(structure) < len(names):
+                keys.add(canonical_hash({name: params[name] for name in structure}))
+        return keys
+
+    def may_exhaust(self) -> bool:
+        """Cheap test: could :meth:`is_exhausted` be true (one structure, all genes discrete)?"""
+        if len(self.structures) > 1:
+            return False
+        return all(math.isfinite(cardinality(d)) for d in self._distributions.values())
+
+    def is_exhausted(self, claimed: Iterable[Mapping[str, Any]]) -> bool:
+        """Whether a finite, unconditional space has no unseen point left.
+
+        ``claimed`` are the parameter sets of running and waiting trials. Conditional spaces
+        (several structures) are not detected here: the sampler's bounded fallback handles them.
+        """
+        if len(self.structures) != 1:
+            return False
+        (structure,) = self.structures
+        distributions = [self._distributions[name] for name in structure]
+        size = math.prod(cardinality(d) for d in distributions)
+        if not math.isfinite(size):
+            return False
+        hashes = set(self.evaluated_hashes)
+        hashes.update(canonical_hash(p) for p in claimed if set(p) == structure)
+        return len(hashes) >= size
+
+    def population(
+        self, generation: int, *, population_size: int, n_elites: int, mode: str
+    ) -> list[Individual]:
+        """``Pop(generation)`` from what has finished so far (see :mod:`optuna_ga._population`).
+
+        Populations of generations whose trials have all finished are cached; a generation
+        still running contributes the members that have completed.
+        """
+        key = (population_size, n_elites, mode)
+        with self._lock:
+            last, population = self._populations.get(key, (-1, []))
+            for g in range(last + 1, generation + 1):
+                numbers = generation_range(g, population_size, n_elites)
+                members = [self.individuals[n] for n in numbers if n in self.individuals]
+                population = next_population(
+                    population,
+                    members,
+                    population_size=population_size,
+                    n_elites=n_elites,
+                    mode=mode,
+                )
+                if g == last + 1 and all(n in self.finished for n in numbers):
+                    last = g
+                    self._populations[key] = (last, population)
+            return population
+

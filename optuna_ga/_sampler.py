@@ -1,0 +1,291 @@
+"""``GeneticSampler``: a thin facade over Optuna's sampler hooks.
+
+* ``before_trial`` proposes the trial's parameter set (its *genome*) from what storage holds
+  and records it with the trial's lineage;
+* ``sample_independent`` hands each suggested parameter its value from the genome, or draws it
+  at random when the genome has no valid value for it (a new or changed parameter);
+* ``after_trial`` stops the study when a finite search space has no unseen point left.
+
+The GA itself lives in pure modules: :mod:`optuna_ga._encoding`, :mod:`optuna_ga.operators`,
+:mod:`optuna_ga._population` and :mod:`optuna_ga._breeding`. Storage I/O lives in
+:mod:`optuna_ga._store`. The sampler object holds configuration only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.distributions import BaseDistribution
+from optuna.samplers import BaseSampler
+from optuna.study import Study
+from optuna.trial import FrozenTrial
+from optuna.trial import TrialState
+
+from optuna_ga import _store
+from optuna_ga._breeding import Operators
+from optuna_ga._breeding import Proposal
+from optuna_ga._breeding import breed
+from optuna_ga._breeding import random_proposal
+from optuna_ga._encoding import Space
+from optuna_ga._history import History
+from optuna_ga._population import generation_of
+from optuna_ga.operators import CROSSOVERS
+from optuna_ga.operators import SELECTIONS
+from optuna_ga.operators import sample_uniform
+
+_logger = optuna.logging.get_logger(__name__)
+
+#: Times a worker re-proposes when another worker claimed the same parameter set concurrently.
+MAX_CLAIM_ROUNDS = 3
+
+
+class GeneticSampler(BaseSampler):
+    """Genetic-algorithm sampler: elitism, roulette breeding, crossover and mutation.
+
+    Generation 0 is ``population_size`` random individuals (or trials that were enqueued or ran
+    before). Every later generation keeps the ``n_elites`` best individuals found so far as
+    parents (they are not trained again) and fills ``population_size - n_elites`` trials with
+    children: two parents are drawn by ``selection``, crossed with probability
+    ``crossover_prob``, and each gene mutates with probability ``mutation_prob``. The last
+    ``n_immigrants`` trials of each generation are random newcomers.
+
+    A trial's generation follows from its number, and parents, hashes and populations are read
+    back from storage, so any number of processes or machines sharing a storage cooperate on one
+    evolution, and a resumed study continues where it stopped. No parameter set that is already
+    complete, pruned, running or waiting is proposed again (hashes over canonical JSON, checked
+    against storage); when a finite search space is exhausted, the study stops.
+
+    Failed and pruned trials, and trials whose value is NaN or infinite, are never parents.
+
+    Args:
+        population_size: Individuals per generation, at least 2.
+        n_elites: Best individuals carried into every next generation, in
+            ``[0, population_size - 1]``.
+        selection: ``"roulette"`` (fitness-proportionate: scores shifted so that the worst
+            candidate keeps a small positive weight, see
+            :func:`optuna_ga.operators.roulette_weights`), ``"tournament"`` (of 3) or
+            ``"rank"`` (linear ranking).
+        crossover: ``"single_point"`` (the cut lies between genes that differ, in the order the
+            objective suggests parameters) or ``"uniform"``.
+        crossover_prob: Probability in ``[0, 1]`` that a child is a crossover of two parents;
+            otherwise it is a mutated copy of one.
+        mutation_prob: Per-gene mutation probability in ``[0, 1]``; ``None`` means
+            ``1 / number of genes``.
+        n_immigrants: Random newcomers per generation, in ``[0, population_size - n_elites]``.
+        hall_of_fame: If True, parents are the best ``population_size`` individuals of all time
+            instead of the last generation's population.
+        seed: Seed for reproducible runs. ``None`` draws one at construction; workers that
+            share a seed still breed different children (each trial number has its own stream).
+
+    Example:
+        >>> import optuna
+        >>> from optuna_ga import GeneticSampler
+        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+        >>> def objective(trial):
+        ...     x = trial.suggest_float("x", -5, 5)
+        ...     act = trial.suggest_categorical("act", ["relu", "tanh"])
+        ...     return x**2 + (act == "tanh")
+        >>> study = optuna.create_study(sampler=GeneticSampler(population_size=8, seed=1))
+        >>> study.optimize(objective, n_trials=40)
+        >>> study.best_value < 0.5
+        True
+        >>> study.trials[20].user_attrs["ga_generation"]
+        2
+    """
+
+    def __init__(
+        self,
+        *,
+        population_size: int = 20,
+        n_elites: int = 2,
+        selection: str = "roulette",
+        crossover: str = "single_point",
+        crossover_prob: float = 0.9,
+        mutation_prob: float | None = None,
+        n_immigrants: int = 0,
+        hall_of_fame: bool = False,
+        seed: int | None = None,
+    ) -> None:
+        if isinstance(population_size, bool) or not isinstance(population_size, int):
+            raise ValueError(f"population_size must be an int >= 2, got {population_size!r}.")
+        if population_size < 2:
+            raise ValueError(f"population_size must be >= 2, got {population_size}.")
+        if not isinstance(n_elites, int) or not 0 <= n_elites < population_size:
+            raise ValueError(
+                f"n_elites must be an int in [0, population_size - 1] = "
+                f"[0, {population_size - 1}], got {n_elites!r}."
+            )
+        if selection not in SELECTIONS:
+            raise ValueError(f"selection must be one of {sorted(SELECTIONS)}, got {selection!r}.")
+        if crossover not in CROSSOVERS:
+            raise ValueError(f"crossover must be one of {sorted(CROSSOVERS)}, got {crossover!r}.")
+        _check_probability("crossover_prob", crossover_prob)
+        if mutation_prob is not None:
+            _check_probability("mutation_prob", mutation_prob)
+        n_children = population_size - n_elites
+        if not isinstance(n_immigrants, int) or not 0 <= n_immigrants <= n_children:
+            raise ValueError(
+                f"n_immigrants must be an int in [0, population_size - n_elites] = "
+                f"[0, {n_children}], got {n_immigrants!r}."
+            )
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError(f"seed must be an int or None, got {seed!r}.")
+
+        self._population_size = population_size
+        self._n_elites = n_elites
+        self._n_immigrants = n_immigrants
+        self._mode = "hall_of_fame" if hall_of_fame else "generation"
+        self._operators = Operators(
+            selection=SELECTIONS[selection],
+            crossover=CROSSOVERS[crossover],
+            crossover_prob=float(crossover_prob),
+            mutation_prob=None if mutation_prob is None else float(mutation_prob),
+        )
+        self._seed = secrets.randbits(63) if seed is None else seed % 2**63
+
+    # -- Optuna hooks ----------------------------------------------------------------------
+
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        self._raise_error_if_multi_objective(study)
+        return {}
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        self._raise_error_if_multi_objective(study)
+        return {}
+
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        self._raise_error_if_multi_objective(study)
+        generation, slot = generation_of(trial.number, self._population_size, self._n_elites)
+        if _store.is_enqueued(trial):
+            _store.write_lineage(
+                study, trial, generation=generation, parents=[], operator="enqueued"
+            )
+            return
+        rng = self._rng(trial.number)
+        for _ in range(MAX_CLAIM_ROUNDS):
+            digest = _store.history(study)
+            proposal = self._propose(digest, trial, generation, slot, rng)
+            _store.write_proposal(
+                study,
+                trial,
+                proposal.params,
+                generation=generation,
+                parents=proposal.parents,
+                operator=proposal.operator,
+            )
+            # Two workers may have picked the same set at the same moment. Each wrote its claim
+            # before reading again, so the later reader sees both claims and proposes anew.
+            digest = _store.history(study)
+            others = _store.claims(digest, exclude_trial_id=trial._trial_id)
+            keys = digest.duplicate_keys(proposal.params)
+            if not any(keys & digest.duplicate_keys(other) for other in others):
+                break
+        if proposal.duplicate:
+            _logger.warning(
+                f"Trial {trial.number}: no unseen parameter set found within the bounded "
+                "retries; the search space looks exhausted. Stopping the study."
+            )
+            _stop(study)
+
+    def sample_independent(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        self._raise_error_if_multi_objective(study)
+        genome = _store.genome(study, trial)
+        if param_name in genome:
+            space = Space({param_name: param_distribution})
+            x = space.encode({param_name: genome[param_name]})
+            if not np.isnan(x[0]):
+                return space.decode(x)[param_name]
+        return self._random_value(trial.number, param_name, param_distribution)
+
+    def after_trial(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        _store.forget(study, trial)
+        if state not in (TrialState.COMPLETE, TrialState.PRUNED):
+            return
+        if not _store.history(study, refresh=False).may_exhaust():
+            return
+        digest = _store.history(study)
+        claimed = _store.claims(digest, exclude_trial_id=trial._trial_id)
+        if digest.is_exhausted([*claimed, trial.params]):
+            _logger.info("Every point of the finite search space has been tried; stopping.")
+            _stop(study)
+
+    def reseed_rng(self) -> None:
+        # Every trial number has its own random stream (see ``_rng``): nothing to reseed.
+        pass
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _rng(self, number: int, *key: int) -> np.random.Generator:
+        return np.random.default_rng([self._seed, number, *key])
+
+    def _random_value(self, number: int, name: str, distribution: BaseDistribution) -> Any:
+        name_key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")
+        space = Space({name: distribution})
+        x = sample_uniform(space.low, space.high, space.n_choices, self._rng(number, name_key))
+        return space.decode(x)[name]
+
+    def _propose(
+        self,
+        digest: History,
+        trial: FrozenTrial,
+        generation: int,
+        slot: int,
+        rng: np.random.Generator,
+    ) -> Proposal:
+        space = digest.space
+        if len(space) == 0:  # nothing known yet: every parameter is drawn when suggested
+            return Proposal({}, "random")
+        seen = set(digest.evaluated_hashes)
+        for params in _store.claims(digest, exclude_trial_id=trial._trial_id):
+            seen |= digest.duplicate_keys(params)
+
+        def is_duplicate(params: dict[str, Any]) -> bool:
+            return not seen.isdisjoint(digest.duplicate_keys(params))
+
+        n_children = self._population_size - self._n_elites
+        if generation == 0:
+            return random_proposal(space, is_duplicate, rng, "random")
+        if slot >= n_children - self._n_immigrants:
+            return random_proposal(space, is_duplicate, rng, "immigrant")
+        population = digest.population(
+            generation - 1,
+            population_size=self._population_size,
+            n_elites=self._n_elites,
+            mode=self._mode,
+        )
+        if not population:
+            return random_proposal(space, is_duplicate, rng, "random")
+        return breed(space, population, self._operators, is_duplicate, rng)
+
+
+def _check_probability(name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}.")
+
+
+def _stop(study: Study) -> None:
+    try:
+        study.stop()
+    except RuntimeError:  # ask-and-tell: there is no optimize loop to stop
+        pass

@@ -1,0 +1,118 @@
+"""The one module that reads and writes study storage for the sampler.
+
+What a trial records (all JSON):
+
+* system attr ``optuna_ga:genome``: the full parameter set proposed for the trial. Other workers
+  read it to avoid proposing the same set while the trial runs;
+* user attrs ``ga_generation``, ``ga_parents`` (trial numbers) and ``ga_operator`` (how the
+  trial was made). optuna-dashboard shows user attrs in its trial table.
+
+A process-local :class:`~optuna_ga._history.History` per (storage, study) caches the digest
+of finished trials; it is a cache of storage, never a source of truth.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+import optuna
+from optuna.storages import BaseStorage
+from optuna.trial import FrozenTrial
+from optuna.trial import TrialState
+
+from optuna_ga._history import History
+
+GENOME_KEY = "optuna_ga:genome"
+GENERATION_ATTR = "ga_generation"
+PARENTS_ATTR = "ga_parents"
+OPERATOR_ATTR = "ga_operator"
+_ENQUEUED_KEY = "fixed_params"  # set by Study.enqueue_trial
+
+_lock = threading.Lock()
+_histories: weakref.WeakKeyDictionary[BaseStorage, dict[int, History]] = (
+    weakref.WeakKeyDictionary()
+)
+# Genomes proposed in this process, by trial id, so that suggesting a parameter does not need a
+# storage round trip. Entries leave in ``forget``; a miss falls back to the stored system attr.
+_genomes: dict[tuple[int, int], dict[str, Any]] = {}
+
+
+def history(study: optuna.Study, *, refresh: bool = True) -> History:
+    """The study's digest, brought up to date with one read of its trials unless told not to."""
+    storage, study_id = study._storage, study._study_id
+    with _lock:
+        per_study = _histories.setdefault(storage, {})
+        if study_id not in per_study:
+            per_study[study_id] = History(study.direction)
+        digest = per_study[study_id]
+    if refresh:
+        digest.update(storage.get_all_trials(study_id, deepcopy=False))
+    return digest
+
+
+def claims(digest: History, *, exclude_trial_id: int | None = None) -> list[dict[str, Any]]:
+    """Parameter sets held by running and waiting trials (proposed genomes, enqueued params)."""
+    held = []
+    for trial in digest.unfinished:
+        if trial._trial_id == exclude_trial_id:
+            continue
+        if trial.state == TrialState.WAITING:
+            params = trial.system_attrs.get(_ENQUEUED_KEY)
+        else:
+            params = trial.system_attrs.get(GENOME_KEY) or trial.system_attrs.get(_ENQUEUED_KEY)
+        if params:
+            held.append(dict(params))
+    return held
+
+
+def is_enqueued(trial: FrozenTrial) -> bool:
+    """Whether the trial came from ``Study.enqueue_trial`` (its parameters are fixed)."""
+    return _ENQUEUED_KEY in trial.system_attrs
+
+
+def write_proposal(
+    study: optuna.Study,
+    trial: FrozenTrial,
+    genome: Mapping[str, Any],
+    *,
+    generation: int,
+    parents: list[int],
+    operator: str,
+) -> None:
+    """Record a trial's genome (for other workers) and its lineage (for people)."""
+    storage = study._storage
+    _genomes[(id(storage), trial._trial_id)] = dict(genome)
+    storage.set_trial_system_attr(trial._trial_id, GENOME_KEY, dict(genome))
+    write_lineage(study, trial, generation=generation, parents=parents, operator=operator)
+
+
+def write_lineage(
+    study: optuna.Study,
+    trial: FrozenTrial,
+    *,
+    generation: int,
+    parents: list[int],
+    operator: str,
+) -> None:
+    """Record generation, parents and operator as user attrs."""
+    storage = study._storage
+    storage.set_trial_user_attr(trial._trial_id, GENERATION_ATTR, generation)
+    storage.set_trial_user_attr(trial._trial_id, PARENTS_ATTR, parents)
+    storage.set_trial_user_attr(trial._trial_id, OPERATOR_ATTR, operator)
+
+
+def genome(study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
+    """The genome proposed for a trial: from this process if it proposed it, else storage."""
+    cached = _genomes.get((id(study._storage), trial._trial_id))
+    if cached is not None:
+        return cached
+    stored = trial.system_attrs.get(GENOME_KEY)
+    return dict(stored) if stored else {}
+
+
+def forget(study: optuna.Study, trial: FrozenTrial) -> None:
+    """Drop the process-local copy of a finished trial's genome."""
+    _genomes.pop((id(study._storage), trial._trial_id), None)
