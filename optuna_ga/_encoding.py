@@ -183,7 +183,8 @@ def _snap(dist: BaseDistribution, t: float) -> Any:
     if dist.step is not None:
         n_steps = int(round((dist.high - dist.low) / dist.step))
         k = int(np.clip(round((value - dist.low) / dist.step), 0, n_steps))
-        return float(min(dist.low + k * dist.step, dist.high))
+        # 15 significant digits drop float noise: 0.1 * 3 gives 0.3, not 0.30000000000000004.
+        return float(f"{min(dist.low + k * dist.step, dist.high):.15g}")
     return float(np.clip(value, dist.low, dist.high))
 
 

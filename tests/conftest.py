@@ -1,0 +1,47 @@
+"""Shared fixtures: real SQLite files and the PostgreSQL server of this machine."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import optuna
+import pytest
+
+POSTGRES_URL = os.environ.get(
+    "OPTUNA_GA_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_optuna() -> None:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: os.PathLike[str]) -> str:
+    return f"sqlite:///{tmp_path}/study.db"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL with a fresh study name space; fails in CI when unreachable."""
+    try:
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(POSTGRES_URL)
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text("select 1"))
+        engine.dispose()
+    except Exception as error:  # noqa: BLE001 - any failure means "no server"
+        message = f"PostgreSQL at {POSTGRES_URL} is unreachable: {error}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    yield POSTGRES_URL
+
+
+@pytest.fixture
+def study_name() -> str:
+    return f"test-{uuid.uuid4().hex[:12]}"

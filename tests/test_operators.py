@@ -1,0 +1,193 @@
+"""GA operators against hand-derived outputs, with a scripted RNG or a fixed seed."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pytest
+
+from optuna_ga.operators import differing
+from optuna_ga.operators import mutate
+from optuna_ga.operators import rank
+from optuna_ga.operators import roulette
+from optuna_ga.operators import roulette_weights
+from optuna_ga.operators import sample_uniform
+from optuna_ga.operators import single_point
+from optuna_ga.operators import tournament
+from optuna_ga.operators import uniform
+
+
+class ScriptedRNG:
+    """Returns scripted values and records each call, so outputs can be derived by hand."""
+
+    def __init__(self, **script: list[Any]) -> None:
+        self.script = {k: list(v) for k, v in script.items()}
+        self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+
+    def _next(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append((name, args, kwargs))
+        return self.script[name].pop(0)
+
+    def integers(self, *args: Any, **kwargs: Any) -> Any:
+        return self._next("integers", *args, **kwargs)
+
+    def random(self, *args: Any, **kwargs: Any) -> Any:
+        return self._next("random", *args, **kwargs)
+
+    def choice(self, *args: Any, **kwargs: Any) -> Any:
+        return self._next("choice", *args, **kwargs)
+
+    def uniform(self, *args: Any, **kwargs: Any) -> Any:
+        return self._next("uniform", *args, **kwargs)
+
+    def normal(self, *args: Any, **kwargs: Any) -> Any:
+        return self._next("normal", *args, **kwargs)
+
+
+# -- crossover ---------------------------------------------------------------------------------
+
+
+def test_differing_treats_nan_as_equal_to_nan_only() -> None:
+    a = np.array([0.0, np.nan, np.nan, 1.0])
+    b = np.array([0.0, np.nan, 2.0, 3.0])
+    assert differing(a, b).tolist() == [False, False, True, True]
+
+
+def test_single_point_draws_the_cut_among_nontrivial_positions() -> None:
+    a = np.array([0.0, 0.0, 0.0, 0.0, 0.0])
+    b = np.array([1.0, 0.0, 1.0, 1.0, 0.0])  # differs at 0, 2, 3: cuts 1..3 are nontrivial
+    rng = ScriptedRNG(integers=[2])
+    child, from_a = single_point(a, b, rng)  # type: ignore[arg-type]
+    assert rng.calls == [("integers", (1, 4), {})]
+    assert child.tolist() == [0.0, 0.0, 1.0, 1.0, 0.0]
+    assert from_a.tolist() == [True, True, False, False, False]
+
+
+@pytest.mark.parametrize(("cut", "expected"), [(1, [0, 1, 1, 1]), (3, [0, 0, 0, 1])])
+def test_single_point_table(cut: int, expected: list[float]) -> None:
+    a, b = np.zeros(4), np.array([1.0, 1.0, 1.0, 1.0])
+    child, _ = single_point(a, b, ScriptedRNG(integers=[cut]))  # type: ignore[arg-type]
+    assert child.tolist() == expected
+
+
+def test_single_point_never_clones_a_parent() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        a = rng.integers(0, 2, 6).astype(float)
+        b = rng.integers(0, 2, 6).astype(float)
+        child, _ = single_point(a, b, rng)
+        if differing(a, b).sum() >= 2:
+            assert not np.array_equal(child, a) and not np.array_equal(child, b)
+
+
+def test_single_point_without_a_nontrivial_cut_copies_the_first_parent() -> None:
+    a, b = np.array([0.0, 5.0, 0.0]), np.array([0.0, 6.0, 0.0])
+    rng = ScriptedRNG()
+    child, from_a = single_point(a, b, rng)  # type: ignore[arg-type]
+    assert child.tolist() == a.tolist() and from_a.all() and rng.calls == []
+
+
+def test_uniform_crossover_takes_genes_by_coin() -> None:
+    rng = ScriptedRNG(random=[np.array([0.1, 0.9, 0.4, 0.6])])
+    child, from_a = uniform(np.zeros(4), np.ones(4), rng)  # type: ignore[arg-type]
+    assert child.tolist() == [0.0, 1.0, 0.0, 1.0]
+    assert from_a.tolist() == [True, False, True, False]
+
+
+# -- selection ---------------------------------------------------------------------------------
+
+
+def test_roulette_weights_hand_derived() -> None:
+    # spread 3, n 3: weights (0 + 1, 1 + 1, 3 + 1) / 7
+    np.testing.assert_allclose(roulette_weights(np.array([1.0, 2.0, 4.0])), [1 / 7, 2 / 7, 4 / 7])
+    # negative scores (a minimized loss, negated): same shape, shifted
+    np.testing.assert_allclose(
+        roulette_weights(np.array([-4.0, -3.0, -1.0])), [1 / 7, 2 / 7, 4 / 7]
+    )
+    np.testing.assert_allclose(roulette_weights(np.array([2.0, 2.0])), [0.5, 0.5])
+
+
+def test_roulette_draws_two_distinct_parents_with_renormalised_weights() -> None:
+    rng = ScriptedRNG(choice=[2, 1])
+    assert roulette(np.array([1.0, 2.0, 4.0]), rng) == (2, 1)  # type: ignore[arg-type]
+    (_, args1, kw1), (_, args2, kw2) = rng.calls
+    np.testing.assert_allclose(kw1["p"], [1 / 7, 2 / 7, 4 / 7])
+    np.testing.assert_allclose(kw2["p"], [1 / 3, 2 / 3, 0.0])
+
+
+def test_roulette_frequencies_follow_fitness() -> None:
+    rng = np.random.default_rng(0)
+    scores = np.array([1.0, 2.0, 4.0])
+    counts = Counter(roulette(scores, rng)[0] for _ in range(20000))
+    np.testing.assert_allclose(
+        [counts[i] / 20000 for i in range(3)], [1 / 7, 2 / 7, 4 / 7], atol=0.015
+    )
+
+
+def test_rank_weights_are_linear_in_rank() -> None:
+    rng = ScriptedRNG(choice=[0, 2])
+    assert rank(np.array([10.0, -5.0, 3.0]), rng) == (0, 2)  # type: ignore[arg-type]
+    np.testing.assert_allclose(rng.calls[0][2]["p"], [3 / 6, 1 / 6, 2 / 6])
+
+
+def test_tournament_picks_the_best_of_the_drawn() -> None:
+    rng = ScriptedRNG(choice=[np.array([0, 3, 1]), np.array([2, 1, 3])])
+    scores = np.array([5.0, 1.0, 9.0, 7.0])
+    assert tournament(scores, rng) == (3, 2)  # type: ignore[arg-type]
+    assert rng.calls[1][1][0].tolist() == [0, 1, 2]  # the first winner is excluded
+
+
+def test_selection_with_one_candidate() -> None:
+    rng = np.random.default_rng(0)
+    for select in (roulette, rank, tournament):
+        assert select(np.array([1.0]), rng) == (0, 0)
+
+
+# -- mutation ----------------------------------------------------------------------------------
+
+LOW = np.array([-0.5, 0.0, 0.0, -0.5])
+HIGH = np.array([3.5, 10.0, 10.0, 0.5])
+N_CHOICES = np.array([4, 0, 0, 1])
+
+
+def test_mutate_hand_derived() -> None:
+    x = np.array([1.0, 5.0, 5.0, 0.0])
+    rng = ScriptedRNG(
+        random=[np.array([0.0, 0.0, 0.0, 0.0]), np.array([0.9, 0.1, 0.9, 0.9])],
+        uniform=[np.array([9.0, 7.0, 8.0, 9.0])],
+        integers=[np.array([3, 0]), np.array([2, 1, 1, 1])],
+        normal=[np.array([0.0, 0.0, 0.5, 0.0])],
+    )
+    y, hit = mutate(x, LOW, HIGH, N_CHOICES, 1.0, rng)  # type: ignore[arg-type]
+    # gene 0: categorical, (1 + 2) % 4 = 3; gene 1: resampled -> 7; gene 2: step 0.5 * 10 -> 10
+    # (clipped); gene 3: one choice, unchanged
+    assert y.tolist() == [3.0, 7.0, 10.0, 0.0]
+    assert hit.all()
+
+
+def test_mutated_categorical_always_changes() -> None:
+    rng = np.random.default_rng(0)
+    x = np.array([2.0, 5.0, 5.0, 0.0])
+    for _ in range(300):
+        y, hit = mutate(x, LOW, HIGH, N_CHOICES, 1.0, rng)
+        assert y[0] != x[0] and y[0] in (0.0, 1.0, 3.0)
+        assert LOW[1] <= y[1] <= HIGH[1]
+
+
+def test_mutation_rate_zero_changes_nothing_and_nan_genes_are_resampled() -> None:
+    rng = np.random.default_rng(0)
+    x = np.array([1.0, np.nan, 5.0, 0.0])
+    y, hit = mutate(x, LOW, HIGH, N_CHOICES, 0.0, rng)
+    assert not hit.any() and np.array_equal(y, x, equal_nan=True)
+    y, _ = mutate(x, LOW, HIGH, N_CHOICES, 1.0, rng)
+    assert not np.isnan(y).any()
+
+
+def test_sample_uniform_respects_bounds_and_choices() -> None:
+    rng = np.random.default_rng(0)
+    draws = np.array([sample_uniform(LOW, HIGH, N_CHOICES, rng) for _ in range(500)])
+    assert set(draws[:, 0]) == {0.0, 1.0, 2.0, 3.0}
+    assert (draws[:, 1] >= 0).all() and (draws[:, 1] <= 10).all()
+    assert set(draws[:, 3]) == {0.0}

@@ -1,0 +1,376 @@
+"""GeneticSampler behaviour: generations, dedup, conditional spaces, failures, reproducibility."""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+from collections import Counter
+from typing import Any
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from optuna_ga import GeneticSampler
+from optuna_ga import canonical_hash
+from optuna_ga._population import generation_of
+
+EVALUATED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+
+
+def mixed(trial: optuna.Trial) -> float:
+    x = trial.suggest_float("x", -5.0, 5.0)
+    n = trial.suggest_int("n", 1, 32, log=True)
+    act = trial.suggest_categorical("act", ["relu", "tanh", "gelu"])
+    return x**2 + abs(math.log2(n) - 2) + (act != "gelu")
+
+
+def conditional(trial: optuna.Trial) -> float:
+    n_layers = trial.suggest_int("n_layers", 1, 4)
+    units = [trial.suggest_int(f"units_l{i}", 4, 64, log=True) for i in range(n_layers)]
+    lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+    return sum(units) / 100 + abs(math.log10(lr) + 2) + n_layers
+
+
+def hashes(study: optuna.Study) -> list[str]:
+    return [canonical_hash(t.params) for t in study.get_trials(states=EVALUATED)]
+
+
+# -- arguments ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"population_size": 1}, "population_size"),
+        ({"population_size": 2.5}, "population_size"),
+        ({"population_size": 4, "n_elites": 4}, "n_elites"),
+        ({"n_elites": -1}, "n_elites"),
+        ({"selection": "best"}, "selection"),
+        ({"crossover": "two_point"}, "crossover"),
+        ({"crossover_prob": 1.5}, "crossover_prob"),
+        ({"crossover_prob": float("nan")}, "crossover_prob"),
+        ({"mutation_prob": -0.1}, "mutation_prob"),
+        ({"population_size": 4, "n_elites": 1, "n_immigrants": 4}, "n_immigrants"),
+        ({"seed": "1"}, "seed"),
+    ],
+)
+def test_bad_arguments_name_the_argument(kwargs: dict[str, Any], name: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        GeneticSampler(**kwargs)
+
+
+def test_arguments_are_keyword_only() -> None:
+    with pytest.raises(TypeError):
+        GeneticSampler(20)  # type: ignore[misc]
+
+
+def test_multi_objective_study_is_rejected() -> None:
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=GeneticSampler())
+    with pytest.raises(ValueError, match="multi-objective"):
+        study.optimize(lambda t: (t.suggest_float("x", 0, 1), 0.0), n_trials=1)
+
+
+# -- generations and lineage -------------------------------------------------------------------
+
+
+def test_generations_follow_trial_numbers() -> None:
+    study = optuna.create_study(sampler=GeneticSampler(population_size=6, n_elites=2, seed=0))
+    study.optimize(mixed, n_trials=6 + 4 * 5)
+    generations = Counter(t.user_attrs["ga_generation"] for t in study.trials)
+    assert generations == {0: 6, 1: 4, 2: 4, 3: 4, 4: 4, 5: 4}
+    for trial in study.trials:
+        assert trial.user_attrs["ga_generation"] == generation_of(trial.number, 6, 2)[0]
+
+
+def test_lineage_records_parents_from_the_previous_population() -> None:
+    study = optuna.create_study(sampler=GeneticSampler(population_size=6, n_elites=2, seed=0))
+    study.optimize(mixed, n_trials=30)
+    for trial in study.trials:
+        operator = trial.user_attrs["ga_operator"]
+        parents = trial.user_attrs["ga_parents"]
+        if trial.user_attrs["ga_generation"] == 0:
+            assert operator == "random" and parents == []
+            continue
+        assert operator in {"crossover", "crossover+mutation", "mutation", "random-fallback"}
+        assert len(parents) == (2 if operator.startswith("crossover") else 1)
+        # Parents come from earlier generations only.
+        assert all(p < trial.number for p in parents)
+        assert all(generation_of(p, 6, 2)[0] < trial.user_attrs["ga_generation"] for p in parents)
+
+
+def test_elites_are_the_best_so_far_and_parents_come_from_the_population() -> None:
+    study = optuna.create_study(sampler=GeneticSampler(population_size=5, n_elites=2, seed=3))
+    study.optimize(mixed, n_trials=5 + 3 * 6)
+    # Population of generation 0 is its 5 members; generation 1's parents are all drawn from it.
+    gen1 = [t for t in study.trials if t.user_attrs["ga_generation"] == 1]
+    assert {p for t in gen1 for p in t.user_attrs["ga_parents"]} <= set(range(5))
+    # Generation 2 breeds from the 2 best of generation 0 plus generation 1's members.
+    best2 = sorted(study.trials[:5], key=lambda t: t.value)[:2]
+    allowed = {t.number for t in best2} | {t.number for t in gen1}
+    gen2 = [t for t in study.trials if t.user_attrs["ga_generation"] == 2]
+    assert {p for t in gen2 for p in t.user_attrs["ga_parents"]} <= allowed
+
+
+def test_immigrants_fill_the_last_slots() -> None:
+    sampler = GeneticSampler(population_size=6, n_elites=1, n_immigrants=2, seed=0)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(mixed, n_trials=6 + 5 * 3)
+    for trial in study.trials[6:]:
+        slot = generation_of(trial.number, 6, 1)[1]
+        assert (trial.user_attrs["ga_operator"] == "immigrant") == (slot >= 3)
+
+
+@pytest.mark.parametrize("selection", ["roulette", "tournament", "rank"])
+@pytest.mark.parametrize("crossover", ["single_point", "uniform"])
+@pytest.mark.parametrize("hall_of_fame", [False, True])
+def test_every_configuration_improves_on_generation_zero(
+    selection: str, crossover: str, hall_of_fame: bool
+) -> None:
+    sampler = GeneticSampler(
+        population_size=10,
+        n_elites=2,
+        selection=selection,
+        crossover=crossover,
+        hall_of_fame=hall_of_fame,
+        seed=0,
+    )
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(mixed, n_trials=150)
+    first = min(t.value for t in study.trials[:10])
+    assert study.best_value < first
+    assert study.best_value < 0.5
+
+
+def test_maximize_and_negative_objectives() -> None:
+    study = optuna.create_study(
+        direction="maximize", sampler=GeneticSampler(population_size=10, seed=0)
+    )
+    study.optimize(lambda t: -mixed(t) - 100.0, n_trials=150)
+    assert study.best_value > -100.5
+
+
+# -- duplicates --------------------------------------------------------------------------------
+
+
+def small_discrete(trial: optuna.Trial) -> float:
+    a = trial.suggest_int("a", 0, 2)
+    b = trial.suggest_categorical("b", ["x", "y", "z"])
+    c = trial.suggest_categorical("c", [True, False])
+    return a + len(b) + c
+
+
+def test_finite_space_is_exhausted_without_duplicates_and_the_study_stops() -> None:
+    study = optuna.create_study(sampler=GeneticSampler(population_size=4, n_elites=1, seed=0))
+    study.optimize(small_discrete, n_trials=100)
+    assert len(study.trials) == 18  # 3 x 3 x 2
+    assert len(set(hashes(study))) == 18
+
+
+def test_finite_space_exhaustion_also_on_sqlite(sqlite_url: str) -> None:
+    study = optuna.create_study(
+        storage=sqlite_url, sampler=GeneticSampler(population_size=4, n_elites=1, seed=0)
+    )
+    study.optimize(small_discrete, n_trials=100)
+    assert len(study.trials) == 18 and len(set(hashes(study))) == 18
+
+
+def test_no_duplicates_in_a_long_discrete_run() -> None:
+    def objective(trial: optuna.Trial) -> float:
+        return sum(trial.suggest_int(f"g{i}", 0, 3) for i in range(4))  # 256 points
+
+    study = optuna.create_study(sampler=GeneticSampler(population_size=10, seed=1))
+    study.optimize(objective, n_trials=200)
+    assert len(study.trials) == 200
+    assert len(set(hashes(study))) == 200
+
+
+def test_conditional_space_has_no_duplicates_of_used_parameters() -> None:
+    def objective(trial: optuna.Trial) -> float:
+        n = trial.suggest_int("n", 1, 3)
+        return sum(trial.suggest_int(f"u{i}", 0, 2) for i in range(n)) + n
+
+    # 3 + 9 + 27 = 39 distinct used parameter sets.
+    study = optuna.create_study(sampler=GeneticSampler(population_size=6, n_elites=1, seed=0))
+    study.optimize(objective, n_trials=39)
+    assert len(set(hashes(study))) == len(study.trials) == 39
+
+
+def test_running_trials_are_not_proposed_again() -> None:
+    study = optuna.create_study(sampler=GeneticSampler(population_size=4, n_elites=1, seed=0))
+    study.optimize(small_discrete, n_trials=8)
+    running = [study.ask() for _ in range(10)]
+    for trial in running:
+        small_discrete(trial)
+    assert len(set(hashes(study))) == 18
+
+
+# -- conditional and changing spaces -----------------------------------------------------------
+
+
+def test_conditional_genes_are_inherited_or_sampled() -> None:
+    study = optuna.create_study(sampler=GeneticSampler(population_size=8, n_elites=2, seed=0))
+    study.optimize(conditional, n_trials=80)
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)
+    for trial in study.trials:
+        n = trial.params["n_layers"]
+        assert set(trial.params) == {"n_layers", "lr"} | {f"units_l{i}" for i in range(n)}
+    assert study.best_value < min(t.value for t in study.trials[:8])
+
+
+def test_gene_order_follows_suggestion_order_across_structures() -> None:
+    from optuna_ga import _store
+
+    study = optuna.create_study(sampler=GeneticSampler(population_size=8, seed=0))
+    study.optimize(conditional, n_trials=40)
+    names = _store.history(study).space.names
+    depth = max(t.params["n_layers"] for t in study.trials)
+    assert names == ("n_layers", *(f"units_l{i}" for i in range(depth)), "lr")
+
+
+def test_changing_distributions_do_not_crash() -> None:
+    study = optuna.create_study(sampler=GeneticSampler(population_size=4, seed=0))
+
+    def first(trial: optuna.Trial) -> float:
+        return trial.suggest_float("x", 0, 10) + trial.suggest_int("y", 0, 10)
+
+    def second(trial: optuna.Trial) -> float:
+        # Optuna's storages refuse a change of kind or of log; ranges and steps may change.
+        x = trial.suggest_float("x", 20, 30)
+        y = trial.suggest_int("y", 5, 50, step=5)
+        return x + y
+
+    study.optimize(first, n_trials=12)
+    study.optimize(second, n_trials=12)
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)
+    assert all(20 <= t.params["x"] <= 30 for t in study.trials[12:])
+    assert all(t.params["y"] % 5 == 0 for t in study.trials[12:])
+
+
+# -- failures, pruning, enqueued and earlier trials ---------------------------------------------
+
+
+def test_failed_pruned_and_nan_trials_are_never_parents_and_never_stall() -> None:
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", -5, 5)
+        n = trial.suggest_int("n", 0, 9)
+        if n == 0:
+            raise RuntimeError("boom")
+        if n == 1:
+            raise optuna.TrialPruned()
+        if n == 2:
+            return float("nan")
+        if n == 3:
+            return float("inf")
+        return x**2
+
+    study = optuna.create_study(sampler=GeneticSampler(population_size=8, n_elites=2, seed=0))
+    study.optimize(objective, n_trials=80, catch=(RuntimeError,))
+    assert len(study.trials) == 80
+    bad = {
+        t.number
+        for t in study.trials
+        if t.state != TrialState.COMPLETE or t.value is None or not math.isfinite(t.value)
+    }
+    assert bad  # the objective does fail sometimes
+    parents = {p for t in study.trials for p in t.user_attrs.get("ga_parents", [])}
+    assert parents and not parents & bad
+
+
+def test_enqueued_trials_are_evaluated_and_seed_the_population() -> None:
+    study = optuna.create_study(sampler=GeneticSampler(population_size=4, n_elites=1, seed=0))
+    study.enqueue_trial({"x": 0.0, "n": 4, "act": "gelu"})  # the optimum
+    study.optimize(mixed, n_trials=12)
+    assert study.trials[0].params == {"x": 0.0, "n": 4, "act": "gelu"}
+    assert study.trials[0].user_attrs["ga_operator"] == "enqueued"
+    assert study.best_trial.number == 0
+    # Trial 0, the best, is an elite: it stays a parent in later generations.
+    assert any(0 in t.user_attrs["ga_parents"] for t in study.trials[8:])
+
+
+def test_trials_of_another_sampler_seed_the_first_population() -> None:
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(mixed, n_trials=10)
+    study.sampler = GeneticSampler(population_size=10, n_elites=2, seed=0)
+    study.optimize(mixed, n_trials=8)
+    new = study.trials[10:]
+    assert all(t.user_attrs["ga_generation"] == 1 for t in new)
+    assert {p for t in new for p in t.user_attrs["ga_parents"]} <= set(range(10))
+
+
+def test_pruner_works_with_the_sampler() -> None:
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", -5, 5)
+        for step in range(5):
+            trial.report(x**2 + 1.0 / (step + 1), step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return x**2
+
+    study = optuna.create_study(
+        sampler=GeneticSampler(population_size=8, seed=0),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=4),
+    )
+    study.optimize(objective, n_trials=40)
+    states = Counter(t.state for t in study.trials)
+    assert states[TrialState.PRUNED] > 0 and states[TrialState.COMPLETE] > 8
+
+
+# -- reproducibility ---------------------------------------------------------------------------
+
+
+def run_params(seed: int) -> list[dict[str, Any]]:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=GeneticSampler(population_size=6, seed=seed))
+    study.optimize(conditional, n_trials=40)
+    return [t.params for t in study.trials]
+
+
+def test_same_seed_same_sequence_and_other_seed_differs() -> None:
+    assert run_params(7) == run_params(7)
+    assert run_params(7) != run_params(8)
+
+
+def test_reproducible_in_a_spawned_process() -> None:
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        other = pool.apply(run_params, (11,))
+    assert other == run_params(11)
+
+
+def test_workers_sharing_a_seed_breed_different_children() -> None:
+    sampler = GeneticSampler(population_size=6, seed=5)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(mixed, n_trials=12)
+    # Two "workers" with the same seed ask at once: different slots, different children.
+    a, b = study.ask(), study.ask()
+    assert mixed(a) is not None and mixed(b) is not None
+    assert a.params != b.params
+
+
+def test_no_sampler_state_survives_between_studies_with_the_same_object() -> None:
+    sampler = GeneticSampler(population_size=6, seed=2)
+    first = optuna.create_study(sampler=sampler)
+    first.optimize(conditional, n_trials=30)
+    second = optuna.create_study(sampler=sampler)
+    second.optimize(conditional, n_trials=30)
+    assert [t.params for t in first.trials] == [t.params for t in second.trials]
+
+
+def test_resumed_study_continues_like_an_uninterrupted_one(sqlite_url: str) -> None:
+    whole = optuna.create_study(sampler=GeneticSampler(population_size=6, seed=4))
+    whole.optimize(conditional, n_trials=30)
+
+    def resume(n_trials: int) -> optuna.Study:
+        study = optuna.create_study(
+            storage=sqlite_url,
+            study_name="resume",
+            load_if_exists=True,
+            sampler=GeneticSampler(population_size=6, seed=4),
+        )
+        study.optimize(conditional, n_trials=n_trials)
+        return study
+
+    resume(13)
+    resumed = resume(17)  # a new sampler object, as in a new process
+    assert [t.params for t in resumed.trials] == [t.params for t in whole.trials]
