@@ -44,8 +44,10 @@ def main(argv: list[str] | None = None) -> optuna.Study:
     )
     study.optimize(objective, n_trials=args.n_trials)
     best = study.best_trial
-    print(f"best value {best.value:.4f} in trial {best.number} "
-          f"(generation {best.user_attrs.get('ga_generation')}): {best.params}")
+    print(
+        f"best value {best.value:.4f} in trial {best.number} "
+        f"(generation {best.user_attrs.get('ga_generation')}): {best.params}"
+    )
     return study
 
 

@@ -5,6 +5,7 @@ Pure: the caller passes the space, the parent population, a duplicate test and a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from typing import Any
 import numpy as np
 
 from optuna_ga._encoding import Space
+from optuna_ga._encoding import cardinality
+from optuna_ga._encoding import grid
 from optuna_ga._population import Individual
 from optuna_ga.operators import mutate
 from optuna_ga.operators import sample_uniform
@@ -24,6 +27,9 @@ from optuna_ga.operators._selection import Selection
 MAX_REMUTATIONS = 8
 #: Random draws tried after the re-mutations, before giving up.
 MAX_RANDOM_DRAWS = 64
+#: A finite space with at most this many points is enumerated when random draws keep
+#: repeating known sets, so its last unseen points are found exactly.
+MAX_ENUMERATION = 20_000
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,36 @@ def random_proposal(
         params = space.decode(sample_uniform(space.low, space.high, space.n_choices, rng))
         if not is_duplicate(params):
             return Proposal(params, operator)
+    unseen = enumerate_unseen(space, is_duplicate, rng)
+    if unseen is not None:
+        return Proposal(unseen, operator)
     return Proposal(params, operator, duplicate=True)
+
+
+def enumerate_unseen(
+    space: Space,
+    is_duplicate: Callable[[dict[str, Any]], bool],
+    rng: np.random.Generator,
+) -> dict[str, Any] | None:
+    """A random unseen point of a small finite space, found by enumeration; else None.
+
+    Points are visited in a random order (a permutation of their mixed-radix indices), so the
+    result is uniform among the unseen points. Returns None when the space is continuous, has
+    more than :data:`MAX_ENUMERATION` points, or has no unseen point.
+    """
+    sizes = [cardinality(d) for d in space.distributions.values()]
+    total = math.prod(sizes)
+    if not sizes or not math.isfinite(total) or total > MAX_ENUMERATION:
+        return None
+    grids = [grid(d) for d in space.distributions.values()]
+    for index in rng.permutation(int(total)):
+        params = {}
+        for name, values in zip(space.names, grids, strict=True):
+            index, digit = divmod(int(index), len(values))
+            params[name] = values[digit]
+        if not is_duplicate(params):
+            return params
+    return None
 
 
 def breed(

@@ -29,7 +29,7 @@ from optuna.distributions import CategoricalDistribution
 from optuna.distributions import FloatDistribution
 from optuna.distributions import IntDistribution
 
-__all__ = ["Space", "canonical_hash", "cardinality"]
+__all__ = ["Space", "canonical_hash", "cardinality", "grid", "merge_order"]
 
 
 def _canonical_value(value: Any) -> Any:
@@ -84,8 +84,28 @@ def cardinality(distribution: BaseDistribution) -> float:
     if isinstance(distribution, FloatDistribution):
         if distribution.step is None:
             return math.inf if distribution.high > distribution.low else 1
-        return int(round((distribution.high - distribution.low) / distribution.step)) + 1
+        return round((distribution.high - distribution.low) / distribution.step) + 1
     raise ValueError(f"Unsupported distribution: {distribution!r}.")
+
+
+def grid(distribution: BaseDistribution) -> list[Any]:
+    """Every value of a finite distribution, in order.
+
+    Example:
+        >>> grid(FloatDistribution(0.0, 0.3, step=0.1))
+        [0.0, 0.1, 0.2, 0.3]
+        >>> grid(CategoricalDistribution(["a", "b"]))
+        ['a', 'b']
+    """
+    if isinstance(distribution, CategoricalDistribution):
+        return list(distribution.choices)
+    n = cardinality(distribution)
+    if not math.isfinite(n):
+        raise ValueError(f"{distribution!r} is continuous: it has no finite grid.")
+    assert isinstance(distribution, (IntDistribution, FloatDistribution))
+    step = distribution.step or 1
+    values = (distribution.low + k * step for k in range(int(n)))
+    return [_snap(distribution, math.log(v) if distribution.log else v) for v in values]
 
 
 def _bounds(distribution: BaseDistribution) -> tuple[float, float]:
@@ -146,10 +166,8 @@ class Space:
                 continue
             value = params[name]
             if isinstance(dist, CategoricalDistribution):
-                try:
+                if value in dist.choices:
                     x[i] = dist.to_internal_repr(value)
-                except ValueError:
-                    pass
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
                 continue
@@ -160,7 +178,7 @@ class Space:
         return x
 
     def decode(self, x: np.ndarray) -> dict[str, Any]:
-        """Decode a vector to parameters, snapping onto each distribution; NaN genes are left out."""
+        """Decode to parameters snapped onto their distributions; NaN genes are left out."""
         params: dict[str, Any] = {}
         for i, (name, dist) in enumerate(self.distributions.items()):
             if np.isnan(x[i]):
@@ -181,7 +199,7 @@ def _snap(dist: BaseDistribution, t: float) -> Any:
         k = int(np.clip(k, 0, (dist.high - dist.low) // dist.step))
         return int(dist.low + k * dist.step)
     if dist.step is not None:
-        n_steps = int(round((dist.high - dist.low) / dist.step))
+        n_steps = round((dist.high - dist.low) / dist.step)
         k = int(np.clip(round((value - dist.low) / dist.step), 0, n_steps))
         # 15 significant digits drop float noise: 0.1 * 3 gives 0.3, not 0.30000000000000004.
         return float(f"{min(dist.low + k * dist.step, dist.high):.15g}")

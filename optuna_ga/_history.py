@@ -104,6 +104,12 @@ class History:
                 self._space = Space({name: self._distributions[name] for name in self._order})
             return self._space
 
+    def space_with(self, distributions: Mapping[str, BaseDistribution]) -> Space:
+        """:attr:`space` plus the given genes where they are not known yet."""
+        space = self.space
+        new = {k: v for k, v in distributions.items() if k not in space.distributions}
+        return Space({**space.distributions, **new}) if new else space
+
     def duplicate_keys(self, params: Mapping[str, Any]) -> set[str]:
         """Hashes under which ``params`` would repeat an evaluated trial.
 
@@ -167,4 +173,3 @@ class History:
                     last = g
                     self._populations[key] = (last, population)
             return population
-

@@ -13,6 +13,7 @@ The GA itself lives in pure modules: :mod:`optuna_ga._encoding`, :mod:`optuna_ga
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from collections.abc import Sequence
@@ -94,8 +95,8 @@ class GeneticSampler(BaseSampler):
         >>> study.optimize(objective, n_trials=40)
         >>> study.best_value < 0.5
         True
-        >>> study.trials[20].user_attrs["ga_generation"]
-        2
+        >>> study.trials[20].user_attrs["ga_generation"]  # 8 in generation 0, then 6 each
+        3
     """
 
     def __init__(
@@ -164,37 +165,13 @@ class GeneticSampler(BaseSampler):
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
         self._raise_error_if_multi_objective(study)
-        generation, slot = generation_of(trial.number, self._population_size, self._n_elites)
         if _store.is_enqueued(trial):
+            generation, _ = generation_of(trial.number, self._population_size, self._n_elites)
             _store.write_lineage(
                 study, trial, generation=generation, parents=[], operator="enqueued"
             )
             return
-        rng = self._rng(trial.number)
-        for _ in range(MAX_CLAIM_ROUNDS):
-            digest = _store.history(study)
-            proposal = self._propose(digest, trial, generation, slot, rng)
-            _store.write_proposal(
-                study,
-                trial,
-                proposal.params,
-                generation=generation,
-                parents=proposal.parents,
-                operator=proposal.operator,
-            )
-            # Two workers may have picked the same set at the same moment. Each wrote its claim
-            # before reading again, so the later reader sees both claims and proposes anew.
-            digest = _store.history(study)
-            others = _store.claims(digest, exclude_trial_id=trial._trial_id)
-            keys = digest.duplicate_keys(proposal.params)
-            if not any(keys & digest.duplicate_keys(other) for other in others):
-                break
-        if proposal.duplicate:
-            _logger.warning(
-                f"Trial {trial.number}: no unseen parameter set found within the bounded "
-                "retries; the search space looks exhausted. Stopping the study."
-            )
-            _stop(study)
+        self._claim(study, trial, {})
 
     def sample_independent(
         self,
@@ -205,6 +182,10 @@ class GeneticSampler(BaseSampler):
     ) -> Any:
         self._raise_error_if_multi_objective(study)
         genome = _store.genome(study, trial)
+        if not genome and not _store.is_enqueued(trial):
+            # Proposed before any parameter was known (a new study, several workers starting at
+            # once): propose again now that this parameter, and maybe others', are known.
+            genome = self._claim(study, trial, {param_name: param_distribution})
         if param_name in genome:
             space = Space({param_name: param_distribution})
             x = space.encode({param_name: genome[param_name]})
@@ -236,6 +217,38 @@ class GeneticSampler(BaseSampler):
 
     # -- internals -------------------------------------------------------------------------
 
+    def _claim(
+        self, study: Study, trial: FrozenTrial, known: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        """Propose the trial's genome, record it, and make sure no other worker claimed it."""
+        generation, slot = generation_of(trial.number, self._population_size, self._n_elites)
+        rng = self._rng(trial.number, len(known))
+        for _ in range(MAX_CLAIM_ROUNDS):
+            digest = _store.history(study)
+            proposal = self._propose(digest, trial, generation, slot, known, rng)
+            _store.write_proposal(
+                study,
+                trial,
+                proposal.params,
+                generation=generation,
+                parents=proposal.parents,
+                operator=proposal.operator,
+            )
+            # Two workers may have picked the same set at the same moment. Each wrote its claim
+            # before reading again, so the later reader sees both claims and proposes anew.
+            digest = _store.history(study)
+            others = _store.claims(digest, exclude_trial_id=trial._trial_id)
+            keys = digest.duplicate_keys(proposal.params)
+            if not any(keys & digest.duplicate_keys(other) for other in others):
+                break
+        if proposal.duplicate:
+            _logger.warning(
+                f"Trial {trial.number}: no unseen parameter set found within the bounded "
+                "retries; the search space looks exhausted. Stopping the study."
+            )
+            _stop(study)
+        return proposal.params
+
     def _rng(self, number: int, *key: int) -> np.random.Generator:
         return np.random.default_rng([self._seed, number, *key])
 
@@ -251,9 +264,10 @@ class GeneticSampler(BaseSampler):
         trial: FrozenTrial,
         generation: int,
         slot: int,
+        known: dict[str, BaseDistribution],
         rng: np.random.Generator,
     ) -> Proposal:
-        space = digest.space
+        space = digest.space_with(known)
         if len(space) == 0:  # nothing known yet: every parameter is drawn when suggested
             return Proposal({}, "random")
         seen = set(digest.evaluated_hashes)
@@ -285,7 +299,5 @@ def _check_probability(name: str, value: float) -> None:
 
 
 def _stop(study: Study) -> None:
-    try:
+    with contextlib.suppress(RuntimeError):  # ask-and-tell: no optimize loop to stop
         study.stop()
-    except RuntimeError:  # ask-and-tell: there is no optimize loop to stop
-        pass

@@ -34,7 +34,7 @@ def postgres_url() -> Iterator[str]:
         with engine.connect() as connection:
             connection.execute(sqlalchemy.text("select 1"))
         engine.dispose()
-    except Exception as error:  # noqa: BLE001 - any failure means "no server"
+    except Exception as error:  # any failure means "no server"
         message = f"PostgreSQL at {POSTGRES_URL} is unreachable: {error}"
         if os.environ.get("CI") == "true":
             pytest.fail(message)

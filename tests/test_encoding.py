@@ -112,3 +112,13 @@ def test_roundtrip_of_random_vectors_stays_in_distributions() -> None:
 )
 def test_merge_order(order: list[str], names: list[str], expected: list[str]) -> None:
     assert merge_order(order, names) == expected
+
+
+def test_grid_lists_every_value() -> None:
+    from optuna_ga._encoding import grid
+
+    assert grid(IntDistribution(1, 10, step=3)) == [1, 4, 7, 10]
+    assert grid(IntDistribution(1, 8, log=True)) == list(range(1, 9))
+    assert grid(FloatDistribution(0.0, 0.5, step=0.1)) == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
+    with pytest.raises(ValueError, match="continuous"):
+        grid(FloatDistribution(0.0, 1.0))

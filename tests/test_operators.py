@@ -112,7 +112,7 @@ def test_roulette_weights_hand_derived() -> None:
 def test_roulette_draws_two_distinct_parents_with_renormalised_weights() -> None:
     rng = ScriptedRNG(choice=[2, 1])
     assert roulette(np.array([1.0, 2.0, 4.0]), rng) == (2, 1)  # type: ignore[arg-type]
-    (_, args1, kw1), (_, args2, kw2) = rng.calls
+    (_, _, kw1), (_, _, kw2) = rng.calls
     np.testing.assert_allclose(kw1["p"], [1 / 7, 2 / 7, 4 / 7])
     np.testing.assert_allclose(kw2["p"], [1 / 3, 2 / 3, 0.0])
 
@@ -171,7 +171,7 @@ def test_mutated_categorical_always_changes() -> None:
     rng = np.random.default_rng(0)
     x = np.array([2.0, 5.0, 5.0, 0.0])
     for _ in range(300):
-        y, hit = mutate(x, LOW, HIGH, N_CHOICES, 1.0, rng)
+        y, _ = mutate(x, LOW, HIGH, N_CHOICES, 1.0, rng)
         assert y[0] != x[0] and y[0] in (0.0, 1.0, 3.0)
         assert LOW[1] <= y[1] <= HIGH[1]
 

@@ -7,6 +7,7 @@ import multiprocessing
 from collections import Counter
 from typing import Any
 
+import numpy as np
 import optuna
 import pytest
 from optuna.trial import TrialState
@@ -374,3 +375,26 @@ def test_resumed_study_continues_like_an_uninterrupted_one(sqlite_url: str) -> N
     resume(13)
     resumed = resume(17)  # a new sampler object, as in a new process
     assert [t.params for t in resumed.trials] == [t.params for t in whole.trials]
+
+
+def test_last_unseen_points_are_found_by_enumeration() -> None:
+    from optuna_ga._breeding import random_proposal
+    from optuna_ga._encoding import Space
+    from optuna_ga._encoding import grid
+
+    space = Space(
+        {
+            "a": optuna.distributions.IntDistribution(0, 9),
+            "b": optuna.distributions.CategoricalDistribution(list("abcdefghij")),
+        }
+    )
+    keep = {"a": 7, "b": "c"}  # the only unseen point of 100
+
+    def is_duplicate(params: dict[str, Any]) -> bool:
+        return params != keep
+
+    proposal = random_proposal(space, is_duplicate, np.random.default_rng(0), "random")
+    assert proposal.params == keep and not proposal.duplicate
+    assert len(grid(space.distributions["b"])) == 10
+    proposal = random_proposal(space, lambda p: True, np.random.default_rng(0), "random")
+    assert proposal.duplicate

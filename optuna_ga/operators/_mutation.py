@@ -60,7 +60,7 @@ def mutate(
             y[i] = uniform_draw[i]
         elif n_choices[i] > 0:
             if n_choices[i] > 1:
-                y[i] = float((int(round(x[i])) + shift[i]) % n_choices[i])
+                y[i] = float((round(x[i]) + shift[i]) % n_choices[i])
         elif resample[i]:
             y[i] = uniform_draw[i]
         else:

@@ -25,7 +25,7 @@ def roulette_weights(scores: np.ndarray) -> np.ndarray:
 
     Example:
         >>> roulette_weights(np.array([-3.0, -1.0])).tolist()
-        [0.2, 0.8]
+        [0.25, 0.75]
         >>> roulette_weights(np.array([5.0, 5.0, 5.0])).round(3).tolist()
         [0.333, 0.333, 0.333]
     """

@@ -1,0 +1,93 @@
+"""Several worker processes on one real storage (SQLite file, PostgreSQL server)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections import Counter
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from optuna_ga import GeneticSampler
+from optuna_ga import canonical_hash
+from optuna_ga._population import generation_of
+from optuna_ga._population import generation_range
+
+POPULATION, ELITES = 8, 2
+N_WORKERS, TRIALS_PER_WORKER = 4, 12
+
+
+def objective(trial: optuna.Trial) -> float:
+    # 6 * 4 * 4 * 3 = 288 points: small enough that careless workers would collide.
+    a = trial.suggest_int("a", 0, 5)
+    b = trial.suggest_int("b", 0, 3)
+    act = trial.suggest_categorical("act", ["relu", "tanh", "gelu", "elu"])
+    c = trial.suggest_float("c", 0.0, 1.0, step=0.5)
+    time.sleep(0.02)  # let the workers interleave
+    return (a - 3) ** 2 + (b - 1) ** 2 + (act == "gelu") + c
+
+
+def storage_for(url: str) -> optuna.storages.BaseStorage:
+    if url.startswith("sqlite"):
+        return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
+    return optuna.storages.RDBStorage(url)
+
+
+def worker(url: str, study_name: str, seed: int | None) -> None:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(
+        study_name=study_name,
+        storage=storage_for(url),
+        sampler=GeneticSampler(population_size=POPULATION, n_elites=ELITES, seed=seed),
+    )
+    study.optimize(objective, n_trials=TRIALS_PER_WORKER)
+
+
+def run_workers(url: str, study_name: str, seeds: list[int | None]) -> optuna.Study:
+    optuna.create_study(study_name=study_name, storage=storage_for(url))
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=worker, args=(url, study_name, s)) for s in seeds]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=240)
+        assert process.exitcode == 0
+    return optuna.load_study(study_name=study_name, storage=storage_for(url))
+
+
+def check(study: optuna.Study) -> None:
+    trials = study.trials
+    assert len(trials) == N_WORKERS * TRIALS_PER_WORKER
+    assert all(t.state == TrialState.COMPLETE for t in trials)
+    hashes = [canonical_hash(t.params) for t in trials]
+    assert len(set(hashes)) == len(hashes), "duplicate parameter sets"
+    # Every trial knows its generation, and every generation has exactly its slots.
+    generations = Counter(t.user_attrs["ga_generation"] for t in trials)
+    for trial in trials:
+        assert (
+            trial.user_attrs["ga_generation"] == generation_of(trial.number, POPULATION, ELITES)[0]
+        )
+    last = max(generations)
+    for g in range(last):
+        assert generations[g] == len(generation_range(g, POPULATION, ELITES))
+    # Parents are earlier trials that completed.
+    for trial in trials:
+        assert all(p < trial.number for p in trial.user_attrs["ga_parents"])
+    assert study.best_value == min(t.value for t in trials)
+
+
+@pytest.mark.slow
+def test_four_workers_on_sqlite(sqlite_url: str, study_name: str) -> None:
+    check(run_workers(sqlite_url, study_name, [0, 0, 0, 0]))
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_four_workers_on_postgresql(postgres_url: str, study_name: str) -> None:
+    study = run_workers(postgres_url, study_name, [None, None, None, None])
+    try:
+        check(study)
+    finally:
+        optuna.delete_study(study_name=study_name, storage=postgres_url)
