@@ -165,13 +165,10 @@ class Space:
             if name not in params:
                 continue
             value = params[name]
+            if not fits(dist, value):
+                continue
             if isinstance(dist, CategoricalDistribution):
-                if value in dist.choices:
-                    x[i] = dist.to_internal_repr(value)
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-                continue
-            if not dist._contains(float(value)):
+                x[i] = dist.to_internal_repr(value)
                 continue
             assert isinstance(dist, (IntDistribution, FloatDistribution))
             x[i] = math.log(value) if dist.log else float(value)
@@ -190,20 +187,40 @@ class Space:
 def _snap(dist: BaseDistribution, t: float) -> Any:
     """Map a transformed-space value to the nearest valid value of ``dist``."""
     if isinstance(dist, CategoricalDistribution):
-        index = int(np.clip(round(t), 0, len(dist.choices) - 1))
-        return dist.choices[index]
+        return dist.choices[_clip(round(t), 0, len(dist.choices) - 1)]
     assert isinstance(dist, (IntDistribution, FloatDistribution))
     value = math.exp(t) if dist.log else t
     if isinstance(dist, IntDistribution):
-        k = round((value - dist.low) / dist.step)
-        k = int(np.clip(k, 0, (dist.high - dist.low) // dist.step))
+        k = _clip(round((value - dist.low) / dist.step), 0, (dist.high - dist.low) // dist.step)
         return int(dist.low + k * dist.step)
     if dist.step is not None:
         n_steps = round((dist.high - dist.low) / dist.step)
-        k = int(np.clip(round((value - dist.low) / dist.step), 0, n_steps))
+        k = _clip(round((value - dist.low) / dist.step), 0, n_steps)
         # 15 significant digits drop float noise: 0.1 * 3 gives 0.3, not 0.30000000000000004.
         return float(f"{min(dist.low + k * dist.step, dist.high):.15g}")
-    return float(np.clip(value, dist.low, dist.high))
+    return float(min(max(value, dist.low), dist.high))
+
+
+def _clip(k: int, low: int, high: int) -> int:
+    return int(min(max(k, low), high))
+
+
+def fits(distribution: BaseDistribution, value: Any) -> bool:
+    """Whether ``value`` is a valid external value of ``distribution``.
+
+    Example:
+        >>> fits(IntDistribution(0, 10, step=2), 4), fits(IntDistribution(0, 10, step=2), 5)
+        (True, False)
+        >>> fits(CategoricalDistribution(["a"]), "b"), fits(FloatDistribution(0, 1), True)
+        (False, False)
+    """
+    if isinstance(distribution, CategoricalDistribution):
+        return value in distribution.choices
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        return False
+    if isinstance(distribution, IntDistribution) and float(value) != int(value):
+        return False
+    return distribution._contains(float(value))
 
 
 def merge_order(order: Sequence[str], names: Sequence[str]) -> list[str]:

@@ -33,6 +33,7 @@ from optuna_ga._breeding import Proposal
 from optuna_ga._breeding import breed
 from optuna_ga._breeding import random_proposal
 from optuna_ga._encoding import Space
+from optuna_ga._encoding import fits
 from optuna_ga._history import History
 from optuna_ga._population import generation_of
 from optuna_ga.operators import CROSSOVERS
@@ -186,11 +187,8 @@ class GeneticSampler(BaseSampler):
             # Proposed before any parameter was known (a new study, several workers starting at
             # once): propose again now that this parameter, and maybe others', are known.
             genome = self._claim(study, trial, {param_name: param_distribution})
-        if param_name in genome:
-            space = Space({param_name: param_distribution})
-            x = space.encode({param_name: genome[param_name]})
-            if not np.isnan(x[0]):
-                return space.decode(x)[param_name]
+        if param_name in genome and fits(param_distribution, genome[param_name]):
+            return genome[param_name]
         return self._random_value(trial.number, param_name, param_distribution)
 
     def after_trial(

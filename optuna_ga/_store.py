@@ -20,6 +20,7 @@ from typing import Any
 
 import optuna
 from optuna.storages import BaseStorage
+from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial
 from optuna.trial import TrialState
 
@@ -85,8 +86,12 @@ def write_proposal(
     """Record a trial's genome (for other workers) and its lineage (for people)."""
     storage = study._storage
     _genomes[(id(storage), trial._trial_id)] = dict(genome)
-    storage.set_trial_system_attr(trial._trial_id, GENOME_KEY, dict(genome))
-    write_lineage(study, trial, generation=generation, parents=parents, operator=operator)
+    _write_attrs(
+        storage,
+        trial._trial_id,
+        system={GENOME_KEY: dict(genome)},
+        user={GENERATION_ATTR: generation, PARENTS_ATTR: parents, OPERATOR_ATTR: operator},
+    )
 
 
 def write_lineage(
@@ -98,10 +103,44 @@ def write_lineage(
     operator: str,
 ) -> None:
     """Record generation, parents and operator as user attrs."""
-    storage = study._storage
-    storage.set_trial_user_attr(trial._trial_id, GENERATION_ATTR, generation)
-    storage.set_trial_user_attr(trial._trial_id, PARENTS_ATTR, parents)
-    storage.set_trial_user_attr(trial._trial_id, OPERATOR_ATTR, operator)
+    _write_attrs(
+        study._storage,
+        trial._trial_id,
+        system={},
+        user={GENERATION_ATTR: generation, PARENTS_ATTR: parents, OPERATOR_ATTR: operator},
+    )
+
+
+def _write_attrs(
+    storage: BaseStorage, trial_id: int, *, system: dict[str, Any], user: dict[str, Any]
+) -> None:
+    """Set several trial attrs; on an RDB storage in one transaction instead of one each.
+
+    The single transaction uses RDBStorage internals (pinned by ``optuna<6``); if they change,
+    the public one-call-per-attr path is taken.
+    """
+    backend = getattr(storage, "_backend", storage)
+    if isinstance(backend, RDBStorage):
+        try:
+            from optuna.storages._rdb import models
+            from optuna.storages._rdb.storage import _create_scoped_session
+
+            with _create_scoped_session(backend.scoped_session, True) as session:
+                for model, attrs in (
+                    (models.TrialSystemAttributeModel, system),
+                    (models.TrialUserAttributeModel, user),
+                ):
+                    for key, value in attrs.items():
+                        backend._set_trial_attr_without_commit(
+                            session, model, trial_id, key, value
+                        )
+            return
+        except (ImportError, AttributeError):  # pragma: no cover - depends on optuna's internals
+            pass
+    for key, value in system.items():
+        storage.set_trial_system_attr(trial_id, key, value)
+    for key, value in user.items():
+        storage.set_trial_user_attr(trial_id, key, value)
 
 
 def genome(study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
