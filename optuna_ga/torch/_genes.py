@@ -69,7 +69,7 @@ def _numeric_gene(
     arg: str, value: object, *, lower: float, upper: float, log: bool, integer: bool
 ) -> Gene:
     if _is_choice_list(value):
-        choices = tuple(value)  # type: ignore[arg-type]
+        choices: tuple[Any, ...] = tuple(value)  # type: ignore[arg-type]
         if not choices:
             raise ValueError(f"{arg} must not be an empty list.")
         for x in choices:
@@ -117,9 +117,7 @@ def int_gene(arg: str, value: object, *, lower: int, upper: int, log: bool = Fal
     return _numeric_gene(arg, value, lower=lower, upper=upper, log=log, integer=True)
 
 
-def float_gene(
-    arg: str, value: object, *, lower: float, upper: float, log: bool = False
-) -> Gene:
+def float_gene(arg: str, value: object, *, lower: float, upper: float, log: bool = False) -> Gene:
     """A float gene from a constructor argument; same forms as :func:`int_gene`.
 
     Example:
@@ -129,7 +127,9 @@ def float_gene(
     if isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if isinstance(value, tuple):
-        value = tuple(float(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value)
+        value = tuple(
+            float(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value
+        )
     return _numeric_gene(arg, value, lower=lower, upper=upper, log=log, integer=False)
 
 

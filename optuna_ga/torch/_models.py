@@ -162,7 +162,7 @@ def max_pooling_blocks(input_shape: Sequence[int]) -> int:
     """
     if len(input_shape) != 3:
         raise ValueError(f"input_shape must be (channels, height, width), got {input_shape!r}.")
-    return max(0, int(math.floor(math.log2(min(input_shape[1], input_shape[2])))))
+    return max(0, math.floor(math.log2(min(input_shape[1], input_shape[2]))))
 
 
 def build_cnn(params: ParamsLike, input_shape: Sequence[int], n_classes: int) -> nn.Sequential:
