@@ -1,0 +1,123 @@
+"""Per-trial overhead of GeneticSampler against RandomSampler, TPESampler and NSGAIISampler.
+
+The objective is trivial (5 floats and 3 categoricals), so what is timed is Optuna, the storage
+and the sampler. For each sampler and storage it reports the median milliseconds per trial in the
+first and the last 10% of trials, and the ratio to RandomSampler measured in the same run.
+
+    python -m benchmarks.overhead --quick
+    python -m benchmarks.overhead --trials 500 3000 --out benchmarks/OVERHEAD.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from collections.abc import Callable
+
+import numpy as np
+import optuna
+
+from benchmarks._common import command
+from benchmarks._common import environment
+from benchmarks._common import markdown_table
+from benchmarks._common import quiet
+from optuna_ga import GeneticSampler
+
+SAMPLERS: dict[str, Callable[[], optuna.samplers.BaseSampler]] = {
+    "RandomSampler": lambda: optuna.samplers.RandomSampler(seed=0),
+    "GeneticSampler": lambda: GeneticSampler(seed=0),
+    "TPESampler": lambda: optuna.samplers.TPESampler(seed=0),
+    "NSGAIISampler": lambda: optuna.samplers.NSGAIISampler(seed=0),
+}
+
+
+def objective(trial: optuna.Trial) -> float:
+    value = sum(trial.suggest_float(f"x{i}", -5.0, 5.0) ** 2 for i in range(5))
+    for i in range(3):
+        value += trial.suggest_categorical(f"c{i}", ["a", "b", "c"]) == "a"
+    return value
+
+
+def time_trials(
+    sampler: optuna.samplers.BaseSampler, n_trials: int, storage: str | None
+) -> np.ndarray:
+    """Milliseconds per trial, from one trial's end to the next one's."""
+    ends: list[float] = []
+    study = optuna.create_study(sampler=sampler, storage=storage)
+    start = time.perf_counter()
+    study.optimize(
+        objective, n_trials=n_trials, callbacks=[lambda s, t: ends.append(time.perf_counter())]
+    )
+    return np.diff([start, *ends]) * 1000.0
+
+
+def main(argv: list[str] | None = None) -> str:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--trials", type=int, nargs="+", default=[500, 3000])
+    parser.add_argument(
+        "--storages", nargs="+", default=["memory", "sqlite"], choices=["memory", "sqlite"]
+    )
+    parser.add_argument("--samplers", nargs="+", default=list(SAMPLERS), choices=list(SAMPLERS))
+    parser.add_argument("--quick", action="store_true", help="60 trials, in memory: a smoke run")
+    parser.add_argument("--out", help="write the markdown here")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.trials, args.storages = [60], ["memory"]
+    quiet()
+
+    rows = []
+    for storage_kind in args.storages:
+        for n_trials in args.trials:
+            medians: dict[str, tuple[float, float]] = {}
+            for name in args.samplers:
+                with tempfile.TemporaryDirectory() as tmp:
+                    url = (
+                        None
+                        if storage_kind == "memory"
+                        else f"sqlite:///{os.path.join(tmp, 'b.db')}"
+                    )
+                    ms = time_trials(SAMPLERS[name](), n_trials, url)
+                k = max(1, n_trials // 10)
+                medians[name] = (float(np.median(ms[:k])), float(np.median(ms[-k:])))
+                first, last = medians[name]
+                print(f"{storage_kind} {n_trials} {name}: {first:.3f} / {last:.3f} ms", flush=True)
+            base = medians.get("RandomSampler")
+            for name, (first, last) in medians.items():
+                ratio = f"{last / base[1]:.2f}" if base else "-"
+                rows.append(
+                    [
+                        storage_kind,
+                        str(n_trials),
+                        name,
+                        f"{first:.3f}",
+                        f"{last:.3f}",
+                        f"{last / first:.2f}",
+                        ratio,
+                    ]
+                )
+    table = markdown_table(
+        [
+            "storage",
+            "trials",
+            "sampler",
+            "ms/trial first 10%",
+            "ms/trial last 10%",
+            "last / first",
+            "last 10% vs Random",
+        ],
+        rows,
+    )
+    text = f"## Per-trial overhead\n\nCommand: `{command('benchmarks.overhead', argv)}`\n\n{environment()}\n\n{table}\n"
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+    return text
+
+
+if __name__ == "__main__":
+    main()
