@@ -111,7 +111,8 @@ def main(argv: list[str] | None = None) -> str:
         ],
         rows,
     )
-    text = f"## Per-trial overhead\n\nCommand: `{command('benchmarks.overhead', argv)}`\n\n{environment()}\n\n{table}\n"
+    run = command("benchmarks.overhead", argv)
+    text = f"## Per-trial overhead\n\nCommand: `{run}`\n\n{environment()}\n\n{table}\n"
     print(text)
     if args.out:
         with open(args.out, "w") as f:
