@@ -61,7 +61,7 @@ def random_proposal(
     rng: np.random.Generator,
     operator: str,
 ) -> Proposal:
-    """An unseen uniform random point, or the last draw flagged ``duplicate``."""
+    """An unseen uniform random point; else the last draw, flagged ``duplicate`` ("repeat")."""
     params: dict[str, Any] = {}
     for _ in range(MAX_RANDOM_DRAWS):
         params = space.decode(sample_uniform(space.low, space.high, space.n_choices, rng))
@@ -70,7 +70,7 @@ def random_proposal(
     unseen = enumerate_unseen(space, is_duplicate, rng)
     if unseen is not None:
         return Proposal(unseen, operator)
-    return Proposal(params, operator, duplicate=True)
+    return Proposal(params, "repeat", duplicate=True)
 
 
 def enumerate_unseen(

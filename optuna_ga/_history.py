@@ -53,22 +53,26 @@ class History:
         self._order: list[str] = []
         self._distributions: dict[str, BaseDistribution] = {}
         self._space: Space | None = None
-        self.unfinished: list[FrozenTrial] = []
         # (population_size, n_elites, mode) -> (last final generation, its population)
         self._populations: dict[tuple[int, int, str], tuple[int, list[Individual]]] = {}
 
-    def update(self, trials: Sequence[FrozenTrial]) -> None:
-        """Digest the trials not seen yet. ``trials`` is the study's list, sorted by number."""
+    def update(self, trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
+        """Digest the trials not seen yet and return the unfinished ones.
+
+        ``trials`` is the study's list, sorted by number. The unfinished trials are returned
+        rather than kept: threads sharing this digest each need those of their own read.
+        """
         with self._lock:
-            self.unfinished = []
+            unfinished = []
             for trial in trials[self._watermark :]:
                 if trial.number in self._digested:
                     continue
                 if trial.state.is_finished():
                     self._digest(trial)
                 else:
-                    self.unfinished.append(trial)
+                    unfinished.append(trial)
                     self._learn_space(trial)
+            return unfinished
             while self._watermark in self._digested:
                 self._digested.remove(self._watermark)
                 self._watermark += 1
@@ -120,7 +124,7 @@ class History:
         """
         keys = {canonical_hash(params)}
         names = set(params)
-        for structure in self.structures:
+        for structure in tuple(self.structures):  # a snapshot: other threads may add
             if structure <= names and len(structure) < len(names):
                 keys.add(canonical_hash({name: params[name] for name in structure}))
         return keys
@@ -130,6 +134,18 @@ class History:
         if len(self.structures) > 1:
             return False
         return all(math.isfinite(cardinality(d)) for d in self._distributions.values())
+
+    def claim_keys(self, claims: Iterable[Mapping[str, Any]]) -> set[str]:
+        """Duplicate keys of the parameter sets held by running and waiting trials."""
+        keys: set[str] = set()
+        for params in claims:
+            keys |= self.duplicate_keys(params)
+        return keys
+
+    def repeats(self, params: Mapping[str, Any], claim_keys: set[str]) -> bool:
+        """Whether ``params`` repeats an evaluated trial or a claim (see :meth:`claim_keys`)."""
+        keys = self.duplicate_keys(params)
+        return not (keys.isdisjoint(self.evaluated_hashes) and keys.isdisjoint(claim_keys))
 
     def is_exhausted(self, claimed: Iterable[Mapping[str, Any]]) -> bool:
         """Whether a finite, unconditional space has no unseen point left.

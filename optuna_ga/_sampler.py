@@ -203,8 +203,7 @@ class GeneticSampler(BaseSampler):
             return
         if not _store.history(study, refresh=False).may_exhaust():
             return
-        digest = _store.history(study)
-        claimed = _store.claims(digest, exclude_trial_id=trial._trial_id)
+        digest, claimed = _store.read(study, trial)
         if digest.is_exhausted([*claimed, trial.params]):
             _logger.info("Every point of the finite search space has been tried; stopping.")
             _stop(study)
@@ -222,8 +221,8 @@ class GeneticSampler(BaseSampler):
         generation, slot = generation_of(trial.number, self._population_size, self._n_elites)
         rng = self._rng(trial.number, len(known))
         for _ in range(MAX_CLAIM_ROUNDS):
-            digest = _store.history(study)
-            proposal = self._propose(digest, trial, generation, slot, known, rng)
+            digest, claimed = _store.read(study, trial)
+            proposal = self._propose(digest, claimed, generation, slot, known, rng)
             _store.write_proposal(
                 study,
                 trial,
@@ -234,10 +233,9 @@ class GeneticSampler(BaseSampler):
             )
             # Two workers may have picked the same set at the same moment. Each wrote its claim
             # before reading again, so the later reader sees both claims and proposes anew.
-            digest = _store.history(study)
-            others = _store.claims(digest, exclude_trial_id=trial._trial_id)
-            keys = digest.duplicate_keys(proposal.params)
-            if not any(keys & digest.duplicate_keys(other) for other in others):
+            # A racing trial may also have finished meanwhile: check evaluated trials too.
+            digest, claimed = _store.read(study, trial)
+            if not digest.repeats(proposal.params, digest.claim_keys(claimed)):
                 break
         if proposal.duplicate:
             _logger.warning(
@@ -259,7 +257,7 @@ class GeneticSampler(BaseSampler):
     def _propose(
         self,
         digest: History,
-        trial: FrozenTrial,
+        claimed: list[dict[str, Any]],
         generation: int,
         slot: int,
         known: dict[str, BaseDistribution],
@@ -268,12 +266,10 @@ class GeneticSampler(BaseSampler):
         space = digest.space_with(known)
         if len(space) == 0:  # nothing known yet: every parameter is drawn when suggested
             return Proposal({}, "random")
-        seen = set(digest.evaluated_hashes)
-        for params in _store.claims(digest, exclude_trial_id=trial._trial_id):
-            seen |= digest.duplicate_keys(params)
+        claim_keys = digest.claim_keys(claimed)
 
         def is_duplicate(params: dict[str, Any]) -> bool:
-            return not seen.isdisjoint(digest.duplicate_keys(params))
+            return digest.repeats(params, claim_keys)
 
         n_children = self._population_size - self._n_elites
         if generation == 0:

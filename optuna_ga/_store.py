@@ -42,7 +42,7 @@ _genomes: dict[tuple[int, int], dict[str, Any]] = {}
 
 
 def history(study: optuna.Study, *, refresh: bool = True) -> History:
-    """The study's digest, brought up to date with one read of its trials unless told not to."""
+    """The study's digest of finished trials, brought up to date unless told not to."""
     storage, study_id = study._storage, study._study_id
     with _lock:
         per_study = _histories.setdefault(storage, {})
@@ -54,19 +54,26 @@ def history(study: optuna.Study, *, refresh: bool = True) -> History:
     return digest
 
 
-def claims(digest: History, *, exclude_trial_id: int | None = None) -> list[dict[str, Any]]:
-    """Parameter sets held by running and waiting trials (proposed genomes, enqueued params)."""
+def read(study: optuna.Study, trial: FrozenTrial) -> tuple[History, list[dict[str, Any]]]:
+    """The study's digest, brought up to date, and the claims of the other unfinished trials.
+
+    A claim is the parameter set a running trial was proposed (its genome) or a waiting trial
+    will use (its enqueued parameters).
+    """
+    digest = history(study, refresh=False)
+    unfinished = digest.update(study._storage.get_all_trials(study._study_id, deepcopy=False))
     held = []
-    for trial in digest.unfinished:
-        if trial._trial_id == exclude_trial_id:
+    for other in unfinished:
+        if other._trial_id == trial._trial_id:
             continue
-        if trial.state == TrialState.WAITING:
-            params = trial.system_attrs.get(_ENQUEUED_KEY)
+        attrs = other.system_attrs
+        if other.state == TrialState.WAITING:
+            params = attrs.get(_ENQUEUED_KEY)
         else:
-            params = trial.system_attrs.get(GENOME_KEY) or trial.system_attrs.get(_ENQUEUED_KEY)
+            params = attrs.get(GENOME_KEY) or attrs.get(_ENQUEUED_KEY)
         if params:
             held.append(dict(params))
-    return held
+    return digest, held
 
 
 def is_enqueued(trial: FrozenTrial) -> bool:

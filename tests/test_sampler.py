@@ -398,3 +398,23 @@ def test_last_unseen_points_are_found_by_enumeration() -> None:
     assert len(grid(space.distributions["b"])) == 10
     proposal = random_proposal(space, lambda p: True, np.random.default_rng(0), "random")
     assert proposal.duplicate
+
+
+def test_threads_sharing_one_sampler_do_not_duplicate() -> None:
+    for seed in range(3):
+        study = optuna.create_study(
+            sampler=GeneticSampler(population_size=4, n_elites=1, seed=seed)
+        )
+        study.optimize(small_discrete, n_trials=100, n_jobs=3)
+        trials = study.get_trials(states=EVALUATED)
+        groups: dict[str, list[optuna.trial.FrozenTrial]] = {}
+        for trial in trials:
+            groups.setdefault(canonical_hash(trial.params), []).append(trial)
+        assert len(groups) == 18
+        # Only a thread that found every point evaluated or held by another thread's running
+        # trial repeats one, and says so; then it stops the study.
+        repeats = [t for group in groups.values() for t in group if len(group) > 1]
+        flagged = [t for t in repeats if t.user_attrs["ga_operator"] == "repeat"]
+        assert len(flagged) <= 3
+        for group in groups.values():
+            assert sum(t.user_attrs["ga_operator"] != "repeat" for t in group) == 1
