@@ -166,10 +166,15 @@ class GeneticSampler(BaseSampler):
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
         self._raise_error_if_multi_objective(study)
-        if _store.is_enqueued(trial):
+        if _store.fixed_params(trial) is not None:
             generation, _ = generation_of(trial.number, self._population_size, self._n_elites)
+            retried = _store.retried_number(trial)
             _store.write_lineage(
-                study, trial, generation=generation, parents=[], operator="enqueued"
+                study,
+                trial,
+                generation=generation,
+                parents=[] if retried is None else [retried],
+                operator="enqueued" if retried is None else "retry",
             )
             return
         self._claim(study, trial, {})
@@ -183,7 +188,7 @@ class GeneticSampler(BaseSampler):
     ) -> Any:
         self._raise_error_if_multi_objective(study)
         genome = _store.genome(study, trial)
-        if not genome and not _store.is_enqueued(trial):
+        if not genome and _store.fixed_params(trial) is None:
             # Proposed before any parameter was known (a new study, several workers starting at
             # once): propose again now that this parameter, and maybe others', are known.
             genome = self._claim(study, trial, {param_name: param_distribution})

@@ -31,6 +31,7 @@ GENERATION_ATTR = "ga_generation"
 PARENTS_ATTR = "ga_parents"
 OPERATOR_ATTR = "ga_operator"
 _ENQUEUED_KEY = "fixed_params"  # set by Study.enqueue_trial
+_RETRY_KEY = "failed_trial"  # set by RetryFailedTrialCallback on the WAITING copy it adds
 
 _lock = threading.Lock()
 _histories: weakref.WeakKeyDictionary[BaseStorage, dict[int, History]] = (
@@ -66,19 +67,25 @@ def read(study: optuna.Study, trial: FrozenTrial) -> tuple[History, list[dict[st
     for other in unfinished:
         if other._trial_id == trial._trial_id:
             continue
-        attrs = other.system_attrs
-        if other.state == TrialState.WAITING:
-            params = attrs.get(_ENQUEUED_KEY)
-        else:
-            params = attrs.get(GENOME_KEY) or attrs.get(_ENQUEUED_KEY)
+        params = other.system_attrs.get(GENOME_KEY) or fixed_params(other)
         if params:
             held.append(dict(params))
     return digest, held
 
 
-def is_enqueued(trial: FrozenTrial) -> bool:
-    """Whether the trial came from ``Study.enqueue_trial`` (its parameters are fixed)."""
-    return _ENQUEUED_KEY in trial.system_attrs
+def fixed_params(trial: FrozenTrial) -> dict[str, Any] | None:
+    """Parameters fixed before the sampler is asked: enqueued, or a retry of a failed trial."""
+    if _ENQUEUED_KEY in trial.system_attrs:
+        return dict(trial.system_attrs[_ENQUEUED_KEY])
+    if _RETRY_KEY in trial.system_attrs:
+        return dict(trial.params)
+    return None
+
+
+def retried_number(trial: FrozenTrial) -> int | None:
+    """The number of the failed trial this one retries, if it is a retry."""
+    number = trial.system_attrs.get(_RETRY_KEY)
+    return number if isinstance(number, int) else None
 
 
 def write_proposal(

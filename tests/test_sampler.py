@@ -418,3 +418,25 @@ def test_threads_sharing_one_sampler_do_not_duplicate() -> None:
         assert len(flagged) <= 3
         for group in groups.values():
             assert sum(t.user_attrs["ga_operator"] != "repeat" for t in group) == 1
+
+
+def test_retried_failed_trial_keeps_its_params_and_records_the_retry() -> None:
+    study = optuna.create_study(sampler=GeneticSampler(population_size=4, seed=0))
+    calls = {"n": 0}
+
+    def flaky(trial: optuna.Trial) -> float:
+        value = mixed(trial)
+        calls["n"] += 1
+        if calls["n"] == 6:
+            raise RuntimeError("worker lost")
+        return value
+
+    study.optimize(flaky, n_trials=6, catch=(RuntimeError,))
+    failed = study.trials[5]
+    assert failed.state == TrialState.FAIL
+    optuna.storages.RetryFailedTrialCallback()(study, failed)  # what a stale heartbeat does
+    study.optimize(flaky, n_trials=1)
+    retry = study.trials[6]
+    assert retry.params == failed.params and retry.state == TrialState.COMPLETE
+    assert retry.user_attrs["ga_operator"] == "retry"
+    assert retry.user_attrs["ga_parents"] == [5]
