@@ -22,7 +22,6 @@ import optuna
 from optuna.storages import BaseStorage
 from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial
-from optuna.trial import TrialState
 
 from optuna_ga._history import History
 

@@ -23,7 +23,12 @@ from typing import Any
 
 from optuna.trial import BaseTrial
 
-__all__ = ["Gene", "choice_gene", "float_gene", "int_gene", "param"]
+__all__ = ["FloatSpec", "Gene", "IntSpec", "choice_gene", "float_gene", "int_gene", "param"]
+
+#: An int gene: fixed value, ``(low, high)`` range, or list of choices.
+IntSpec = int | tuple[int, int] | Sequence[int]
+#: A float gene: fixed value, ``(low, high)`` range, or list of choices.
+FloatSpec = float | tuple[float, float] | Sequence[float]
 
 
 @dataclass(frozen=True)
