@@ -434,7 +434,7 @@ def test_retried_failed_trial_keeps_its_params_and_records_the_retry() -> None:
     study.optimize(flaky, n_trials=6, catch=(RuntimeError,))
     failed = study.trials[5]
     assert failed.state == TrialState.FAIL
-    optuna.storages.RetryFailedTrialCallback()(study, failed)  # what a stale heartbeat does
+    optuna.storages.RetryHeartbeatStaleTrialCallback()(study, failed)  # as on a stale heartbeat
     study.optimize(flaky, n_trials=1)
     retry = study.trials[6]
     assert retry.params == failed.params and retry.state == TrialState.COMPLETE
