@@ -10,7 +10,7 @@ import optuna
 import pytest
 
 POSTGRES_URL = os.environ.get(
-    "OPTUNA_GA_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+    "OPTUNA_GA_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 
 

@@ -1,0 +1,111 @@
+"""Storage URLs for studies shared by many workers: RDB (SQLite, PostgreSQL) and Optuna journals.
+
+``make_storage`` turns one URL into a ready storage with crash recovery:
+
+* ``sqlite:///path.db``: one machine; a 60 s busy timeout so that a few local workers wait for
+  the file lock instead of failing. SQLite serialises writers: past ~4 busy workers use
+  PostgreSQL;
+* ``postgresql://user:password@host:5432/db`` (or ``mysql://...``): many machines;
+* ``journal:///path/to/file.log``: Optuna's JournalStorage on a file (one machine or a shared
+  file system that supports file locks);
+* ``redis://host:6379/0``: Optuna's JournalStorage on Redis (needs the ``redis`` package).
+
+On RDB storages a heartbeat is recorded every ``heartbeat_interval`` seconds. A trial whose
+worker died (``kill -9``, a lost machine) misses its heartbeats; after ``grace_period`` seconds the
+next worker marks it FAIL and, through Optuna's ``RetryHeartbeatStaleTrialCallback``, enqueues it
+again with the same parameters (at most ``max_retry`` times). Journal storages have no heartbeat
+in Optuna: a dead worker's trial stays RUNNING there (it holds its parameter set; the evolution
+goes on without it).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from typing import Any
+
+import optuna
+from optuna.storages import BaseStorage
+
+__all__ = ["make_storage", "mask_password"]
+
+_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<password>[^@\s]*)(?=@)")
+
+
+def mask_password(text: str) -> str:
+    """Replace the password of every URL in ``text`` by ``***``.
+
+    Example:
+        >>> mask_password("postgresql://ga:s3cret@db:5432/studies")
+        'postgresql://ga:***@db:5432/studies'
+        >>> mask_password("sqlite:///optuna_ga.db")
+        'sqlite:///optuna_ga.db'
+    """
+    return _PASSWORD.sub(lambda m: m.group("head") + "***", text)
+
+
+def make_storage(
+    url: str,
+    *,
+    heartbeat_interval: int | None = 60,
+    grace_period: int | None = None,
+    max_retry: int | None = 3,
+) -> BaseStorage:
+    """Build the storage behind ``url`` (see the module docstring for the schemes).
+
+    Args:
+        url: Storage URL.
+        heartbeat_interval: Seconds between heartbeats of a running trial on RDB storages;
+            ``None`` disables crash detection.
+        grace_period: Seconds without a heartbeat after which a trial counts as dead; default
+            ``2 * heartbeat_interval``.
+        max_retry: How often a dead worker's trial is retried (``None``: no limit).
+
+    Returns:
+        A storage for ``optuna.create_study`` / ``optuna.load_study``.
+
+    Raises:
+        ValueError: If the URL has an unknown scheme or a bad heartbeat setting.
+
+    Example:
+        >>> storage = make_storage("sqlite:///:memory:", heartbeat_interval=None)
+        >>> type(storage).__name__
+        'RDBStorage'
+    """
+    if heartbeat_interval is not None and heartbeat_interval < 1:
+        raise ValueError(f"heartbeat_interval must be >= 1 second, got {heartbeat_interval}.")
+    if grace_period is not None and grace_period < 1:
+        raise ValueError(f"grace_period must be >= 1 second, got {grace_period}.")
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme == "journal":
+        from optuna.storages.journal import JournalFileBackend
+
+        path = url.split(":", 1)[1].removeprefix("//")
+        return optuna.storages.JournalStorage(JournalFileBackend(path))
+    if scheme in ("redis", "rediss"):
+        from optuna.storages.journal import JournalRedisBackend
+
+        return optuna.storages.JournalStorage(JournalRedisBackend(url))
+    if scheme.split("+")[0] not in ("sqlite", "postgresql", "postgres", "mysql", "mariadb"):
+        raise ValueError(
+            f"Unknown storage URL {mask_password(url)!r}: use sqlite:///FILE.db, "
+            "postgresql://HOST:PORT/DB (with USER:PASSWORD@ before HOST if needed), "
+            "mysql://..., journal:///FILE.log or redis://HOST:PORT/DB."
+        )
+    engine_kwargs: dict[str, Any] = {}
+    if scheme.startswith("sqlite"):
+        engine_kwargs["connect_args"] = {"timeout": 60}
+    else:
+        engine_kwargs["pool_pre_ping"] = True
+    heartbeat: dict[str, Any] = {}
+    with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna since 2.8
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if heartbeat_interval is not None:
+            heartbeat = {
+                "heartbeat_interval": heartbeat_interval,
+                "grace_period": grace_period or 2 * heartbeat_interval,
+                "heartbeat_stale_trial_callback": (
+                    optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
+                ),
+            }
+        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **heartbeat)

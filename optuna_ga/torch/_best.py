@@ -1,0 +1,331 @@
+"""Retrain the best trial longer, test it, save it and load it back.
+
+A saved model is a directory with two files:
+
+* ``config.json``: architecture (``"mlp"`` or ``"cnn"``), the trial's parameters, input shape,
+  number of classes, normalisation statistics and metrics (plain JSON);
+* ``weights.pt``: the ``state_dict``, loaded with ``torch.load(..., weights_only=True)``.
+
+Both are written to temporary names and renamed into place, so an interrupted save never leaves
+a half-written file under the final name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+import torch
+from optuna.trial import FrozenTrial
+from torch import nn
+
+from optuna_ga.torch._data import DataSplits
+from optuna_ga.torch._data import load_dataset
+from optuna_ga.torch._models import build_cnn
+from optuna_ga.torch._models import build_mlp
+from optuna_ga.torch._objectives import _seeded
+from optuna_ga.torch._training import TrainingLog
+from optuna_ga.torch._training import evaluate
+from optuna_ga.torch._training import fit
+from optuna_ga.torch._training import resolve_device
+
+__all__ = ["TrainedModel", "load_config", "load_model", "save_model", "train_best"]
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "weights.pt"
+_FORMAT = "optuna_ga.torch.model/1"
+_BUILDERS = {"mlp": build_mlp, "cnn": build_cnn}
+
+
+@dataclass
+class TrainedModel:
+    """A retrained network with what it needs to be saved and used.
+
+    Attributes:
+        model: The trained network, in eval mode.
+        architecture: ``"mlp"`` or ``"cnn"``.
+        params: The trial parameters it was built from.
+        input_shape: Shape of one sample.
+        n_classes: Number of classes.
+        mean: Normalisation mean of the training split (see :meth:`DataSplits.normalize`).
+        std: Normalisation standard deviation.
+        test_accuracy: Accuracy on the held-out test split, or None without one.
+        val_accuracy: Validation accuracy, or None when validation data was trained on.
+        log: The training log (epochs, seconds, ...).
+    """
+
+    model: nn.Module
+    architecture: str
+    params: dict[str, Any]
+    input_shape: tuple[int, ...]
+    n_classes: int
+    mean: torch.Tensor
+    std: torch.Tensor
+    test_accuracy: float | None
+    val_accuracy: float | None
+    log: TrainingLog
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Save to directory ``path`` (see :func:`save_model`); returns it."""
+        return save_model(
+            path,
+            self.model,
+            architecture=self.architecture,
+            params=self.params,
+            input_shape=self.input_shape,
+            n_classes=self.n_classes,
+            mean=self.mean,
+            std=self.std,
+            metrics={
+                "test_accuracy": self.test_accuracy,
+                "val_accuracy": self.val_accuracy,
+                "epochs": self.log.epochs,
+                "train_seconds": round(self.log.seconds, 4),
+            },
+        )
+
+
+def _architecture(params: Mapping[str, Any], trial: FrozenTrial | None) -> str:
+    if trial is not None and trial.user_attrs.get("architecture") in _BUILDERS:
+        return str(trial.user_attrs["architecture"])
+    if "n_layers" in params:
+        return "mlp"
+    if "n_conv" in params:
+        return "cnn"
+    raise ValueError(
+        "Cannot tell the architecture from params: expected 'n_layers' (MLP) or 'n_conv' (CNN)."
+    )
+
+
+def train_best(
+    source: optuna.Study | FrozenTrial | Mapping[str, Any],
+    *,
+    dataset: str | DataSplits | tuple[Any, Any] | torch.utils.data.Dataset[Any] = "digits",
+    data_dir: str | os.PathLike[str] | None = None,
+    download: bool = False,
+    epochs: int = 50,
+    include_validation: bool = True,
+    patience: int | None = None,
+    max_training_time: float | None = None,
+    seed: int | None = None,
+    device: str | torch.device | None = None,
+    num_threads: int | None = 1,
+    save_to: str | os.PathLike[str] | None = None,
+) -> TrainedModel:
+    """Retrain the best trial's network (or any trial's or params dict's) and test it.
+
+    Args:
+        source: A study (its best trial is used), a FrozenTrial, or a ``trial.params`` dict of
+            an MLP or CNN objective.
+        dataset: What :func:`~optuna_ga.torch.load_dataset` should load, or ready splits;
+            use the dataset the study searched on.
+        data_dir: Passed to :func:`~optuna_ga.torch.load_dataset`.
+        download: Passed to :func:`~optuna_ga.torch.load_dataset`.
+        epochs: Training epochs, >= 1 (usually more than during the search).
+        include_validation: Train on training plus validation data for exactly ``epochs``
+            epochs. If False, train on the training split, keep the weights of the best
+            validation epoch and stop early after ``patience`` epochs without improvement.
+        patience: See ``include_validation``.
+        max_training_time: Seconds of training at most; None for no cap.
+        seed: Training seed; default: the trial's recorded ``seed`` user attr, else 0. With the
+            trial's seed, ``include_validation=False`` and the search's epochs, the trial's
+            run is reproduced.
+        device: As for the objectives; None picks CUDA when available.
+        num_threads: ``torch.set_num_threads`` on CPU; None leaves it alone.
+        save_to: If given, save the model to this directory (see :func:`save_model`).
+
+    Returns:
+        The trained model with its test accuracy.
+
+    Raises:
+        ValueError: If the parameters describe neither an MLP nor a CNN, or an argument is
+            out of range.
+        TrainingDivergedError: If the loss becomes NaN or infinite.
+
+    Example:
+        >>> params = {"n_layers": 1, "input_dropout": 0.0, "units_l1": 64, "dropout_l1": 0.0,
+        ...           "activation": "relu", "batch_norm": False, "initializer": "xavier_uniform",
+        ...           "optimizer": "adam", "learning_rate": 0.01, "weight_decay": 1e-5,
+        ...           "batch_size": 64}
+        >>> best = train_best(params, epochs=3)
+        >>> best.test_accuracy > 0.8
+        True
+    """
+    trial: FrozenTrial | None = None
+    if isinstance(source, optuna.Study):
+        trial = source.best_trial
+    elif isinstance(source, FrozenTrial):
+        trial = source
+    if trial is not None:
+        params = dict(trial.params)
+    elif isinstance(source, Mapping):
+        params = dict(source)
+    else:
+        raise ValueError(
+            f"source must be a Study, a FrozenTrial or a params dict, got {type(source)}."
+        )
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}.")
+    architecture = _architecture(params, trial)
+    if seed is None:
+        seed = int(trial.user_attrs.get("seed", 0)) if trial is not None else 0
+
+    data = (
+        dataset
+        if isinstance(dataset, DataSplits)
+        else load_dataset(dataset, data_dir=data_dir, download=download)
+    )
+    dev = resolve_device(device)
+    if dev.type == "cpu" and num_threads is not None:
+        torch.set_num_threads(num_threads)
+    on_device = data.to(dev)
+    if include_validation:
+        x = torch.cat([on_device.x_train, on_device.x_val])
+        y = torch.cat([on_device.y_train, on_device.y_val])
+        x_val = y_val = None
+    else:
+        x, y, x_val, y_val = on_device.x_train, on_device.y_train, on_device.x_val, on_device.y_val
+
+    with _seeded(seed, dev):
+        model = _BUILDERS[architecture](params, data.input_shape, data.n_classes).to(dev)
+        log = fit(
+            model,
+            x,
+            y,
+            x_val=x_val,
+            y_val=y_val,
+            optimizer=params["optimizer"],
+            learning_rate=params["learning_rate"],
+            weight_decay=params["weight_decay"],
+            batch_size=params["batch_size"],
+            epochs=epochs,
+            seed=seed,
+            patience=None if include_validation else patience,
+            max_training_time=max_training_time,
+        )
+    model.eval()
+    test_accuracy = None
+    if on_device.x_test is not None and on_device.y_test is not None:
+        test_accuracy = evaluate(model, on_device.x_test, on_device.y_test)[0]
+    val_accuracy = None if include_validation else evaluate(model, x_val, y_val)[0]  # type: ignore[arg-type]
+    trained = TrainedModel(
+        model=model,
+        architecture=architecture,
+        params=params,
+        input_shape=data.input_shape,
+        n_classes=data.n_classes,
+        mean=data.mean,
+        std=data.std,
+        test_accuracy=test_accuracy,
+        val_accuracy=val_accuracy,
+        log=log,
+    )
+    if save_to is not None:
+        trained.save(save_to)
+    return trained
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model(
+    path: str | os.PathLike[str],
+    model: nn.Module,
+    *,
+    architecture: str,
+    params: Mapping[str, Any],
+    input_shape: Sequence[int],
+    n_classes: int,
+    mean: torch.Tensor | None = None,
+    std: torch.Tensor | None = None,
+    metrics: Mapping[str, Any] | None = None,
+) -> Path:
+    """Save a network's weights and JSON config into directory ``path`` (created if needed).
+
+    Args:
+        path: Target directory.
+        model: A network built by :func:`build_mlp` or :func:`build_cnn` from ``params``.
+        architecture: ``"mlp"`` or ``"cnn"``.
+        params: The parameters the network was built from (JSON values).
+        input_shape: Shape of one sample.
+        n_classes: Number of classes.
+        mean: Normalisation mean, stored so that raw inputs can be normalised later.
+        std: Normalisation standard deviation.
+        metrics: Anything JSON to keep alongside (accuracies, epochs).
+
+    Returns:
+        The directory.
+    """
+    if architecture not in _BUILDERS:
+        raise ValueError(f"architecture must be one of {sorted(_BUILDERS)}, got {architecture!r}.")
+    directory = Path(path)
+    directory.mkdir(parents=True, exist_ok=True)
+    config = {
+        "format": _FORMAT,
+        "architecture": architecture,
+        "params": dict(params),
+        "input_shape": [int(s) for s in input_shape],
+        "n_classes": int(n_classes),
+        "normalization": None
+        if mean is None or std is None
+        else {"mean": mean.cpu().tolist(), "std": std.cpu().tolist()},
+        "metrics": dict(metrics or {}),
+        "torch_version": torch.__version__,
+    }
+    text = json.dumps(config, indent=2, sort_keys=True)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    _atomic_write(directory / WEIGHTS_FILE, lambda tmp: torch.save(state, tmp))
+    _atomic_write(directory / CONFIG_FILE, lambda tmp: Path(tmp).write_text(text + "\n"))
+    return directory
+
+
+def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read the JSON config of a model saved by :func:`save_model`."""
+    config_path = Path(path) / CONFIG_FILE
+    try:
+        config: dict[str, Any] = json.loads(config_path.read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"No saved model at {path}: {config_path} is missing.") from None
+    if config.get("format") != _FORMAT:
+        raise ValueError(f"{config_path} is not a model saved by optuna_ga.torch.")
+    return config
+
+
+def load_model(path: str | os.PathLike[str], *, device: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild a saved network and load its weights (``weights_only=True``); eval mode.
+
+    Example:
+        >>> import tempfile
+        >>> params = {"n_layers": 1, "input_dropout": 0.0, "units_l1": 8, "dropout_l1": 0.0,
+        ...           "activation": "tanh", "batch_norm": False, "initializer": "xavier_normal"}
+        >>> model = build_mlp(params, (4,), 3)
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     _ = save_model(d, model, architecture="mlp", params=params, input_shape=(4,),
+        ...                    n_classes=3)
+        ...     loaded = load_model(d)
+        >>> x = torch.randn(5, 4)
+        >>> torch.equal(model(x), loaded(x))
+        True
+    """
+    config = load_config(path)
+    model = _BUILDERS[config["architecture"]](
+        config["params"], tuple(config["input_shape"]), int(config["n_classes"])
+    )
+    state = torch.load(Path(path) / WEIGHTS_FILE, map_location=device, weights_only=True)
+    model.load_state_dict(state)
+    return model.to(device).eval()

@@ -1,0 +1,237 @@
+"""The training loop: in-memory tensors, index-sliced batches, early stopping, time cap.
+
+Nothing here knows about Optuna: the objectives pass an ``on_epoch`` callback that reports to
+the trial and raises :class:`optuna.TrialPruned`.
+
+Batches are slices of one ``torch.randperm`` per epoch over tensors that already live on the
+device, so an epoch costs one gather per batch and no per-sample Python work (compare
+``benchmarks/training_loop.py``).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = [
+    "OPTIMIZERS",
+    "TrainingDivergedError",
+    "TrainingLog",
+    "evaluate",
+    "fit",
+    "make_optimizer",
+    "resolve_device",
+    "trial_seed",
+]
+
+#: Optimiser names. ``sgd`` uses momentum 0.9.
+OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adamax", "nadam")
+
+
+class TrainingDivergedError(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+@dataclass
+class TrainingLog:
+    """What a run did; filled in while it runs, so it is complete even after an exception.
+
+    Attributes:
+        epochs: Epochs started (the last may be partial when the time cap ends it).
+        seconds: Wall-clock training time, evaluation included.
+        stopped_by: ``"epochs"``, ``"early_stopping"``, ``"time_limit"``, ``"diverged"`` or
+            ``"pruned"`` (set by the caller).
+        best_epoch: 1-based epoch of the best validation value, or None without validation.
+        best_value: Best validation value (accuracy or loss), or None.
+        history: Validation value of every epoch.
+    """
+
+    epochs: int = 0
+    seconds: float = 0.0
+    stopped_by: str = "epochs"
+    best_epoch: int | None = None
+    best_value: float | None = None
+    history: list[float] = field(default_factory=list)
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``None`` or ``"auto"`` picks CUDA when available, else CPU."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def trial_seed(base_seed: int, trial_number: int) -> int:
+    """A 31-bit seed for one trial, derived from the study's base seed and the trial number.
+
+    Example:
+        >>> trial_seed(0, 3) == trial_seed(0, 3) != trial_seed(0, 4)
+        True
+    """
+    state = np.random.SeedSequence([base_seed, trial_number]).generate_state(1)[0]
+    return int(state) & 0x7FFFFFFF
+
+
+def make_optimizer(
+    name: str, params: list[nn.Parameter], learning_rate: float, weight_decay: float
+) -> torch.optim.Optimizer:
+    """Create one of :data:`OPTIMIZERS`."""
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=learning_rate, weight_decay=weight_decay, momentum=0.9)
+    classes: dict[str, type[torch.optim.Optimizer]] = {
+        "adam": torch.optim.Adam,
+        "adamw": torch.optim.AdamW,
+        "rmsprop": torch.optim.RMSprop,
+        "adagrad": torch.optim.Adagrad,
+        "adamax": torch.optim.Adamax,
+        "nadam": torch.optim.NAdam,
+    }
+    if name not in classes:
+        raise ValueError(f"Unknown optimizer {name!r}; known: {list(OPTIMIZERS)}.")
+    return classes[name](params, lr=learning_rate, weight_decay=weight_decay)  # type: ignore[call-arg]
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 4096
+) -> tuple[float, float]:
+    """Accuracy and mean cross-entropy loss of ``model`` on ``(x, y)`` in eval mode.
+
+    Example:
+        >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+        >>> acc, loss = evaluate(model, torch.zeros(6, 4), torch.zeros(6, dtype=torch.long))
+        >>> 0.0 <= acc <= 1.0 and loss > 0
+        True
+    """
+    was_training = model.training
+    model.eval()
+    correct = torch.zeros((), dtype=torch.int64, device=x.device)
+    loss_sum = torch.zeros((), dtype=torch.float64, device=x.device)
+    for start in range(0, len(x), batch_size):
+        out = model(x[start : start + batch_size])
+        target = y[start : start + batch_size]
+        loss_sum += F.cross_entropy(out, target, reduction="sum").double()
+        correct += (out.argmax(dim=1) == target).sum()
+    model.train(was_training)
+    n = max(len(x), 1)
+    return int(correct) / n, float(loss_sum) / n
+
+
+def fit(
+    model: nn.Module,
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    *,
+    optimizer: str,
+    learning_rate: float,
+    weight_decay: float,
+    batch_size: int,
+    epochs: int,
+    seed: int,
+    x_val: torch.Tensor | None = None,
+    y_val: torch.Tensor | None = None,
+    metric: str = "accuracy",
+    patience: int | None = None,
+    max_training_time: float | None = None,
+    on_epoch: Callable[[int, float], None] | None = None,
+    log: TrainingLog | None = None,
+) -> TrainingLog:
+    """Train ``model`` in place with index-sliced mini-batches.
+
+    With validation data, the model ends with the weights of its best epoch, early stopping
+    ends the run after ``patience`` epochs without improvement, and ``on_epoch(epoch, value)``
+    (1-based epoch) is called after every epoch (it may raise to stop the run, e.g.
+    :class:`optuna.TrialPruned`).
+
+    Args:
+        model: The network, already on the device of the data.
+        x_train: Training inputs on the device.
+        y_train: Training labels on the device.
+        optimizer: One of :data:`OPTIMIZERS`.
+        learning_rate: Learning rate.
+        weight_decay: Weight decay (L2 penalty).
+        batch_size: Mini-batch size; a last batch of one sample is skipped (BatchNorm).
+        epochs: Maximum number of epochs.
+        seed: Seed of the batch order (a private ``torch.Generator``).
+        x_val: Validation inputs, or None to train for ``epochs`` without validation.
+        y_val: Validation labels.
+        metric: ``"accuracy"`` (higher is better) or ``"loss"`` (lower is better).
+        patience: Epochs without improvement before stopping; None never stops early.
+        max_training_time: Seconds after which the run stops (checked after every batch).
+        on_epoch: Called with the epoch number and the validation value.
+        log: A log to fill in; a new one by default.
+
+    Returns:
+        The log.
+
+    Raises:
+        TrainingDivergedError: If the training or validation loss is NaN or infinite.
+    """
+    log = log if log is not None else TrainingLog()
+    device = x_train.device
+    generator = torch.Generator().manual_seed(seed)
+    opt = make_optimizer(optimizer, list(model.parameters()), learning_rate, weight_decay)
+    n = len(x_train)
+    sign = 1.0 if metric == "accuracy" else -1.0
+    best_state: dict[str, torch.Tensor] | None = None
+    bad_epochs = 0
+    start = time.perf_counter()
+    try:
+        for epoch in range(1, epochs + 1):
+            log.epochs = epoch
+            model.train()
+            order = torch.randperm(n, generator=generator).to(device)
+            loss_sum = torch.zeros((), device=device)
+            timed_out = False
+            for s in range(0, n, batch_size):
+                idx = order[s : s + batch_size]
+                if len(idx) < 2 and s > 0:
+                    break
+                loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                loss_sum += loss.detach()
+                if max_training_time is not None and (
+                    time.perf_counter() - start >= max_training_time
+                ):
+                    timed_out = True
+                    break
+            if not math.isfinite(float(loss_sum)):
+                log.stopped_by = "diverged"
+                raise TrainingDivergedError(f"training loss is {float(loss_sum)} in epoch {epoch}")
+            if x_val is not None and y_val is not None:
+                acc, val_loss = evaluate(model, x_val, y_val)
+                if not math.isfinite(val_loss):
+                    log.stopped_by = "diverged"
+                    raise TrainingDivergedError(f"validation loss is {val_loss} in epoch {epoch}")
+                value = acc if metric == "accuracy" else val_loss
+                log.history.append(value)
+                if log.best_value is None or sign * value > sign * log.best_value:
+                    log.best_value, log.best_epoch, bad_epochs = value, epoch, 0
+                    best_state = copy.deepcopy(model.state_dict())
+                else:
+                    bad_epochs += 1
+                log.seconds = time.perf_counter() - start
+                if on_epoch is not None:
+                    on_epoch(epoch, value)
+                if patience is not None and bad_epochs >= patience and epoch < epochs:
+                    log.stopped_by = "early_stopping"
+                    break
+            if timed_out:
+                log.stopped_by = "time_limit"
+                break
+    finally:
+        log.seconds = time.perf_counter() - start
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return log
