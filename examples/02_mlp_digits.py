@@ -14,17 +14,9 @@ import argparse
 
 import optuna
 
+from optuna_ga import GeneticSampler
 from optuna_ga.torch import MLPObjective
 from optuna_ga.torch import train_best
-
-
-def make_sampler(population_size: int, seed: int) -> optuna.samplers.BaseSampler:
-    """The GA sampler; Optuna's RandomSampler where optuna_ga's sampler is not available."""
-    try:
-        from optuna_ga import GeneticSampler
-    except ImportError:  # pragma: no cover - only while the sampler is missing
-        return optuna.samplers.RandomSampler(seed=seed)
-    return GeneticSampler(population_size=population_size, n_elites=2, seed=seed)
 
 
 def main(argv: list[str] | None = None) -> optuna.Study:
@@ -52,7 +44,7 @@ def main(argv: list[str] | None = None) -> optuna.Study:
         study_name=args.study_name,
         load_if_exists=True,
         direction=objective.direction,
-        sampler=make_sampler(args.population_size, args.seed),
+        sampler=GeneticSampler(population_size=args.population_size, n_elites=2, seed=args.seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
     )
     study.optimize(objective, n_trials=args.n_trials)
