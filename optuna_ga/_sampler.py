@@ -150,6 +150,16 @@ class GeneticSampler(BaseSampler):
         )
         self._seed = secrets.randbits(63) if seed is None else seed % 2**63
 
+    @property
+    def population_size(self) -> int:
+        """Individuals per generation (configuration, read-only)."""
+        return self._population_size
+
+    @property
+    def n_elites(self) -> int:
+        """Elites carried into every generation (configuration, read-only)."""
+        return self._n_elites
+
     # -- Optuna hooks ----------------------------------------------------------------------
 
     def infer_relative_search_space(

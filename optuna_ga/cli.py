@@ -453,7 +453,17 @@ def cmd_plot(args: argparse.Namespace) -> int:
     except ImportError as error:
         raise CLIError(f"{error} (pip install 'optuna-ga[dashboard]')") from error
     study = _load_study(args.storage, args.study_name)
-    for path in write_figures(study, args.out):
+    recorded = study.user_attrs.get(CONFIG_ATTR, {})
+    paths = write_figures(
+        study,
+        args.out,
+        formats=args.format,
+        params=args.params.split(",") if args.params else None,
+        top_k=args.top_k,
+        population_size=args.population_size or recorded.get("population_size"),
+        n_elites=args.n_elites if args.n_elites is not None else recorded.get("n_elites"),
+    )
+    for path in paths:
         print(path)
     return 0
 
@@ -541,6 +551,11 @@ def build_parser() -> argparse.ArgumentParser:
     plot = sub.add_parser("plot", help="write the GA figures as HTML and PNG")
     storage_args(plot)
     plot.add_argument("--out", default="optuna_ga_plots", help="output folder")
+    plot.add_argument("--format", nargs="+", choices=("html", "png"), default=["html", "png"])
+    plot.add_argument("--params", help="genes for the allele plot, comma-separated")
+    plot.add_argument("--top-k", type=int, help="genealogy of the k best trials only")
+    plot.add_argument("--population-size", type=int, help="for trials without GA records")
+    plot.add_argument("--n-elites", type=int)
     plot.set_defaults(func=cmd_plot)
 
     dash = sub.add_parser("dashboard", help="start optuna-dashboard for the storage")

@@ -1,0 +1,280 @@
+"""Live GA panels in optuna-dashboard: generation plot, allele frequencies, genealogy and a note.
+
+Run a study with the callback, then open the dashboard on the same storage::
+
+    study.optimize(objective, n_trials=300, callbacks=[GenerationPublisher()])
+    # optuna-dashboard sqlite:///ga.db   ->  the study's top page shows the panels
+
+Design:
+
+* **A callback, not part of the sampler.** Publishing needs plotly and optuna-dashboard, which
+  the sampler must not depend on, and it is a presentation concern that a user turns on per
+  ``optimize`` call (or per worker). The sampler's ``after_trial`` runs before the trial's state
+  is final in storage; a callback runs after it, so the finished generation is complete in
+  storage when it is checked. Studies run earlier, or by other tools, get :func:`publish`.
+* **Only on generation completion.** After each trial the callback works out the trial's
+  generation and publishes only when every trial number of that generation has finished
+  (COMPLETE, PRUNED or FAIL) and this callback has not published it yet. Other trials pay one
+  cached read of the trial list. A study that stops mid-generation does not publish that last
+  generation: call :func:`publish` after ``optimize``.
+* **Replace, don't append.** optuna-dashboard stores a custom plot as study system attrs
+  ``dashboard:plot_data:<id>:<chunk>`` (2045-character chunks of the figure's JSON) and the
+  study note as ``dashboard:note_str:<chunk>`` plus a version counter. The figures are saved
+  under fixed ids (:data:`PLOT_IDS`) and the note is rewritten from its
+  :data:`NOTE_HEADING` down (text above it is kept), so each publish overwrites the previous
+  one: the number of attrs is bounded by the largest figure, not by the number of publishes.
+  (A :class:`~optuna.storages.JournalStorage` log is append-only by design and grows with each
+  publish; RDB storages update rows in place.)
+* **Several workers.** Each worker's callback may publish the same generation; the result is
+  the same attrs written again. The note is capped at the last ``max_note_rows`` generations.
+
+Needs ``pip install "optuna-ga[dashboard]"`` (plotly and optuna-dashboard), imported lazily.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial
+from optuna.trial import TrialState
+
+from optuna_ga._population import generation_of
+from optuna_ga._population import generation_range
+from optuna_ga.visualization import _data
+from optuna_ga.visualization import _plotly
+from optuna_ga.visualization._imports import require
+
+__all__ = ["NOTE_HEADING", "PLOT_IDS", "GenerationPublisher", "publish", "summary_note"]
+
+#: Fixed optuna-dashboard graph object ids: each publish overwrites the previous figures.
+PLOT_IDS = {
+    "generations": "optuna-ga-generations",
+    "allele_frequency": "optuna-ga-allele-frequency",
+    "genealogy": "optuna-ga-genealogy",
+}
+#: First line of the part of the study note that optuna-ga rewrites on each publish.
+NOTE_HEADING = "### optuna-ga: generations"
+
+_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+
+def publish(
+    study: optuna.Study,
+    *,
+    population_size: int | None = None,
+    n_elites: int | None = None,
+    params: Sequence[str] | None = None,
+    top_k: int | None = None,
+    note: bool = True,
+    max_note_rows: int = 12,
+) -> list[str]:
+    """Save the three GA figures (and the summary note) to the study for optuna-dashboard.
+
+    Args:
+        study: A study run by :class:`~optuna_ga.GeneticSampler`.
+        population_size: Generation size for trials without a ``ga_generation`` attr; ``None``
+            takes the study sampler's (see :func:`optuna_ga.visualization.plot_generations`).
+        n_elites: Elites per generation, with ``population_size``.
+        params: Parameters of the allele plot; ``None`` means all.
+        top_k: Genealogy of the ``top_k`` best trials only; ``None`` draws every trial.
+        note: Whether to rewrite the study note's summary table too.
+        max_note_rows: Generations in the note's table (the latest ones), at least 1.
+
+    Returns:
+        The graph object ids written (:data:`PLOT_IDS` values).
+
+    Example:
+        >>> import optuna
+        >>> from optuna_ga import GeneticSampler
+        >>> from optuna_ga.dashboard import publish
+        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+        >>> study = optuna.create_study(sampler=GeneticSampler(population_size=6, seed=0))
+        >>> study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2, n_trials=12)
+        >>> publish(study)
+        ['optuna-ga-generations', 'optuna-ga-allele-frequency', 'optuna-ga-genealogy']
+    """
+    if isinstance(max_note_rows, bool) or not isinstance(max_note_rows, int) or max_note_rows < 1:
+        raise ValueError(f"max_note_rows must be an int >= 1, got {max_note_rows!r}.")
+    dashboard = require("optuna_dashboard")
+    go = require("plotly.graph_objects")
+    records, distributions, direction = _data.study_records(
+        study, population_size=population_size, n_elites=n_elites
+    )
+    stats = _data.generation_stats(records, direction=direction)
+    alleles = _data.allele_frequencies(records, distributions, params=params)
+    tree = _data.genealogy(records, direction=direction, top_k=top_k)
+    figures = {
+        "generations": _plotly._generations_figure(go, records, stats, direction),
+        "allele_frequency": _plotly._allele_figure(go, alleles),
+        "genealogy": _plotly._genealogy_figure(go, tree, direction, top_k),
+    }
+    for name, figure in figures.items():
+        dashboard.save_plotly_graph_object(study, figure, graph_object_id=PLOT_IDS[name])
+    if note:
+        rows = _data.generation_summary(records, distributions, direction=direction)
+        body = summary_note(rows, direction=direction, max_rows=max_note_rows)
+        current = dashboard.get_note(study)
+        kept = current.split(NOTE_HEADING, 1)[0].rstrip()
+        dashboard.save_note(study, f"{kept}\n\n{body}" if kept else body)
+    return [PLOT_IDS[name] for name in figures]
+
+
+def summary_note(rows: Sequence[dict[str, Any]], *, direction: str, max_rows: int = 12) -> str:
+    """The note's Markdown: a table with one row per generation (the latest ``max_rows``).
+
+    Args:
+        rows: From :func:`optuna_ga.visualization._data.generation_summary`.
+        direction: ``"minimize"`` or ``"maximize"``.
+        max_rows: Generations shown, at least 1.
+
+    Example:
+        >>> rows = [{"generation": 0, "n_trials": 4, "n_complete": 3, "best": 1.0, "mean": 2.0,
+        ...          "best_so_far": 1.0, "diversity": 0.5, "distinct": 1.0, "duplicates": 0}]
+        >>> print(summary_note(rows, direction="minimize"))  # doctest: +NORMALIZE_WHITESPACE
+        ### optuna-ga: generations
+        <BLANKLINE>
+        Generation 0 (minimize): best so far **1**; 0 duplicate parameter sets.
+        <BLANKLINE>
+        | gen | trials | complete | best | mean | best so far | diversity | distinct | dup |
+        |---:|---:|---:|---:|---:|---:|---:|---:|---:|
+        | 0 | 4 | 3 | 1 | 2 | 1 | 0.500 | 100% | 0 |
+    """
+    if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
+        raise ValueError(f"max_rows must be an int >= 1, got {max_rows!r}.")
+    if not rows:
+        return f"{NOTE_HEADING}\n\nNo finished trials yet."
+    last = rows[-1]
+    duplicates = sum(r["duplicates"] for r in rows)
+    lines = [
+        NOTE_HEADING,
+        "",
+        f"Generation {last['generation']} ({direction}): best so far "
+        f"**{_num(last['best_so_far'])}**; {duplicates} duplicate parameter sets.",
+        "",
+        "| gen | trials | complete | best | mean | best so far | diversity | distinct | dup |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    shown = rows[-max_rows:]
+    if len(rows) > len(shown):
+        lines.append(f"| … {len(rows) - len(shown)} earlier | | | | | | | | |")
+    for r in shown:
+        distinct = "-" if math.isnan(r["distinct"]) else f"{r['distinct']:.0%}"
+        diversity = "-" if math.isnan(r["diversity"]) else f"{r['diversity']:.3f}"
+        lines.append(
+            f"| {r['generation']} | {r['n_trials']} | {r['n_complete']} | {_num(r['best'])} | "
+            f"{_num(r['mean'])} | {_num(r['best_so_far'])} | {diversity} | {distinct} | "
+            f"{r['duplicates']} |"
+        )
+    return "\n".join(lines)
+
+
+def _num(value: float) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:.4g}"
+
+
+class GenerationPublisher:
+    """``study.optimize`` callback that publishes the GA panels when a generation completes.
+
+    Args:
+        population_size: The GeneticSampler's ``population_size``; ``None`` reads it from the
+            study's sampler (an error if that is not a GeneticSampler).
+        n_elites: The GeneticSampler's ``n_elites``; ``None`` reads it likewise.
+        params: Parameters of the allele plot; ``None`` means all.
+        top_k: Genealogy of the ``top_k`` best trials only; ``None`` draws every trial.
+        note: Whether to rewrite the study note's summary table too.
+        max_note_rows: Generations in the note's table.
+
+    Attributes:
+        published: Generations published by this callback, in order.
+        seconds: Wall time of each publish, in seconds.
+
+    Example:
+        >>> import optuna
+        >>> from optuna_ga import GeneticSampler
+        >>> from optuna_ga.dashboard import GenerationPublisher
+        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+        >>> study = optuna.create_study(sampler=GeneticSampler(population_size=6, n_elites=1))
+        >>> publisher = GenerationPublisher()
+        >>> study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2, n_trials=16,
+        ...                callbacks=[publisher])
+        >>> publisher.published  # 6 trials in generation 0, then 5 each
+        [0, 1, 2]
+    """
+
+    def __init__(
+        self,
+        *,
+        population_size: int | None = None,
+        n_elites: int | None = None,
+        params: Sequence[str] | None = None,
+        top_k: int | None = None,
+        note: bool = True,
+        max_note_rows: int = 12,
+    ) -> None:
+        if population_size is not None:
+            _data._check_population(population_size, 0 if n_elites is None else n_elites)
+        elif n_elites is not None and (
+            isinstance(n_elites, bool) or not isinstance(n_elites, int) or n_elites < 0
+        ):
+            raise ValueError(f"n_elites must be an int >= 0 or None, got {n_elites!r}.")
+        if top_k is not None and (
+            isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1
+        ):
+            raise ValueError(f"top_k must be a positive int or None, got {top_k!r}.")
+        if (
+            isinstance(max_note_rows, bool)
+            or not isinstance(max_note_rows, int)
+            or max_note_rows < 1
+        ):
+            raise ValueError(f"max_note_rows must be an int >= 1, got {max_note_rows!r}.")
+        require("optuna_dashboard")
+        require("plotly.graph_objects")
+        self._population_size = population_size
+        self._n_elites = n_elites
+        self._params = list(params) if params is not None else None
+        self._top_k = top_k
+        self._note = note
+        self._max_note_rows = max_note_rows
+        self._lock = threading.Lock()
+        self.published: list[int] = []
+        self.seconds: list[float] = []
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        """Publish if ``trial`` completed its generation (the callback protocol)."""
+        size, elites = _data.resolve_population(study, self._population_size, self._n_elites)
+        if size is None:
+            raise ValueError(
+                "population_size must be given to GenerationPublisher when the study's sampler "
+                "is not a GeneticSampler."
+            )
+        generation = trial.user_attrs.get(_data.GENERATION_ATTR)
+        if not isinstance(generation, int) or isinstance(generation, bool):
+            generation = generation_of(trial.number, size, elites)[0]
+        with self._lock:
+            if generation in self.published:
+                return
+            numbers = generation_range(generation, size, elites)
+            finished = {
+                t.number
+                for t in study.get_trials(deepcopy=False, states=_FINISHED)
+                if t.number in numbers
+            }
+            if len(finished) < len(numbers):
+                return
+            start = time.perf_counter()
+            publish(
+                study,
+                population_size=size,
+                n_elites=elites,
+                params=self._params,
+                top_k=self._top_k,
+                note=self._note,
+                max_note_rows=self._max_note_rows,
+            )
+            self.seconds.append(time.perf_counter() - start)
+            self.published.append(generation)

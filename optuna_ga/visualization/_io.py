@@ -1,0 +1,137 @@
+"""Write the three GA figures to files (what ``optuna-ga plot`` calls)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import optuna
+
+from optuna_ga.visualization import _plotly
+from optuna_ga.visualization._imports import require
+
+#: File stem of each figure, in the order written.
+FIGURES = ("generations", "allele_frequency", "genealogy")
+_FORMATS = ("html", "png")
+_PLOTLYJS = {"directory": "directory", "cdn": "cdn", "inline": True}
+_PNG_ENGINES = ("matplotlib", "kaleido")
+
+
+def write_figures(
+    study: optuna.Study,
+    out_dir: str | Path,
+    *,
+    formats: Sequence[str] = _FORMATS,
+    params: Sequence[str] | None = None,
+    top_k: int | None = None,
+    population_size: int | None = None,
+    n_elites: int | None = None,
+    plotlyjs: str = "directory",
+    png_engine: str = "matplotlib",
+) -> list[Path]:
+    """Write ``generations``, ``allele_frequency`` and ``genealogy`` as HTML and PNG.
+
+    HTML files are interactive plotly figures. PNG files are drawn with matplotlib by default
+    (no browser needed; the allele plot shows every parameter, one panel each);
+    ``png_engine="kaleido"`` exports the plotly figures instead, which needs kaleido and a
+    Chrome/Chromium that it can find.
+
+    Args:
+        study: A study run by :class:`~optuna_ga.GeneticSampler`.
+        out_dir: Folder to write to; created if missing. Existing files are overwritten.
+        formats: Any of ``"html"`` and ``"png"``.
+        params: Parameters of the allele plot; ``None`` means all.
+        top_k: Genealogy of the ``top_k`` best trials only; ``None`` draws every trial.
+        population_size: See :func:`optuna_ga.visualization.plot_generations`.
+        n_elites: See :func:`optuna_ga.visualization.plot_generations`.
+        plotlyjs: Where HTML files get plotly.js: ``"directory"`` (one ``plotly.min.js``
+            beside them, works offline), ``"cdn"`` (small files, needs internet to view) or
+            ``"inline"`` (self-contained files of about 5 MB each).
+        png_engine: ``"matplotlib"`` or ``"kaleido"``.
+
+    Returns:
+        The paths written, figure by figure, HTML before PNG (not ``plotly.min.js``).
+
+    Example:
+        >>> import tempfile, optuna
+        >>> from optuna_ga import GeneticSampler
+        >>> from optuna_ga.visualization import write_figures
+        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+        >>> study = optuna.create_study(sampler=GeneticSampler(population_size=6, seed=0))
+        >>> study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2, n_trials=12)
+        >>> with tempfile.TemporaryDirectory() as out:
+        ...     [p.name for p in write_figures(study, out, formats=["html"], plotlyjs="cdn")]
+        ['generations.html', 'allele_frequency.html', 'genealogy.html']
+    """
+    if isinstance(formats, str) or not set(formats) <= set(_FORMATS) or not formats:
+        raise ValueError(f"formats must be a non-empty list of {list(_FORMATS)}, got {formats!r}.")
+    if plotlyjs not in _PLOTLYJS:
+        raise ValueError(f"plotlyjs must be one of {sorted(_PLOTLYJS)}, got {plotlyjs!r}.")
+    if png_engine not in _PNG_ENGINES:
+        raise ValueError(f"png_engine must be one of {list(_PNG_ENGINES)}, got {png_engine!r}.")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    figures = {}
+    if "html" in formats or png_engine == "kaleido":
+        figures = {
+            "generations": _plotly.plot_generations(
+                study, population_size=population_size, n_elites=n_elites
+            ),
+            "allele_frequency": _plotly.plot_allele_frequency(
+                study, params, population_size=population_size, n_elites=n_elites
+            ),
+            "genealogy": _plotly.plot_genealogy(
+                study, top_k=top_k, population_size=population_size, n_elites=n_elites
+            ),
+        }
+    written: list[Path] = []
+    for name in FIGURES:
+        if "html" in formats:
+            path = out / f"{name}.html"
+            figures[name].write_html(path, include_plotlyjs=_PLOTLYJS[plotlyjs], full_html=True)
+            written.append(path)
+        if "png" in formats:
+            path = out / f"{name}.png"
+            if png_engine == "kaleido":
+                figures[name].write_image(path, width=1100, height=600, scale=2)
+            else:
+                _matplotlib_png(
+                    study,
+                    name,
+                    path,
+                    params=params,
+                    top_k=top_k,
+                    population_size=population_size,
+                    n_elites=n_elites,
+                )
+            written.append(path)
+    return written
+
+
+def _matplotlib_png(
+    study: optuna.Study,
+    name: str,
+    path: Path,
+    *,
+    params: Sequence[str] | None,
+    top_k: int | None,
+    population_size: int | None,
+    n_elites: int | None,
+) -> None:
+    require("matplotlib").use("Agg", force=False)
+    plt = require("matplotlib.pyplot")
+    from optuna_ga.visualization import matplotlib as mpl_plots
+
+    if name == "generations":
+        ax = mpl_plots.plot_generations(study, population_size=population_size, n_elites=n_elites)
+    elif name == "allele_frequency":
+        ax = mpl_plots.plot_allele_frequency(
+            study, params, population_size=population_size, n_elites=n_elites
+        )
+    else:
+        ax = mpl_plots.plot_genealogy(
+            study, top_k=top_k, population_size=population_size, n_elites=n_elites
+        )
+    figure = (ax if not hasattr(ax, "__len__") else ax[0]).figure
+    figure.savefig(path, dpi=130)
+    plt.close(figure)

@@ -1,0 +1,434 @@
+"""Plotly figures of a GA study: fitness per generation, allele frequencies, genealogy.
+
+Figures use a bare template and compact arrays so that their JSON stays small: the dashboard
+stores each one in study system attrs (see :mod:`optuna_ga.dashboard`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from typing import Any
+
+import optuna
+
+from optuna_ga.visualization import _data
+from optuna_ga.visualization._imports import require
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+#: Marker symbol of each ``ga_operator`` (plotly names; matplotlib ones in ``_matplotlib``).
+OPERATOR_SYMBOLS = {
+    "random": "circle",
+    "immigrant": "star",
+    "enqueued": "square",
+    "crossover": "diamond",
+    "crossover+mutation": "hexagon",
+    "mutation": "triangle-up",
+    "copy": "cross",
+    "random-fallback": "circle-open",
+    _data.UNKNOWN_OPERATOR: "circle-dot",
+}
+_QUALITATIVE = [
+    "#636efa",
+    "#EF553B",
+    "#00cc96",
+    "#ab63fa",
+    "#FFA15A",
+    "#19d3f3",
+    "#FF6692",
+    "#B6E880",
+    "#FF97FF",
+    "#FECB52",
+]
+
+
+def _go() -> Any:
+    return require("plotly.graph_objects")
+
+
+def _layout(title: str, xtitle: str, ytitle: str) -> dict[str, Any]:
+    axis = {"gridcolor": "#e5e5e5", "zeroline": False, "showline": True, "linecolor": "#888"}
+    return {
+        "template": "none",
+        "title": {"text": title, "x": 0.02, "font": {"size": 15}},
+        "xaxis": {**axis, "title": {"text": xtitle}},
+        "yaxis": {**axis, "title": {"text": ytitle}},
+        "margin": {"l": 60, "r": 20, "t": 45, "b": 45},
+        "legend": {"font": {"size": 10}},
+        "hovermode": "closest",
+    }
+
+
+def plot_generations(
+    study: optuna.Study,
+    *,
+    population_size: int | None = None,
+    n_elites: int | None = None,
+) -> go.Figure:
+    """Objective per generation: best, mean ± std band, worst, and the best so far.
+
+    Every trial with a value is a grey dot; PRUNED, FAILED and non-finite trials are left
+    out (their count is in the hover text). Best and worst follow the study's direction.
+
+    Args:
+        study: A study run by :class:`~optuna_ga.GeneticSampler`, from any storage, finished
+            or running.
+        population_size: Generation size for trials without a ``ga_generation`` attr;
+            ``None`` takes the study sampler's, if it is a GeneticSampler, else generation 0.
+        n_elites: Elites per generation, with ``population_size``.
+
+    Returns:
+        A :class:`plotly.graph_objects.Figure`.
+
+    Example:
+        >>> import optuna
+        >>> from optuna_ga import GeneticSampler
+        >>> from optuna_ga.visualization import plot_generations
+        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+        >>> study = optuna.create_study(sampler=GeneticSampler(population_size=6, seed=0))
+        >>> study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2, n_trials=20)
+        >>> fig = plot_generations(study)
+        >>> [trace.name for trace in fig.data][-1]
+        'best so far'
+    """
+    go = _go()
+    records, _, direction = _data.study_records(
+        study, population_size=population_size, n_elites=n_elites
+    )
+    stats = _data.generation_stats(records, direction=direction)
+    return _generations_figure(go, records, stats, direction)
+
+
+def _generations_figure(
+    go: Any, records: Sequence[_data.TrialRecord], stats: dict[str, list[Any]], direction: str
+) -> Any:
+    gens = stats["generation"]
+    upper = [m + s for m, s in zip(stats["mean"], stats["std"], strict=True)]
+    lower = [m - s for m, s in zip(stats["mean"], stats["std"], strict=True)]
+    dots_x, dots_y, dots_n = [], [], []
+    by_generation: dict[int, list[_data.TrialRecord]] = {}
+    for record in records:
+        if record.value is not None:
+            by_generation.setdefault(record.generation, []).append(record)
+    for generation, members in sorted(by_generation.items()):
+        for i, record in enumerate(members):
+            offset = 0.0 if len(members) == 1 else (i / (len(members) - 1) - 0.5) * 0.3
+            dots_x.append(round(generation + offset, 3))
+            dots_y.append(record.value)
+            dots_n.append(record.number)
+    hover = [
+        f"generation {g}<br>{c} with a value, {o} pruned/failed"
+        for g, c, o in zip(gens, stats["n_complete"], stats["n_other"], strict=True)
+    ]
+    traces = [
+        go.Scatter(
+            x=dots_x,
+            y=dots_y,
+            customdata=dots_n,
+            mode="markers",
+            name="trials",
+            marker={"size": 4, "color": "rgba(120,120,120,0.45)"},
+            hovertemplate="trial %{customdata}<br>value %{y:.4g}<extra></extra>",
+        ),
+        go.Scatter(
+            x=gens,
+            y=upper,
+            mode="lines",
+            line={"width": 0},
+            showlegend=False,
+            hoverinfo="skip",
+            legendgroup="band",
+        ),
+        go.Scatter(
+            x=gens,
+            y=lower,
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor="rgba(99,110,250,0.18)",
+            name="mean ± std",
+            hoverinfo="skip",
+            legendgroup="band",
+        ),
+        go.Scatter(
+            x=gens,
+            y=stats["mean"],
+            mode="lines",
+            name="mean",
+            line={"color": "#636efa", "width": 1.5},
+            text=hover,
+            hovertemplate="%{text}<br>mean %{y:.4g}<extra></extra>",
+        ),
+        go.Scatter(
+            x=gens,
+            y=stats["worst"],
+            mode="lines",
+            name="worst",
+            line={"color": "#EF553B", "width": 1, "dash": "dot"},
+            hovertemplate="worst %{y:.4g}<extra></extra>",
+        ),
+        go.Scatter(
+            x=gens,
+            y=stats["best"],
+            mode="lines+markers",
+            name="best",
+            line={"color": "#00a07a", "width": 1.5},
+            marker={"size": 5},
+            hovertemplate="best %{y:.4g}<extra></extra>",
+        ),
+        go.Scatter(
+            x=gens,
+            y=stats["best_so_far"],
+            mode="lines",
+            name="best so far",
+            line={"color": "black", "width": 2.5, "shape": "hv"},
+            hovertemplate="best so far %{y:.4g}<extra></extra>",
+        ),
+    ]
+    layout = _layout(f"Objective per generation ({direction})", "generation", "objective value")
+    layout["xaxis"]["dtick"] = _dtick(len(gens))
+    return go.Figure(data=traces, layout=layout)
+
+
+def plot_allele_frequency(
+    study: optuna.Study,
+    params: Sequence[str] | None = None,
+    *,
+    n_bins: int = 5,
+    population_size: int | None = None,
+    n_elites: int | None = None,
+) -> go.Figure:
+    """Share of each gene variant in each generation, as stacked bars that sum to 1.
+
+    Categorical parameters show their choices; numeric ones with more than ``n_bins`` values
+    are binned over their range (log-spaced for log parameters), see
+    :func:`optuna_ga.visualization._data.allele_frequencies`. With several parameters, a
+    drop-down menu picks the one shown. Every finished trial (COMPLETE, PRUNED, FAIL) counts.
+
+    Args:
+        study: A study run by :class:`~optuna_ga.GeneticSampler`.
+        params: Parameter names to show; ``None`` shows all.
+        n_bins: Bins for numeric parameters, at least 2.
+        population_size: See :func:`plot_generations`.
+        n_elites: See :func:`plot_generations`.
+
+    Returns:
+        A :class:`plotly.graph_objects.Figure`.
+
+    Example:
+        >>> import optuna
+        >>> from optuna_ga import GeneticSampler
+        >>> from optuna_ga.visualization import plot_allele_frequency
+        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+        >>> study = optuna.create_study(sampler=GeneticSampler(population_size=6, seed=0))
+        >>> study.optimize(lambda t: len(t.suggest_categorical("a", ["x", "yy"])), n_trials=12)
+        >>> sorted(trace.name for trace in plot_allele_frequency(study, ["a"]).data)
+        ['x', 'yy']
+    """
+    go = _go()
+    records, distributions, _ = _data.study_records(
+        study, population_size=population_size, n_elites=n_elites
+    )
+    alleles = _data.allele_frequencies(records, distributions, params=params, n_bins=n_bins)
+    return _allele_figure(go, alleles)
+
+
+def _allele_figure(go: Any, alleles: Sequence[_data.Alleles]) -> Any:
+    traces = []
+    owners = []
+    for index, gene in enumerate(alleles):
+        colors = _sequential(len(gene.labels)) if gene.binned else _QUALITATIVE
+        for j, label in enumerate(gene.labels):
+            traces.append(
+                go.Bar(
+                    x=gene.generations,
+                    y=[round(row[j], 4) for row in gene.frequencies],
+                    customdata=[row[j] for row in gene.counts],
+                    name=label,
+                    visible=index == 0,
+                    marker={"color": colors[j % len(colors)], "line": {"width": 0}},
+                    hovertemplate=(
+                        f"{gene.param} = {label}<br>generation %{{x}}: %{{y:.0%}} "
+                        "(%{customdata} trials)<extra></extra>"
+                    ),
+                )
+            )
+            owners.append(index)
+    title = "Allele frequency per generation"
+    first = alleles[0].param if alleles else ""
+    layout = _layout(f"{title}: {first}", "generation", "share of trials")
+    layout.update(barmode="stack", bargap=0.05)
+    layout["yaxis"].update(range=[0, 1], tickformat=".0%")
+    if alleles:
+        layout["xaxis"]["dtick"] = _dtick(max((len(a.generations) for a in alleles), default=1))
+    if len(alleles) > 1:
+        layout["updatemenus"] = [
+            {
+                "buttons": [
+                    {
+                        "label": gene.param,
+                        "method": "update",
+                        "args": [
+                            {"visible": [owner == index for owner in owners]},
+                            {"title.text": f"{title}: {gene.param}"},
+                        ],
+                    }
+                    for index, gene in enumerate(alleles)
+                ],
+                "x": 1.02,
+                "xanchor": "left",
+                "y": 0.0,
+                "yanchor": "bottom",
+                "font": {"size": 11},
+            }
+        ]
+    return go.Figure(data=traces, layout=layout)
+
+
+def plot_genealogy(
+    study: optuna.Study,
+    *,
+    top_k: int | None = None,
+    population_size: int | None = None,
+    n_elites: int | None = None,
+) -> go.Figure:
+    """Family tree: trials by generation (x) and rank (y), edges from parents to children.
+
+    Trials with a value are coloured by it (bright is best); PRUNED, FAILED and non-finite
+    trials are grey crosses. The marker shape and the hover text show the operator that made
+    the trial. Elites bred in a later generation draw long edges.
+
+    Args:
+        study: A study run by :class:`~optuna_ga.GeneticSampler`.
+        top_k: Show only the ``top_k`` best trials and their ancestors; ``None`` shows all.
+        population_size: See :func:`plot_generations`.
+        n_elites: See :func:`plot_generations`.
+
+    Returns:
+        A :class:`plotly.graph_objects.Figure`.
+
+    Example:
+        >>> import optuna
+        >>> from optuna_ga import GeneticSampler
+        >>> from optuna_ga.visualization import plot_genealogy
+        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+        >>> study = optuna.create_study(sampler=GeneticSampler(population_size=6, seed=0))
+        >>> study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2, n_trials=20)
+        >>> fig = plot_genealogy(study, top_k=1)
+        >>> fig.data[0].name
+        'parent → child'
+    """
+    go = _go()
+    records, _, direction = _data.study_records(
+        study, population_size=population_size, n_elites=n_elites
+    )
+    tree = _data.genealogy(records, direction=direction, top_k=top_k)
+    return _genealogy_figure(go, tree, direction, top_k)
+
+
+def _genealogy_figure(go: Any, tree: dict[str, Any], direction: str, top_k: int | None) -> Any:
+    nodes = tree["nodes"]
+    where = {n["number"]: (n["generation"], n["y"]) for n in nodes}
+    edge_x: list[float | None] = []
+    edge_y: list[float | None] = []
+    for parent, child in tree["edges"]:
+        (x0, y0), (x1, y1) = where[parent], where[child]
+        edge_x += [x0, x1, None]
+        edge_y += [y0, y1, None]
+    size = 9 if len(nodes) <= 100 else 7 if len(nodes) <= 300 else 5
+    traces = [
+        go.Scatter(
+            x=edge_x,
+            y=edge_y,
+            mode="lines",
+            name="parent → child",
+            line={"width": 0.7, "color": "rgba(90,90,90,0.35)"},
+            hoverinfo="skip",
+        )
+    ]
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for node in nodes:
+        key = node["operator"] if node["value"] is not None else "_none"
+        groups.setdefault(key, []).append(node)
+    for operator in [*OPERATOR_SYMBOLS, *sorted(set(groups) - set(OPERATOR_SYMBOLS))]:
+        members = groups.get(operator)
+        if not members or operator == "_none":
+            continue
+        traces.append(
+            go.Scatter(
+                x=[n["generation"] for n in members],
+                y=[n["y"] for n in members],
+                mode="markers",
+                name=operator,
+                marker={
+                    "symbol": OPERATOR_SYMBOLS.get(operator, "circle"),
+                    "size": size,
+                    "color": [n["value"] for n in members],
+                    "coloraxis": "coloraxis",
+                    "line": {"width": 0.5, "color": "#333"},
+                },
+                text=[_node_text(n) for n in members],
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
+    if "_none" in groups:
+        members = groups["_none"]
+        traces.append(
+            go.Scatter(
+                x=[n["generation"] for n in members],
+                y=[n["y"] for n in members],
+                mode="markers",
+                name="pruned / failed",
+                marker={"symbol": "x-thin", "size": size, "line": {"width": 1.5, "color": "#999"}},
+                text=[_node_text(n) for n in members],
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
+    title = "Genealogy" if top_k is None else f"Genealogy of the {top_k} best trials"
+    layout = _layout(title, "generation", "rank in generation (best on top)")
+    layout["yaxis"]["autorange"] = "reversed"
+    layout["xaxis"]["dtick"] = _dtick(1 + max((n["generation"] for n in nodes), default=0))
+    layout["coloraxis"] = {
+        "colorscale": "Viridis",
+        "reversescale": direction == "minimize",
+        "colorbar": {"title": {"text": "value"}, "thickness": 12, "x": 1.0},
+    }
+    layout["legend"].update(orientation="h", y=-0.18, x=0)
+    layout["margin"]["b"] = 70
+    return go.Figure(data=traces, layout=layout)
+
+
+def _node_text(node: dict[str, Any]) -> str:
+    value = node["value"]
+    shown = f"{value:.4g}" if value is not None else node["state"].lower()
+    parents = ", ".join(str(p) for p in node["parents"]) or "none"
+    return (
+        f"trial {node['number']} (generation {node['generation']})<br>value {shown}"
+        f"<br>operator {node['operator']}<br>parents {parents}"
+    )
+
+
+def _dtick(n_generations: int) -> int:
+    return max(1, math.ceil(n_generations / 12))
+
+
+def _sequential(n: int) -> list[str]:
+    """``n`` colours from Viridis, dark to bright (ordered bins read as a gradient)."""
+    stops = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"]
+    if n <= 1:
+        return stops[2:3]
+    out = []
+    for i in range(n):
+        t = i / (n - 1) * (len(stops) - 1)
+        k = min(int(t), len(stops) - 2)
+        out.append(_mix(stops[k], stops[k + 1], t - k))
+    return out
+
+
+def _mix(a: str, b: str, t: float) -> str:
+    ca = [int(a[i : i + 2], 16) for i in (1, 3, 5)]
+    cb = [int(b[i : i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(x + (y - x) * t):02x}" for x, y in zip(ca, cb, strict=True))

@@ -1,0 +1,226 @@
+"""Matplotlib versions of the GA plots, like :mod:`optuna.visualization.matplotlib`.
+
+Same data and conventions as the plotly figures of :mod:`optuna_ga.visualization`; each
+function returns the ``Axes`` it drew on (an array of them for several parameters). Needs
+matplotlib (``pip install "optuna-ga[dashboard]"``); it is imported only when a function runs.
+
+Example:
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import optuna
+    >>> from optuna_ga import GeneticSampler
+    >>> from optuna_ga.visualization.matplotlib import plot_generations
+    >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+    >>> study = optuna.create_study(sampler=GeneticSampler(population_size=6, seed=0))
+    >>> study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2, n_trials=20)
+    >>> ax = plot_generations(study)
+    >>> ax.get_xlabel()
+    'generation'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import optuna
+
+from optuna_ga.visualization import _data
+from optuna_ga.visualization._imports import require
+
+__all__ = ["plot_allele_frequency", "plot_genealogy", "plot_generations"]
+
+_MARKERS = {
+    "random": "o",
+    "immigrant": "*",
+    "enqueued": "s",
+    "crossover": "D",
+    "crossover+mutation": "h",
+    "mutation": "^",
+    "copy": "P",
+    "random-fallback": "8",
+    _data.UNKNOWN_OPERATOR: "o",
+}
+
+
+def _plt() -> Any:
+    return require("matplotlib.pyplot")
+
+
+def plot_generations(
+    study: optuna.Study,
+    *,
+    population_size: int | None = None,
+    n_elites: int | None = None,
+    ax: Any = None,
+) -> Any:
+    """Objective per generation: best, mean ± std band, worst, best so far.
+
+    See :func:`optuna_ga.visualization.plot_generations`.
+
+    Args:
+        study: A study run by :class:`~optuna_ga.GeneticSampler`.
+        population_size: See :func:`optuna_ga.visualization.plot_generations`.
+        n_elites: See :func:`optuna_ga.visualization.plot_generations`.
+        ax: Axes to draw on; ``None`` makes a new figure.
+
+    Returns:
+        The ``matplotlib.axes.Axes``.
+    """
+    plt = _plt()
+    records, _, direction = _data.study_records(
+        study, population_size=population_size, n_elites=n_elites
+    )
+    stats = _data.generation_stats(records, direction=direction)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    gens = np.asarray(stats["generation"], dtype=float)
+    mean = np.asarray(stats["mean"], dtype=float)
+    std = np.asarray(stats["std"], dtype=float)
+    xs = [r.generation for r in records if r.value is not None]
+    ys = [r.value for r in records if r.value is not None]
+    ax.scatter(xs, ys, s=6, color="0.55", alpha=0.5, label="trials", linewidths=0)
+    ax.fill_between(gens, mean - std, mean + std, color="#636efa", alpha=0.18, label="mean ± std")
+    ax.plot(gens, mean, color="#636efa", lw=1.5, label="mean")
+    ax.plot(gens, stats["worst"], color="#EF553B", lw=1, ls=":", label="worst")
+    ax.plot(gens, stats["best"], color="#00a07a", lw=1.5, marker="o", ms=3, label="best")
+    ax.step(gens, stats["best_so_far"], where="post", color="black", lw=2.2, label="best so far")
+    ax.set_title(f"Objective per generation ({direction})", loc="left")
+    ax.set_xlabel("generation")
+    ax.set_ylabel("objective value")
+    ax.xaxis.set_major_locator(require("matplotlib.ticker").MaxNLocator(integer=True))
+    ax.grid(color="0.9")
+    ax.legend(fontsize=8, loc="best")
+    return ax
+
+
+def plot_allele_frequency(
+    study: optuna.Study,
+    params: Sequence[str] | None = None,
+    *,
+    n_bins: int = 5,
+    population_size: int | None = None,
+    n_elites: int | None = None,
+) -> Any:
+    """Share of each gene variant per generation; one stacked-bar Axes per parameter.
+
+    See :func:`optuna_ga.visualization.plot_allele_frequency`.
+
+    Returns:
+        An ``Axes`` for one parameter, else a numpy array of them (one row each).
+    """
+    plt = _plt()
+    ticker = require("matplotlib.ticker")
+    records, distributions, _ = _data.study_records(
+        study, population_size=population_size, n_elites=n_elites
+    )
+    alleles = _data.allele_frequencies(records, distributions, params=params, n_bins=n_bins)
+    n = max(len(alleles), 1)
+    fig, axes = plt.subplots(n, 1, figsize=(8, 2.4 * n + 0.6), squeeze=False, layout="constrained")
+    fig.suptitle("Allele frequency per generation", x=0.02, ha="left")
+    for ax, gene in zip(axes[:, 0], alleles, strict=False):
+        if gene.binned:
+            colors = plt.get_cmap("viridis")(np.linspace(0, 1, len(gene.labels)))
+        else:
+            colors = plt.get_cmap("tab10")(np.arange(len(gene.labels)) % 10)
+        bottom = np.zeros(len(gene.generations))
+        freq = np.asarray(gene.frequencies, dtype=float).reshape(len(gene.generations), -1)
+        for j, label in enumerate(gene.labels):
+            ax.bar(
+                gene.generations,
+                freq[:, j],
+                bottom=bottom,
+                width=0.95,
+                color=colors[j],
+                label=label,
+            )
+            bottom += freq[:, j]
+        ax.set_ylim(0, 1)
+        ax.set_ylabel(gene.param)
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+        handles, labels = ax.get_legend_handles_labels()  # top of the stack first
+        ax.legend(
+            handles[::-1],
+            labels[::-1],
+            fontsize=7,
+            loc="center left",
+            bbox_to_anchor=(1.0, 0.5),
+            frameon=False,
+        )
+    axes[-1, 0].set_xlabel("generation")
+    return axes[0, 0] if len(alleles) == 1 else axes[:, 0]
+
+
+def plot_genealogy(
+    study: optuna.Study,
+    *,
+    top_k: int | None = None,
+    population_size: int | None = None,
+    n_elites: int | None = None,
+    ax: Any = None,
+) -> Any:
+    """Family tree by generation and rank; see :func:`optuna_ga.visualization.plot_genealogy`.
+
+    Returns:
+        The ``matplotlib.axes.Axes``.
+    """
+    plt = _plt()
+    records, _, direction = _data.study_records(
+        study, population_size=population_size, n_elites=n_elites
+    )
+    tree = _data.genealogy(records, direction=direction, top_k=top_k)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
+    nodes = tree["nodes"]
+    where = {n["number"]: (n["generation"], n["y"]) for n in nodes}
+    if tree["edges"]:
+        collections = require("matplotlib.collections")
+        segments = [(where[p], where[c]) for p, c in tree["edges"]]
+        ax.add_collection(collections.LineCollection(segments, colors="0.35", alpha=0.3, lw=0.6))
+    valued = [n for n in nodes if n["value"] is not None]
+    size = 40 if len(nodes) <= 100 else 18
+    if valued:
+        values = [n["value"] for n in valued]
+        norm = plt.Normalize(min(values), max(values))
+        cmap = plt.get_cmap("viridis_r" if direction == "minimize" else "viridis")
+        mappable = None
+        for operator in sorted({n["operator"] for n in valued}):
+            group = [n for n in valued if n["operator"] == operator]
+            mappable = ax.scatter(
+                [n["generation"] for n in group],
+                [n["y"] for n in group],
+                c=[n["value"] for n in group],
+                cmap=cmap,
+                norm=norm,
+                marker=_MARKERS.get(operator, "o"),
+                s=size,
+                edgecolors="0.2",
+                linewidths=0.4,
+                label=operator,
+                zorder=3,
+            )
+        ax.figure.colorbar(mappable, ax=ax, label="value", fraction=0.04)
+    others = [n for n in nodes if n["value"] is None]
+    if others:
+        ax.scatter(
+            [n["generation"] for n in others],
+            [n["y"] for n in others],
+            marker="x",
+            color="0.6",
+            s=size,
+            label="pruned / failed",
+            zorder=3,
+        )
+    ticker = require("matplotlib.ticker")
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    ax.invert_yaxis()
+    title = "Genealogy" if top_k is None else f"Genealogy of the {top_k} best trials"
+    ax.set_title(title, loc="left")
+    ax.set_xlabel("generation")
+    ax.set_ylabel("rank in generation (best on top)")
+    if nodes:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.1), ncol=5, frameon=False)
+    ax.autoscale_view()
+    return ax

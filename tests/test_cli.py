@@ -1,0 +1,271 @@
+"""The ``optuna-ga`` command end to end, on real SQLite, PostgreSQL and journal storages."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from optuna_ga import GeneticSampler
+from optuna_ga import canonical_hash
+from optuna_ga._population import generation_of
+from optuna_ga.cli import main
+from optuna_ga.storages import make_storage
+
+TINY = ["--epochs", "2", "--population-size", "4", "--n-elites", "1", "--pruner", "none"]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "optuna_ga", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+
+
+def load(url: str, name: str = "mlp-digits") -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=url)
+
+
+def check_study(study: optuna.Study, population_size: int = 4, n_elites: int = 1) -> None:
+    """No duplicate parameter sets, every trial knows its generation, best is the best."""
+    evaluated = study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))
+    hashes = [canonical_hash(t.params) for t in evaluated]
+    assert len(hashes) == len(set(hashes))
+    for trial in study.trials:
+        expected = generation_of(trial.number, population_size, n_elites)[0]
+        assert trial.user_attrs["ga_generation"] == expected
+    values = [t.value for t in study.get_trials(states=(TrialState.COMPLETE,))]
+    assert study.best_value == max(values)
+
+
+def test_run_then_resume_on_sqlite(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--storage", sqlite_url, "--n-trials", "6", *TINY]) == 0
+    out = capsys.readouterr().out
+    assert "generation 0: best" in out and "best trial #" in out
+    assert len(load(sqlite_url).trials) == 6
+    assert main(["run", "--storage", sqlite_url, "--n-trials", "5", *TINY]) == 0
+    study = load(sqlite_url)
+    assert len(study.trials) == 11
+    check_study(study)
+    assert study.user_attrs["optuna_ga_config"]["population_size"] == 4
+
+
+def test_best_prints_lineage_and_json(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--storage", sqlite_url, "--n-trials", "8", *TINY]) == 0
+    capsys.readouterr()
+    assert main(["best", "--storage", sqlite_url]) == 0
+    text = capsys.readouterr().out
+    assert "lineage" in text
+    assert main(["best", "--storage", sqlite_url, "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    study = load(sqlite_url)
+    assert record["number"] == study.best_trial.number
+    assert record["value"] == study.best_value
+    assert record["params"] == study.best_trial.params
+    assert record["lineage"][0]["number"] == study.best_trial.number
+    for row in record["lineage"]:
+        assert row["parents"] == study.trials[row["number"]].user_attrs["ga_parents"]
+
+
+def test_train_best_saves_a_model_that_loads(sqlite_url: str, tmp_path: Path) -> None:
+    from optuna_ga.torch import load_model
+
+    assert main(["run", "--storage", sqlite_url, "--n-trials", "4", *TINY]) == 0
+    out = tmp_path / "model"
+    assert main(["train-best", "--storage", sqlite_url, "--epochs", "2", "--out", str(out)]) == 0
+    model = load_model(out)
+    assert sum(p.numel() for p in model.parameters()) > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["best", "--storage", "postgresql://u:hunter2@127.0.0.1:1/x"], "cannot open storage"),
+        (["best", "--storage", "postgress://u:hunter2@h/db"], "Unknown storage URL"),
+        (
+            ["run", "--storage", "sqlite:///{tmp}/s.db", "--population-size", "1"],
+            "population_size",
+        ),
+        (["run", "--storage", "sqlite:///{tmp}/s.db", "--selection", "best"], "selection"),
+        (["run", "--storage", "sqlite:///{tmp}/s.db", "--model", "rnn"], "invalid choice"),
+        (
+            [
+                "run",
+                "--storage",
+                "sqlite:///{tmp}/s.db",
+                "--dataset",
+                "mnist",
+                "--data-dir",
+                "{tmp}",
+            ],
+            "not found",
+        ),
+        (["run", "--storage", "sqlite:///{tmp}/s.db", "--dataset", "imagenet"], "imagenet"),
+    ],
+)
+def test_errors_are_one_line_without_password(
+    args: list[str], message: str, tmp_path: Path
+) -> None:
+    result = run_cli(*[a.format(tmp=tmp_path) for a in args])
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert message in lines[0]
+    assert "hunter2" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_study_lists_the_existing_ones(sqlite_url: str) -> None:
+    assert main(["run", "--storage", sqlite_url, "--n-trials", "1", *TINY]) == 0
+    result = run_cli("best", "--storage", sqlite_url, "--study-name", "nope")
+    assert result.returncode == 2
+    assert "no study named 'nope'" in result.stderr and "mlp-digits" in result.stderr
+
+
+def test_ctrl_c_keeps_completed_trials_and_the_same_command_continues(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/c.db"
+    command = [sys.executable, "-m", "optuna_ga", "run", "--storage", url, *TINY]
+    command[command.index("2")] = "40"  # long trials: Ctrl-C lands in the middle of one
+    process = subprocess.Popen([*command, "--n-trials", "50"], stdout=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        time.sleep(0.5)
+        storage = make_storage(url, heartbeat_interval=None)
+        studies = storage.get_all_studies()
+        if studies and sum(t.state == TrialState.COMPLETE for t in load(url).trials) >= 2:
+            break
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=120) == 130
+    study = load(url)
+    states = [t.state for t in study.trials]
+    assert TrialState.RUNNING not in states
+    completed = {t.number: t.params for t in study.trials if t.state == TrialState.COMPLETE}
+    assert len(completed) >= 2
+
+    result = run_cli(*command[3:], "--n-trials", "2")
+    assert result.returncode == 0, result.stderr
+    study = load(url)
+    assert len(study.trials) == len(states) + 2
+    for number, params in completed.items():
+        assert study.trials[number].params == params
+        assert study.trials[number].state == TrialState.COMPLETE
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_four_cli_workers_on_postgresql(postgres_url: str, study_name: str) -> None:
+    result = run_cli(
+        "run", "--storage", postgres_url, "--study-name", study_name, "--workers", "4",
+        "--n-trials", "24", *TINY,
+    )  # fmt: skip
+    try:
+        assert result.returncode == 0, result.stderr
+        study = load(postgres_url, study_name)
+        assert 24 <= len(study.trials) <= 27  # each worker may start one more before it stops
+        check_study(study)
+    finally:
+        optuna.delete_study(study_name=study_name, storage=postgres_url)
+
+
+@pytest.mark.slow
+def test_journal_file_storage_with_several_workers(tmp_path: Path) -> None:
+    url = f"journal:///{tmp_path}/study.log"
+    result = run_cli("run", "--storage", url, "--workers", "3", "--n-trials", "12", *TINY)
+    assert result.returncode == 0, result.stderr
+    study = optuna.load_study(study_name="mlp-digits", storage=make_storage(url))
+    assert len(study.trials) >= 12
+    check_study(study)
+
+
+# -- a worker killed with SIGKILL in the middle of a trial -------------------------------------
+
+
+def sleepy(trial: optuna.Trial) -> float:
+    x = trial.suggest_float("x", -5.0, 5.0)
+    y = trial.suggest_int("y", 0, 9)
+    if os.environ.get("OPTUNA_GA_HANG") == str(trial.number):
+        time.sleep(600)  # the worker is killed here
+    time.sleep(0.05)
+    return x**2 + y
+
+
+def crash_worker(url: str, study_name: str, n_trials: int, hang: int | None) -> None:
+    if hang is not None:
+        os.environ["OPTUNA_GA_HANG"] = str(hang)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = make_storage(url, heartbeat_interval=1, grace_period=3)
+    study = optuna.load_study(
+        study_name=study_name,
+        storage=storage,
+        sampler=GeneticSampler(population_size=4, n_elites=1, seed=0),
+    )
+    study.optimize(sleepy, n_trials=n_trials)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_sigkilled_worker_trial_is_failed_and_retried(postgres_url: str, study_name: str) -> None:
+    optuna.create_study(study_name=study_name, storage=postgres_url)
+    context = multiprocessing.get_context("spawn")
+    try:
+        victim = context.Process(target=crash_worker, args=(postgres_url, study_name, 20, 5))
+        victim.start()
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            trials = load(postgres_url, study_name).trials
+            if len(trials) > 5 and trials[5].state == TrialState.RUNNING and trials[5].params:
+                break
+            time.sleep(0.2)
+        os.kill(victim.pid, signal.SIGKILL)  # type: ignore[arg-type]
+        victim.join()
+        before = {
+            t.number: t.params
+            for t in load(postgres_url, study_name).trials
+            if t.state == TrialState.COMPLETE
+        }
+        assert len(before) == 5
+
+        time.sleep(4)  # past the grace period
+        survivor = context.Process(target=crash_worker, args=(postgres_url, study_name, 10, None))
+        survivor.start()
+        survivor.join(timeout=120)
+        assert survivor.exitcode == 0
+
+        study = load(postgres_url, study_name)
+        stale = study.trials[5]
+        assert stale.state == TrialState.FAIL
+        retries = [t for t in study.trials if t.system_attrs.get("failed_trial") == 5]
+        assert len(retries) == 1
+        assert retries[0].state == TrialState.COMPLETE
+        assert retries[0].params == stale.params
+        assert retries[0].user_attrs["ga_operator"] == "retry"
+        for number, params in before.items():
+            assert study.trials[number].state == TrialState.COMPLETE
+            assert study.trials[number].params == params
+        assert not [t for t in study.trials if t.state == TrialState.RUNNING]
+        # Generations kept advancing past the dead worker's.
+        assert max(t.user_attrs["ga_generation"] for t in study.trials) >= 3
+    finally:
+        optuna.delete_study(study_name=study_name, storage=postgres_url)
+
+
+def test_plot_writes_html_and_png(sqlite_url: str, tmp_path: Path) -> None:
+    assert main(["run", "--storage", sqlite_url, "--n-trials", "9", *TINY]) == 0
+    out = tmp_path / "plots"
+    assert main(["plot", "--storage", sqlite_url, "--out", str(out)]) == 0
+    names = sorted(p.name for p in out.iterdir() if p.is_file())
+    for stem in ("generations", "allele_frequency", "genealogy"):
+        assert f"{stem}.html" in names and f"{stem}.png" in names
+        assert (out / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

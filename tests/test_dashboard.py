@@ -1,0 +1,171 @@
+"""Live GA panels: the publisher callback, read back through optuna-dashboard's real WSGI app."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import threading
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler
+from wsgiref.simple_server import WSGIServer
+from wsgiref.simple_server import make_server
+
+import optuna
+import optuna_dashboard
+import pytest
+
+from optuna_ga import GeneticSampler
+from optuna_ga.dashboard import NOTE_HEADING
+from optuna_ga.dashboard import PLOT_IDS
+from optuna_ga.dashboard import GenerationPublisher
+from optuna_ga.dashboard import publish
+
+
+def objective(trial: optuna.Trial) -> float:
+    x = trial.suggest_float("x", -5.0, 5.0)
+    opt = trial.suggest_categorical("opt", ["adam", "sgd", "rmsprop"])
+    if trial.number == 7:
+        raise optuna.TrialPruned()
+    return x**2 + (opt != "adam")
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def serve() -> Iterator[Any]:
+    """Start optuna-dashboard's WSGI app on 127.0.0.1 and a free port; yield a GET function."""
+    servers: list[tuple[WSGIServer, threading.Thread]] = []
+
+    def start(storage: str) -> Any:
+        server = make_server(
+            "127.0.0.1", 0, optuna_dashboard.wsgi(storage), handler_class=_QuietHandler
+        )
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        base = f"http://127.0.0.1:{server.server_port}"
+
+        def get(path: str) -> Any:
+            with urllib.request.urlopen(base + path, timeout=30) as response:
+                return json.loads(response.read())
+
+        return get
+
+    yield start
+    for server, thread in servers:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def plot_attr_keys(study: optuna.Study) -> list[str]:
+    attrs = study._storage.get_study_system_attrs(study._study_id)
+    return sorted(k for k in attrs if k.startswith("dashboard:"))
+
+
+def test_publisher_publishes_each_completed_generation(sqlite_url: str, serve: Any) -> None:
+    study = optuna.create_study(
+        storage=sqlite_url, sampler=GeneticSampler(population_size=5, n_elites=1, seed=0)
+    )
+    publisher = GenerationPublisher()
+    study.optimize(objective, n_trials=21, callbacks=[publisher])  # generations 0-4: 5 + 4 * 4
+    assert publisher.published == [0, 1, 2, 3, 4]
+    assert len(publisher.seconds) == 5
+
+    get = serve(sqlite_url)
+    (summary,) = get("/api/studies")["study_summaries"]
+    detail = get(f"/api/studies/{summary['study_id']}?after=0")
+    graphs = {g["id"]: json.loads(g["graph_object"]) for g in detail["plotly_graph_objects"]}
+    assert set(graphs) == set(PLOT_IDS.values())
+    generations = {t.get("name"): t for t in graphs["optuna-ga-generations"]["data"]}
+    assert generations["best so far"]["x"] == [0, 1, 2, 3, 4]
+    allele_names = {t.get("name") for t in graphs["optuna-ga-allele-frequency"]["data"]}
+    assert {"adam", "sgd", "rmsprop"} <= allele_names
+    genealogy = graphs["optuna-ga-genealogy"]["data"]
+    assert genealogy[0]["name"] == "parent → child"
+    assert "pruned / failed" in {t.get("name") for t in genealogy}
+
+    body = detail["note"]["body"]
+    assert body.startswith(NOTE_HEADING)
+    table = [line for line in body.splitlines() if line.startswith("| ") and "gen" not in line]
+    assert [int(line.split("|")[1]) for line in table] == [0, 1, 2, 3, 4]
+    assert all(line.rstrip(" |").endswith("| 0") for line in table)  # no duplicates
+
+
+def test_publishing_overwrites_instead_of_appending(sqlite_url: str) -> None:
+    study = optuna.create_study(
+        storage=sqlite_url, sampler=GeneticSampler(population_size=5, n_elites=1, seed=1)
+    )
+    study.optimize(objective, n_trials=13)
+    publish(study)
+    keys = plot_attr_keys(study)
+    for _ in range(3):
+        publish(study)
+    assert plot_attr_keys(study) == keys
+    ids = {k.split(":")[2] for k in keys if k.startswith("dashboard:plot_data:")}
+    assert ids == set(PLOT_IDS.values())
+
+
+def test_note_keeps_text_above_the_heading(sqlite_url: str) -> None:
+    study = optuna.create_study(
+        storage=sqlite_url, sampler=GeneticSampler(population_size=5, n_elites=1, seed=2)
+    )
+    study.optimize(objective, n_trials=9)
+    optuna_dashboard.save_note(study, "My **own** notes.")
+    publish(study, max_note_rows=1)
+    publish(study, max_note_rows=1)
+    body = optuna_dashboard.get_note(study)
+    assert body.startswith("My **own** notes.\n\n" + NOTE_HEADING)
+    assert body.count(NOTE_HEADING) == 1
+    assert "| … 1 earlier |" in body
+
+
+def test_incomplete_generation_is_not_published() -> None:
+    study = optuna.create_study(sampler=GeneticSampler(population_size=5, n_elites=1, seed=0))
+    publisher = GenerationPublisher()
+    study.optimize(objective, n_trials=8, callbacks=[publisher])  # generation 1 is 5..8
+    assert publisher.published == [0]
+    system_attrs = study._storage.get_study_system_attrs(study._study_id)
+    assert any(k.startswith("dashboard:plot_data:optuna-ga-genealogy") for k in system_attrs)
+
+
+def test_publisher_needs_a_population_size_without_a_genetic_sampler() -> None:
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    with pytest.raises(ValueError, match="population_size"):
+        study.optimize(objective, n_trials=1, callbacks=[GenerationPublisher()])
+    publisher = GenerationPublisher(population_size=3, n_elites=0)
+    study.optimize(objective, n_trials=6, callbacks=[publisher])
+    assert publisher.published == [0, 1]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"population_size": 1}, "population_size"),
+        ({"population_size": 4, "n_elites": 4}, "n_elites"),
+        ({"n_elites": -1}, "n_elites"),
+        ({"top_k": 0}, "top_k"),
+        ({"max_note_rows": 0}, "max_note_rows"),
+    ],
+)
+def test_bad_arguments_name_the_argument(kwargs: dict[str, Any], name: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        GenerationPublisher(**kwargs)
+
+
+def test_example_runs_and_publishes(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    path = Path(__file__).resolve().parents[1] / "examples" / "08_dashboard.py"
+    spec = importlib.util.spec_from_file_location("example_08_dashboard", path)
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    argv = ["--storage", sqlite_url, "--n-trials", "12", "--population-size", "5"]
+    study = example.main(argv)
+    assert f"optuna-dashboard {sqlite_url}" in capsys.readouterr().out
+    assert optuna_dashboard.get_note(study).startswith(NOTE_HEADING)

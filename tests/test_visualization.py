@@ -1,0 +1,350 @@
+"""GA plots: the numbers behind each figure, on a hand-built study and on a real GA run."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pytest
+from optuna.distributions import CategoricalDistribution
+from optuna.distributions import FloatDistribution
+from optuna.distributions import IntDistribution
+from optuna.trial import TrialState
+
+from optuna_ga import GeneticSampler
+from optuna_ga.visualization import _data
+from optuna_ga.visualization import plot_allele_frequency
+from optuna_ga.visualization import plot_genealogy
+from optuna_ga.visualization import plot_generations
+from optuna_ga.visualization import write_figures
+from optuna_ga.visualization._imports import require
+
+DISTS = {
+    "opt": CategoricalDistribution(["adam", "sgd"]),
+    "layers": IntDistribution(1, 3),
+    "lr": FloatDistribution(1e-4, 1e-1, log=True),
+}
+
+# (number, generation, state, value, opt, layers, lr, parents, operator); population 4,
+# 1 elite: generation 0 = trials 0-3, generation 1 = 4-6, generation 2 = 7-9.
+KNOWN = [
+    (0, 0, "COMPLETE", 4.0, "sgd", 1, 1e-4, [], "random"),
+    (1, 0, "COMPLETE", 2.0, "sgd", 2, 1e-3, [], "random"),
+    (2, 0, "FAIL", None, "adam", 3, 1e-2, [], "random"),
+    (3, 0, "COMPLETE", 6.0, "adam", 1, 0.05, [], "random"),
+    (4, 1, "COMPLETE", 1.0, "adam", 2, 1e-3, [1, 3], "crossover"),
+    (5, 1, "PRUNED", None, "sgd", 2, 2e-3, [1], "mutation"),
+    (6, 1, "COMPLETE", 3.0, "adam", 3, 2e-2, [0, 1], "crossover+mutation"),
+    (7, 2, "COMPLETE", 0.5, "adam", 2, 2e-3, [4, 1], "crossover"),
+    (8, 2, "COMPLETE", 2.0, "adam", 2, 5e-3, [4], "mutation"),
+    (9, 2, "COMPLETE", math.inf, "adam", 1, 1e-3, [], "immigrant"),
+]
+
+
+def known_study(direction: str = "minimize", storage: str | None = None) -> optuna.Study:
+    study = optuna.create_study(direction=direction, storage=storage)
+    for number, generation, state, value, opt, layers, lr, parents, operator in KNOWN:
+        assert number == len(study.trials)
+        study.add_trial(
+            optuna.trial.create_trial(
+                state=TrialState[state],
+                value=value,
+                params={"opt": opt, "layers": layers, "lr": lr},
+                distributions=DISTS,
+                user_attrs={
+                    "ga_generation": generation,
+                    "ga_parents": parents,
+                    "ga_operator": operator,
+                },
+            )
+        )
+    return study
+
+
+def records(study: optuna.Study) -> tuple[list[_data.TrialRecord], dict[str, Any], str]:
+    return _data.study_records(study, population_size=4, n_elites=1)
+
+
+# -- data --------------------------------------------------------------------------------------
+
+
+def test_records_keep_only_finite_complete_values() -> None:
+    recs, _, direction = records(known_study())
+    assert direction == "minimize"
+    assert [r.value for r in recs] == [4.0, 2.0, None, 6.0, 1.0, None, 3.0, 0.5, 2.0, None]
+    assert [r.state for r in recs][2] == "FAIL"
+    assert recs[9].state == "COMPLETE"  # infinite value: counted as "no value"
+
+
+def test_generation_stats_match_hand_computed_numbers() -> None:
+    recs, _, _ = records(known_study())
+    stats = _data.generation_stats(recs, direction="minimize")
+    assert stats["generation"] == [0, 1, 2]
+    assert stats["n_complete"] == [3, 2, 2]
+    assert stats["n_other"] == [1, 1, 1]
+    assert stats["best"] == [2.0, 1.0, 0.5]
+    assert stats["worst"] == [6.0, 3.0, 2.0]
+    assert stats["mean"] == [4.0, 2.0, 1.25]
+    assert stats["std"] == pytest.approx([np.std([4, 2, 6]), 1.0, 0.75])
+    assert stats["best_so_far"] == [2.0, 1.0, 0.5]
+
+    maximize = _data.generation_stats(recs, direction="maximize")
+    assert maximize["best"] == [6.0, 3.0, 2.0]
+    assert maximize["best_so_far"] == [6.0, 6.0, 6.0]
+
+
+def test_best_so_far_is_monotone_and_skips_empty_generations() -> None:
+    recs = [
+        _data.TrialRecord(0, 0, "COMPLETE", 3.0),
+        _data.TrialRecord(1, 1, "FAIL", None),
+        _data.TrialRecord(2, 2, "COMPLETE", 5.0),
+        _data.TrialRecord(3, 3, "COMPLETE", 1.0),
+    ]
+    stats = _data.generation_stats(recs, direction="minimize")
+    assert math.isnan(stats["best"][1])
+    assert stats["best_so_far"] == [3.0, 3.0, 3.0, 1.0]
+
+
+def test_allele_frequencies_count_every_finished_trial_and_sum_to_one() -> None:
+    recs, dists, _ = records(known_study())
+    alleles = {a.param: a for a in _data.allele_frequencies(recs, dists)}
+    opt = alleles["opt"]
+    assert (opt.labels, opt.generations, opt.binned) == (["adam", "sgd"], [0, 1, 2], False)
+    assert opt.counts == [[2, 2], [2, 1], [3, 0]]
+    layers = alleles["layers"]  # 3 values <= n_bins: kept as values
+    assert (layers.labels, layers.binned) == (["1", "2", "3"], False)
+    assert layers.counts == [[2, 1, 1], [0, 2, 1], [1, 2, 0]]
+    lr = alleles["lr"]  # log-scale float: 3 log-spaced bins of one decade each
+    lr3 = _data.allele_frequencies(recs, dists, params=["lr"], n_bins=3)[0]
+    assert lr.binned and lr3.labels == ["[0.0001, 0.001)", "[0.001, 0.01)", "[0.01, 0.1]"]
+    assert lr3.counts == [[1, 1, 2], [0, 2, 1], [0, 3, 0]]
+    for gene in alleles.values():
+        for row in gene.frequencies:
+            assert sum(row) == pytest.approx(1.0)
+
+
+def test_numeric_bins_linear_and_integer_log() -> None:
+    dists = {
+        "x": FloatDistribution(-5.0, 5.0),
+        "n": IntDistribution(1, 64, log=True),
+        "units": IntDistribution(1, 6, log=True),
+    }
+    recs = [
+        _data.TrialRecord(0, 0, "COMPLETE", 0.0, {"x": -5.0, "n": 1, "units": 6}),
+        _data.TrialRecord(1, 0, "COMPLETE", 0.0, {"x": 5.0, "n": 64, "units": 1}),
+        _data.TrialRecord(2, 0, "COMPLETE", 0.0, {"x": 0.1, "n": 8, "units": 3}),
+    ]
+    x, n, units = _data.allele_frequencies(recs, dists, params=["x", "n", "units"], n_bins=5)
+    assert x.labels == ["[-5, -3)", "[-3, -1)", "[-1, 1)", "[1, 3)", "[3, 5]"]
+    assert x.counts == [[1, 0, 1, 0, 1]]
+    assert n.labels == ["1-2", "3-5", "6-12", "13-27", "28-64"]
+    assert n.counts == [[1, 0, 1, 0, 1]]
+    # Narrow log range: empty integer bins are dropped, every value has a bin.
+    assert units.labels == ["1", "2", "3-4", "5-6"]
+    assert units.counts == [[1, 0, 1, 1]]
+
+
+def test_conditional_genes_count_only_trials_that_have_them() -> None:
+    dists = {"a": CategoricalDistribution(["u", "v"])}
+    recs = [
+        _data.TrialRecord(0, 0, "COMPLETE", 0.0, {"a": "u"}),
+        _data.TrialRecord(1, 0, "COMPLETE", 0.0, {}),
+        _data.TrialRecord(2, 1, "COMPLETE", 0.0, {}),
+    ]
+    (a,) = _data.allele_frequencies(recs, dists)
+    assert a.generations == [0] and a.frequencies == [[1.0, 0.0]]
+
+
+def test_genealogy_edges_are_the_recorded_parents() -> None:
+    recs, _, _ = records(known_study())
+    tree = _data.genealogy(recs, direction="minimize")
+    expected = {(p, n) for n, *_rest, parents, _op in KNOWN for p in parents}
+    assert set(tree["edges"]) == expected and len(tree["edges"]) == len(expected)
+    nodes = {n["number"]: n for n in tree["nodes"]}
+    assert len(nodes) == 10
+    # Rank within generation: valued trials best first, then the others by number.
+    assert [nodes[i]["y"] for i in (0, 1, 2, 3)] == [1, 0, 3, 2]
+    assert [nodes[i]["y"] for i in (7, 8, 9)] == [0, 1, 2]
+    assert nodes[6]["operator"] == "crossover+mutation"
+
+
+def test_genealogy_top_k_keeps_the_lineage_of_the_best() -> None:
+    recs, _, _ = records(known_study())
+    tree = _data.genealogy(recs, direction="minimize", top_k=1)  # best: trial 7 (0.5)
+    assert sorted(n["number"] for n in tree["nodes"]) == [1, 3, 4, 7]
+    assert set(tree["edges"]) == {(1, 4), (3, 4), (4, 7), (1, 7)}
+    tree = _data.genealogy(recs, direction="maximize", top_k=2)  # best: 3 (6.0) and 0 (4.0)
+    assert sorted(n["number"] for n in tree["nodes"]) == [0, 3]
+
+
+def test_trials_without_attrs_get_generation_from_population_size() -> None:
+    study = optuna.create_study()
+    for i in range(7):
+        study.add_trial(optuna.trial.create_trial(value=float(i)))
+    by_size = _data.study_records(study, population_size=3, n_elites=1)[0]
+    assert [r.generation for r in by_size] == [0, 0, 0, 1, 1, 2, 2]
+    assert {r.operator for r in by_size} == {"unknown"}
+    without = _data.study_records(study)[0]  # TPE study, no size given: generation 0
+    assert {r.generation for r in without} == {0}
+
+
+def test_running_trials_are_left_out() -> None:
+    study = known_study()
+    study.ask()
+    recs, _, _ = records(study)
+    assert len(recs) == 10
+
+
+def test_generation_summary_diversity_and_duplicates() -> None:
+    recs, dists, _ = records(known_study())
+    rows = _data.generation_summary(recs, dists, direction="minimize")
+    assert [r["n_trials"] for r in rows] == [4, 3, 3]
+    assert [r["duplicates"] for r in rows] == [0, 0, 0]
+    assert all(r["distinct"] == 1.0 for r in rows)
+    assert all(0.0 < r["diversity"] <= 1.0 for r in rows)
+    same = [_data.TrialRecord(i, 0, "COMPLETE", 0.0, {"opt": "adam"}) for i in range(3)]
+    (row,) = _data.generation_summary(same, dists, direction="minimize")
+    assert (row["diversity"], row["duplicates"], row["distinct"]) == (0.0, 2, pytest.approx(1 / 3))
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda s: plot_genealogy(s, top_k=0), "top_k"),
+        (lambda s: plot_allele_frequency(s, ["nope"]), "params"),
+        (lambda s: plot_allele_frequency(s, "opt"), "params"),
+        (lambda s: plot_allele_frequency(s, n_bins=1), "n_bins"),
+        (lambda s: plot_generations(s, population_size=1), "population_size"),
+        (lambda s: plot_generations(s, population_size=4, n_elites=4), "n_elites"),
+        (lambda s: write_figures(s, "unused", formats=["pdf"]), "formats"),
+        (lambda s: write_figures(s, "unused", plotlyjs="web"), "plotlyjs"),
+        (lambda s: write_figures(s, "unused", png_engine="cairo"), "png_engine"),
+    ],
+)
+def test_bad_arguments_name_the_argument(call: Any, name: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        call(known_study())
+
+
+def test_multi_objective_study_is_refused() -> None:
+    with pytest.raises(ValueError, match="single-objective"):
+        plot_generations(optuna.create_study(directions=["minimize", "minimize"]))
+
+
+# -- figures -----------------------------------------------------------------------------------
+
+
+def test_plotly_figures_show_the_extracted_numbers() -> None:
+    study = known_study()
+    fig = plot_generations(study, population_size=4, n_elites=1)
+    traces = {t.name: t for t in fig.data}
+    assert list(traces["best"].y) == [2.0, 1.0, 0.5]
+    assert list(traces["best so far"].y) == [2.0, 1.0, 0.5]
+    assert list(traces["mean"].y) == [4.0, 2.0, 1.25]
+    assert len(traces["trials"].y) == 7  # the failed, pruned and infinite trials are skipped
+
+    fig = plot_allele_frequency(study, ["opt", "layers"])
+    assert [t.name for t in fig.data] == ["adam", "sgd", "1", "2", "3"]
+    assert [t.visible for t in fig.data] == [True, True, False, False, False]
+    stacked = np.sum([list(t.y) for t in fig.data[:2]], axis=0)
+    assert stacked == pytest.approx([1.0, 1.0, 1.0])
+    assert len(fig.layout.updatemenus[0].buttons) == 2
+
+    fig = plot_genealogy(study)
+    names = [t.name for t in fig.data]
+    assert names[0] == "parent → child" and "pruned / failed" in names
+    assert len(fig.data[0].x) == 3 * 8  # 8 edges, each a segment and a gap
+    assert len(fig.data[names.index("pruned / failed")].x) == 3
+    assert any("operator crossover+mutation" in text for t in fig.data[1:] for text in t.text)
+
+
+def test_matplotlib_variant_draws(tmp_path: Path) -> None:
+    require("matplotlib").use("Agg")
+    from optuna_ga.visualization import matplotlib as mpl
+
+    study = known_study()
+    assert mpl.plot_generations(study).get_xlabel() == "generation"
+    axes = mpl.plot_allele_frequency(study)
+    assert len(axes) == 3 and [ax.get_ylabel() for ax in axes] == ["layers", "lr", "opt"]
+    assert mpl.plot_allele_frequency(study, ["opt"]).get_ylabel() == "opt"
+    assert mpl.plot_genealogy(study, top_k=2).get_title(loc="left").startswith("Genealogy")
+    require("matplotlib.pyplot").close("all")
+
+
+def test_write_figures_writes_html_and_png(tmp_path: Path) -> None:
+    paths = write_figures(known_study(), tmp_path / "out", plotlyjs="cdn")
+    assert [p.name for p in paths] == [
+        "generations.html",
+        "generations.png",
+        "allele_frequency.html",
+        "allele_frequency.png",
+        "genealogy.html",
+        "genealogy.png",
+    ]
+    for path in paths:
+        assert path.stat().st_size > 1000
+        if path.suffix == ".png":
+            assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# -- a real run --------------------------------------------------------------------------------
+
+
+def objective(trial: optuna.Trial) -> float:
+    x = trial.suggest_float("x", -5.0, 5.0)
+    act = trial.suggest_categorical("act", ["relu", "tanh", "gelu"])
+    if trial.number % 7 == 3:
+        raise optuna.TrialPruned()
+    if trial.number % 11 == 5:
+        raise RuntimeError("diverged")
+    return x**2 + (act != "gelu")
+
+
+def test_real_genetic_run_from_sqlite(sqlite_url: str) -> None:
+    study = optuna.create_study(
+        storage=sqlite_url, sampler=GeneticSampler(population_size=6, n_elites=1, seed=3)
+    )
+    study.optimize(objective, n_trials=36, catch=(RuntimeError,))
+    loaded = optuna.load_study(study_name=study.study_name, storage=sqlite_url)  # TPE sampler
+    recs, dists, direction = _data.study_records(loaded)
+    assert len(recs) == 36 and {r.state for r in recs} == {"COMPLETE", "PRUNED", "FAIL"}
+    assert [r.generation for r in recs] == [t.user_attrs["ga_generation"] for t in study.trials]
+    tree = _data.genealogy(recs, direction=direction)
+    parents = {(p, t.number) for t in study.trials for p in t.user_attrs["ga_parents"]}
+    assert set(tree["edges"]) == parents and parents
+    for gene in _data.allele_frequencies(recs, dists):
+        assert gene.generations == list(range(7))
+        assert np.sum(gene.frequencies, axis=1) == pytest.approx(np.ones(7))
+    best = _data.generation_stats(recs, direction=direction)["best_so_far"]
+    assert all(b <= a for a, b in itertools.pairwise(best))
+    assert best[-1] == study.best_value
+    rows = _data.generation_summary(recs, dists, direction=direction)
+    assert sum(r["duplicates"] for r in rows) == 0
+    for plot in (plot_generations, plot_allele_frequency, plot_genealogy):
+        assert plot(loaded).data
+
+
+def test_import_optuna_ga_needs_no_plotting_library() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['plotly'] = None\n"
+        "sys.modules['matplotlib'] = None\n"
+        "import optuna, optuna_ga, optuna_ga.visualization, optuna_ga.visualization.matplotlib\n"
+        "import optuna_ga.dashboard\n"
+        "study = optuna.create_study()\n"
+        "for call in (optuna_ga.visualization.plot_generations,\n"
+        "             optuna_ga.visualization.matplotlib.plot_genealogy):\n"
+        "    try:\n"
+        "        call(study)\n"
+        "    except ImportError as error:\n"
+        "        assert 'optuna-ga[dashboard]' in str(error), error\n"
+        "    else:\n"
+        "        raise SystemExit('no ImportError')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
