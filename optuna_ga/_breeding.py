@@ -42,7 +42,7 @@ class Operators:
     mutation_prob: float | None  # None: 1 / number of genes
 
 
-@dataclass
+@dataclass(frozen=True)
 class Proposal:
     """A proposed parameter set with its lineage.
 
@@ -130,19 +130,15 @@ def breed(
 
     rate = operators.mutation_prob if operators.mutation_prob is not None else 1.0 / max(n, 1)
     for attempt in range(MAX_REMUTATIONS + 1):
-        # A child must differ from what was tried, so the first retry mutates at least a gene.
         y, hit = mutate(x, space.low, space.high, space.n_choices, rate, rng)
         if attempt > 0 and not hit.any() and n > 0:
-            k = int(rng.integers(n))
-            y, _ = mutate(x, space.low, space.high, space.n_choices, 1.0, rng)
-            y = np.where(np.arange(n) == k, y, x)
-            hit = np.arange(n) == k
+            # A retry must differ from the repeated set: one random gene mutates for sure.
+            hit = np.arange(n) == rng.integers(n)
+            y = np.where(hit, mutate(x, space.low, space.high, space.n_choices, 1.0, rng)[0], x)
         params = space.decode(y)
         if not is_duplicate(params):
             label = "+".join(op for op in (operator, "mutation" if hit.any() else "") if op)
             return Proposal(params, label or "copy", parents)
         x = y
         rate = min(1.0, rate * 2.0)
-    fallback = random_proposal(space, is_duplicate, rng, "random-fallback")
-    fallback.parents = []
-    return fallback
+    return random_proposal(space, is_duplicate, rng, "random-fallback")

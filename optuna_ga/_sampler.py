@@ -249,6 +249,8 @@ class GeneticSampler(BaseSampler):
             # Two workers may have picked the same set at the same moment. Each wrote its claim
             # before reading again, so the later reader sees both claims and proposes anew.
             # A racing trial may also have finished meanwhile: check evaluated trials too.
+            if proposal.duplicate:
+                break
             digest, claimed = _store.read(study, trial)
             if not digest.repeats(proposal.params, digest.claim_keys(claimed)):
                 break
