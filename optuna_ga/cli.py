@@ -68,7 +68,6 @@ class RunConfig:
     hall_of_fame: bool
     seed: int
     heartbeat_interval: int | None
-    target_trials: int
     timeout: float | None
 
     def sampler(self) -> GeneticSampler:
@@ -141,13 +140,9 @@ class Progress:
         if self._bar:
             best = _best_or_none(study)
             best_text = "-" if best is None else f"{best.value:.4f}"
-            done = len(finished)
-            target = self._config.target_trials
-            width = 30
-            filled = min(width, int(width * done / max(target, 1)))
             self._out.write(
-                f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{target} trials, "
-                f"generation {self._reported + 1}, best {best_text}"
+                f"\r{len(finished)} trials finished, generation {self._reported + 1} running, "
+                f"best {best_text}"
             )
         self._out.flush()
 
@@ -216,8 +211,8 @@ def _load_study(url: str, study_name: str | None, **kwargs: Any) -> optuna.Study
     return optuna.load_study(study_name=study_name, storage=storage, **kwargs)
 
 
-def _work(config: RunConfig, report: bool) -> None:
-    """One worker: load the study and optimize until the study has ``target_trials`` trials."""
+def _work(config: RunConfig, n_trials: int | None, report: bool) -> None:
+    """One worker: load the study and run ``n_trials`` trials (or until the timeout)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = make_storage(config.storage, heartbeat_interval=config.heartbeat_interval)
     study = optuna.load_study(
@@ -226,24 +221,22 @@ def _work(config: RunConfig, report: bool) -> None:
         sampler=config.sampler(),
         pruner=make_pruner(config.pruner),
     )
-    callbacks: list[Any] = [optuna.study.MaxTrialsCallback(config.target_trials, states=None)]
-    if report:
-        callbacks.append(Progress(config, sys.stdout))
-    if len(study.trials) >= config.target_trials:
+    callbacks = [Progress(config, sys.stdout)] if report else []
+    if n_trials == 0:
         return
     study.optimize(
         config.objective(),
-        n_trials=None,
+        n_trials=n_trials,
         timeout=config.timeout,
         callbacks=callbacks,
         catch=(RuntimeError,),
     )
 
 
-def _child(config_json: str) -> None:
+def _child(config_json: str, n_trials: int | None) -> None:
     config = RunConfig(**json.loads(config_json))
     with contextlib.suppress(KeyboardInterrupt):  # Optuna marked the running trial FAIL
-        _work(config, report=False)
+        _work(config, n_trials, report=False)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -283,7 +276,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         hall_of_fame=args.hall_of_fame,
         seed=args.seed,
         heartbeat_interval=args.heartbeat_interval,
-        target_trials=0,
         timeout=args.timeout,
     )
     config.sampler()  # bad GA options fail here, before any process starts
@@ -300,10 +292,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"objective wants to {objective.direction}: use another --study-name"
         )
     existing = len(study.trials)
-    budget = args.n_trials if args.n_trials is not None else 10**9
-    config = RunConfig(**{**asdict(config), "target_trials": existing + budget})
-    recorded = {k: v for k, v in asdict(config).items() if k not in ("target_trials", "storage")}
+    recorded = {k: v for k, v in asdict(config).items() if k != "storage"}
     study.set_user_attr(CONFIG_ATTR, recorded)
+    # This invocation adds n_trials, shared among its local workers; another machine running
+    # the same command adds its own.
+    shares: list[int | None] = [None] * args.workers
+    if args.n_trials is not None:
+        base, extra = divmod(args.n_trials, args.workers)
+        shares = [base + (i < extra) for i in range(args.workers)]
     print(
         f"study {study_name!r} in {mask_password(args.storage)}: {existing} trials so far; "
         f"running {'until the timeout' if args.n_trials is None else args.n_trials} more with "
@@ -313,14 +309,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     context = multiprocessing.get_context("spawn")
     children = [
-        context.Process(target=_child, args=(json.dumps(asdict(config)),), daemon=False)
-        for _ in range(args.workers - 1)
+        context.Process(target=_child, args=(json.dumps(asdict(config)), share))
+        for share in shares[1:]
     ]
     for child in children:
         child.start()
     interrupted = False
     try:
-        _work(config, report=True)
+        _work(config, shares[0], report=True)
     except KeyboardInterrupt:
         interrupted = True
         for child in children:
