@@ -126,7 +126,8 @@ def breed(
     else:
         x, operator, parents = xa.copy(), "", [a.number]
     missing = np.isnan(x)
-    x[missing] = sample_uniform(space.low, space.high, space.n_choices, rng)[missing]
+    if missing.any():
+        x[missing] = sample_uniform(space.low, space.high, space.n_choices, rng)[missing]
 
     rate = operators.mutation_prob if operators.mutation_prob is not None else 1.0 / max(n, 1)
     for attempt in range(MAX_REMUTATIONS + 1):

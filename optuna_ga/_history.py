@@ -72,10 +72,10 @@ class History:
                 else:
                     unfinished.append(trial)
                     self._learn_space(trial)
-            return unfinished
             while self._watermark in self._digested:
                 self._digested.remove(self._watermark)
                 self._watermark += 1
+            return unfinished
 
     def _digest(self, trial: FrozenTrial) -> None:
         self._digested.add(trial.number)

@@ -440,3 +440,16 @@ def test_retried_failed_trial_keeps_its_params_and_records_the_retry() -> None:
     assert retry.params == failed.params and retry.state == TrialState.COMPLETE
     assert retry.user_attrs["ga_operator"] == "retry"
     assert retry.user_attrs["ga_parents"] == [5]
+
+
+def test_each_ask_reads_only_new_and_unfinished_trials() -> None:
+    from optuna_ga import _store
+
+    study = optuna.create_study(sampler=GeneticSampler(population_size=6, seed=0))
+    study.optimize(mixed, n_trials=60)
+    digest = _store.history(study)
+    # Every trial below the watermark is digested once and never scanned again.
+    assert digest._watermark == 60
+    running = study.ask()
+    unfinished = digest.update(study._storage.get_all_trials(study._study_id, deepcopy=False))
+    assert [t.number for t in unfinished] == [running.number]
