@@ -223,3 +223,15 @@ def test_cifar10_layout_becomes_channels_first(tmp_path, monkeypatch):
     data = load_dataset("cifar10", data_dir=tmp_path)
     assert data.input_shape == (3, 32, 32) and len(data.x_test) == 8
     assert data.mean.shape == (3, 1, 1)  # per-channel statistics
+
+
+def test_corrupt_saved_model_gives_a_clear_error(tmp_path):
+    model_dir = tmp_path / "model"
+    train_best(MLP_PARAMS, epochs=1, save_to=model_dir)
+    weights = (model_dir / "weights.pt").read_bytes()
+    (model_dir / "weights.pt").write_bytes(weights[: len(weights) // 2])
+    with pytest.raises(ValueError, match="weights.pt is corrupt"):
+        load_model(model_dir)
+    (model_dir / "config.json").write_text('{"format":')
+    with pytest.raises(ValueError, match="config.json is corrupt"):
+        load_model(model_dir)

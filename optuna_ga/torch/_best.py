@@ -301,7 +301,9 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
         config: dict[str, Any] = json.loads(config_path.read_text())
     except FileNotFoundError:
         raise FileNotFoundError(f"No saved model at {path}: {config_path} is missing.") from None
-    if config.get("format") != _FORMAT:
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{config_path} is corrupt (not JSON: {error}).") from None
+    if not isinstance(config, dict) or config.get("format") != _FORMAT:
         raise ValueError(f"{config_path} is not a model saved by optuna_ga.torch.")
     return config
 
@@ -326,6 +328,13 @@ def load_model(path: str | os.PathLike[str], *, device: str | torch.device = "cp
     model = _BUILDERS[config["architecture"]](
         config["params"], tuple(config["input_shape"]), int(config["n_classes"])
     )
-    state = torch.load(Path(path) / WEIGHTS_FILE, map_location=device, weights_only=True)
-    model.load_state_dict(state)
+    weights = Path(path) / WEIGHTS_FILE
+    try:
+        state = torch.load(weights, map_location=device, weights_only=True)
+        model.load_state_dict(state)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"No weights at {weights}.") from None
+    except Exception as error:  # torch raises many kinds on a damaged file
+        first = (str(error).strip() or type(error).__name__).splitlines()[0]
+        raise ValueError(f"{weights} is corrupt or does not fit its config: {first}") from None
     return model.to(device).eval()
