@@ -230,8 +230,8 @@ def test_corrupt_saved_model_gives_a_clear_error(tmp_path):
     train_best(MLP_PARAMS, epochs=1, save_to=model_dir)
     weights = (model_dir / "weights.pt").read_bytes()
     (model_dir / "weights.pt").write_bytes(weights[: len(weights) // 2])
-    with pytest.raises(ValueError, match="weights.pt is corrupt"):
+    with pytest.raises(ValueError, match=r"weights\.pt is corrupt"):
         load_model(model_dir)
     (model_dir / "config.json").write_text('{"format":')
-    with pytest.raises(ValueError, match="config.json is corrupt"):
+    with pytest.raises(ValueError, match=r"config\.json is corrupt"):
         load_model(model_dir)
