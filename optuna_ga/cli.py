@@ -104,7 +104,8 @@ class RunConfig:
 def make_pruner(name: str) -> optuna.pruners.BasePruner:
     """The pruner called ``name`` (none, median, hyperband)."""
     if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+        # Lenient: pruned trials are never parents, so pruning hard shrinks the gene pool.
+        return optuna.pruners.MedianPruner(n_startup_trials=10, n_warmup_steps=3)
     if name == "hyperband":
         return optuna.pruners.HyperbandPruner()
     return optuna.pruners.NopPruner()
