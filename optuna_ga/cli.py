@@ -487,7 +487,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="optuna-ga", description=__doc__.splitlines()[0])
+    parser = _Parser(
+        prog="optuna-ga",
+        description="Run GA studies of the PyTorch objectives, inspect and reuse them.",
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def storage_args(p: argparse.ArgumentParser) -> None:

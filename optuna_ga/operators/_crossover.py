@@ -14,7 +14,13 @@ Crossover = Callable[[np.ndarray, np.ndarray, np.random.Generator], tuple[np.nda
 
 
 def differing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Boolean mask of the genes where two genomes differ (NaN equals NaN)."""
+    """Boolean mask of the genes where two genomes differ (NaN equals NaN).
+
+    Example:
+        >>> import numpy as np
+        >>> differing(np.array([0.0, np.nan, 2.0]), np.array([0.0, np.nan, 3.0])).tolist()
+        [False, False, True]
+    """
     both_nan = np.isnan(a) & np.isnan(b)
     return ~both_nan & ~(a == b)
 

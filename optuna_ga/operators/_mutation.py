@@ -15,7 +15,15 @@ LOCAL_STEP = 0.1
 def sample_uniform(
     low: np.ndarray, high: np.ndarray, n_choices: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
-    """A genome drawn uniformly in the transformed space (categorical: uniform choice)."""
+    """A genome drawn uniformly in the transformed space (categorical: uniform choice).
+
+    Example:
+        >>> from optuna_ga.operators import sample_uniform
+        >>> x = sample_uniform(np.array([0.0, -0.5]), np.array([1.0, 2.5]), np.array([0, 3]),
+        ...                    np.random.default_rng(0))
+        >>> bool(0.0 <= x[0] <= 1.0) and x[1] in (0.0, 1.0, 2.0)
+        True
+    """
     x = rng.uniform(low, high)
     categorical = n_choices > 0
     x[categorical] = rng.integers(0, n_choices[categorical])

@@ -55,6 +55,12 @@ def roulette(scores: np.ndarray, rng: np.random.Generator) -> tuple[int, int]:
     """Draw two distinct parents with probability proportional to :func:`roulette_weights`.
 
     Reference: J. H. Holland, *Adaptation in Natural and Artificial Systems*, 1975.
+
+    Example:
+        >>> from optuna_ga.operators import rank, roulette, tournament
+        >>> i, j = roulette(np.array([0.0, 1.0, 10.0]), np.random.default_rng(0))
+        >>> i != j and {i, j} <= {0, 1, 2}
+        True
     """
     return _two_by_weights(roulette_weights(scores), rng)
 
@@ -64,6 +70,12 @@ def rank(scores: np.ndarray, rng: np.random.Generator) -> tuple[int, int]:
 
     Insensitive to the scale of the objective. Reference: J. E. Baker, *Adaptive selection
     methods for genetic algorithms*, ICGA 1985.
+
+    Example:
+        >>> from optuna_ga.operators import rank, roulette, tournament
+        >>> i, j = rank(np.array([1.0, 5.0, 3.0]), np.random.default_rng(0))
+        >>> i != j
+        True
     """
     order = np.argsort(np.asarray(scores, dtype=float), kind="stable")
     weights = np.empty(len(order))
@@ -76,6 +88,12 @@ def tournament(scores: np.ndarray, rng: np.random.Generator) -> tuple[int, int]:
 
     The second tournament excludes the first winner. Reference: B. L. Miller and D. E.
     Goldberg, *Genetic algorithms, tournament selection, and the effects of noise*, 1995.
+
+    Example:
+        >>> from optuna_ga.operators import rank, roulette, tournament
+        >>> i, j = tournament(np.array([0.0, 1.0, 2.0, 3.0]), np.random.default_rng(0))
+        >>> i != j
+        True
     """
     scores = np.asarray(scores, dtype=float)
     n = len(scores)

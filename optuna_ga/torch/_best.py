@@ -270,6 +270,18 @@ def save_model(
 
     Returns:
         The directory.
+
+    Example:
+        >>> import tempfile
+        >>> from optuna_ga.torch import build_mlp, load_config, save_model
+        >>> params = {"n_layers": 1, "input_dropout": 0.0, "units_l1": 8, "dropout_l1": 0.0,
+        ...           "activation": "relu", "batch_norm": False, "initializer": "xavier_uniform"}
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     _ = save_model(d, build_mlp(params, (4,), 3), architecture="mlp", params=params,
+        ...                    input_shape=(4,), n_classes=3, metrics={"test_accuracy": 0.9})
+        ...     config = load_config(d)
+        >>> config["architecture"], config["input_shape"], config["metrics"]
+        ('mlp', [4], {'test_accuracy': 0.9})
     """
     if architecture not in _BUILDERS:
         raise ValueError(f"architecture must be one of {sorted(_BUILDERS)}, got {architecture!r}.")

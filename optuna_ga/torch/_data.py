@@ -22,7 +22,16 @@ __all__ = ["DATASETS", "DataSplits", "DatasetNotFoundError", "load_dataset"]
 
 
 class DatasetNotFoundError(FileNotFoundError):
-    """A dataset's files are missing (or could not be downloaded) under ``data_dir``."""
+    """A dataset's files are missing (or could not be downloaded) under ``data_dir``.
+
+    Example:
+        >>> from optuna_ga.torch import DatasetNotFoundError
+        >>> try:
+        ...     load_dataset("mnist", data_dir="/nonexistent")
+        ... except DatasetNotFoundError as error:
+        ...     print("MNIST/raw/" in str(error), isinstance(error, FileNotFoundError))
+        True True
+    """
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,6 +50,11 @@ class DataSplits:
         mean: Normalisation mean (per channel for images, per feature for tables), as
             subtracted from raw inputs.
         std: Normalisation standard deviation, as divided by.
+
+    Example:
+        >>> data = load_dataset("digits")
+        >>> data.input_shape, data.n_classes, data.normalize(torch.zeros(2, 8, 8)).shape
+        ((1, 8, 8), 10, torch.Size([2, 1, 8, 8]))
     """
 
     name: str

@@ -232,7 +232,14 @@ def build_cnn(params: ParamsLike, input_shape: Sequence[int], n_classes: int) ->
 
 
 def count_params(model: nn.Module) -> int:
-    """Number of trainable parameters."""
+    """Number of trainable parameters.
+
+    Example:
+        >>> from torch import nn
+        >>> from optuna_ga.torch import count_params
+        >>> count_params(nn.Linear(64, 10))
+        650
+    """
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 

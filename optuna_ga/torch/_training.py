@@ -38,7 +38,19 @@ OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "ad
 
 
 class TrainingDivergedError(RuntimeError):
-    """The training loss became NaN or infinite."""
+    """The training loss became NaN or infinite.
+
+    Example:
+        >>> from optuna_ga.torch import fit
+        >>> from optuna_ga.torch import TrainingDivergedError
+        >>> x = torch.full((8, 4), float("nan"))  # stands in for a run whose loss blew up
+        >>> try:
+        ...     fit(nn.Linear(4, 2), x, torch.zeros(8, dtype=torch.long), optimizer="adam",
+        ...         learning_rate=0.01, weight_decay=0.0, batch_size=4, epochs=1, seed=0)
+        ... except TrainingDivergedError as error:
+        ...     print(error)
+        training loss is nan in epoch 1
+    """
 
 
 @dataclass
@@ -175,6 +187,17 @@ def fit(
 
     Raises:
         TrainingDivergedError: If the training or validation loss is NaN or infinite.
+
+    Example:
+        >>> import torch
+        >>> from optuna_ga.torch import fit, load_dataset
+        >>> data = load_dataset("digits")
+        >>> model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+        >>> log = fit(model, data.x_train, data.y_train, optimizer="adam", learning_rate=0.01,
+        ...           weight_decay=0.0, batch_size=64, epochs=3, seed=0,
+        ...           x_val=data.x_val, y_val=data.y_val, patience=2)
+        >>> log.epochs, log.best_value > 0.8, len(log.history), log.stopped_by
+        (3, True, 3, 'epochs')
     """
     log = log if log is not None else TrainingLog()
     device = x_train.device
