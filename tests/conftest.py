@@ -42,6 +42,24 @@ def postgres_url() -> Iterator[str]:
     yield POSTGRES_URL
 
 
+REDIS_URL = os.environ.get("OPTUNA_GA_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A Redis URL for Optuna's journal storage; fails in CI when unreachable."""
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except Exception as error:  # any failure means "no server"
+        message = f"Redis at {REDIS_URL} is unreachable: {error}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return REDIS_URL
+
+
 @pytest.fixture
 def study_name() -> str:
     return f"test-{uuid.uuid4().hex[:12]}"

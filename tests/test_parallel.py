@@ -14,6 +14,7 @@ from optuna_ga import GeneticSampler
 from optuna_ga import canonical_hash
 from optuna_ga._population import generation_of
 from optuna_ga._population import generation_range
+from optuna_ga.storages import make_storage
 
 POPULATION, ELITES = 8, 2
 N_WORKERS, TRIALS_PER_WORKER = 4, 12
@@ -30,9 +31,7 @@ def objective(trial: optuna.Trial) -> float:
 
 
 def storage_for(url: str) -> optuna.storages.BaseStorage:
-    if url.startswith("sqlite"):
-        return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
-    return optuna.storages.RDBStorage(url)
+    return make_storage(url, heartbeat_interval=None)
 
 
 def worker(url: str, study_name: str, seed: int | None) -> None:
@@ -55,6 +54,10 @@ def run_workers(url: str, study_name: str, seeds: list[int | None]) -> optuna.St
         process.join(timeout=240)
         assert process.exitcode == 0
     return optuna.load_study(study_name=study_name, storage=storage_for(url))
+
+
+def delete(url: str, study_name: str) -> None:
+    optuna.delete_study(study_name=study_name, storage=storage_for(url))
 
 
 def check(study: optuna.Study) -> None:
@@ -90,4 +93,13 @@ def test_four_workers_on_postgresql(postgres_url: str, study_name: str) -> None:
     try:
         check(study)
     finally:
-        optuna.delete_study(study_name=study_name, storage=postgres_url)
+        delete(postgres_url, study_name)
+
+
+@pytest.mark.slow
+def test_four_workers_on_a_redis_journal(redis_url: str, study_name: str) -> None:
+    study = run_workers(redis_url, study_name, [1, 2, 3, 4])
+    try:
+        check(study)
+    finally:
+        delete(redis_url, study_name)
