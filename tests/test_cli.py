@@ -269,3 +269,29 @@ def test_plot_writes_html_and_png(sqlite_url: str, tmp_path: Path) -> None:
     for stem in ("generations", "allele_frequency", "genealogy"):
         assert f"{stem}.html" in names and f"{stem}.png" in names
         assert (out / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_dashboard_serves_the_storage_on_localhost(sqlite_url: str) -> None:
+    import socket
+    import urllib.request
+
+    assert main(["run", "--storage", sqlite_url, "--n-trials", "2", *TINY]) == 0
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [sys.executable, "-m", "optuna_ga", "dashboard", "--storage", sqlite_url]
+    server = subprocess.Popen([*command, "--port", str(port)], stdout=subprocess.PIPE, text=True)
+    try:
+        body = None
+        deadline = time.time() + 60
+        while body is None and time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies") as response:
+                    body = json.loads(response.read())
+            except OSError:
+                time.sleep(0.3)
+        assert body is not None, "the dashboard did not answer"
+        assert [s["study_name"] for s in body["study_summaries"]] == ["mlp-digits"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
