@@ -6,6 +6,7 @@ import contextlib
 import datetime
 import os
 import platform
+import shlex
 import sys
 from importlib import metadata
 
@@ -28,7 +29,7 @@ def environment() -> str:
 def command(module: str, argv: list[str] | None) -> str:
     """The command line that reproduces a run."""
     args = sys.argv[1:] if argv is None else argv
-    return " ".join(["python -m", module, *args])
+    return "python -m " + shlex.join([module, *args])
 
 
 def quiet() -> None:

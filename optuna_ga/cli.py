@@ -508,14 +508,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
     run.add_argument("--workers", type=int, default=1, help="local worker processes")
     ga = run.add_argument_group("genetic algorithm")
-    ga.add_argument("--population-size", type=int, default=20)
+    ga.add_argument("--population-size", type=int, default=10)
     ga.add_argument("--n-elites", type=int, default=2)
     ga.add_argument("--selection", default="roulette", help="roulette, tournament or rank")
     ga.add_argument("--crossover", default="single_point", help="single_point or uniform")
     ga.add_argument("--crossover-prob", type=float, default=0.9)
     ga.add_argument("--mutation-prob", type=float, help="per gene (default 1/number of genes)")
     ga.add_argument("--n-immigrants", type=int, default=0)
-    ga.add_argument("--hall-of-fame", action="store_true")
+    ga.add_argument(
+        "--hall-of-fame",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="breed from the best of all time (default) or, with --no-hall-of-fame, from the "
+        "elites and the last generation",
+    )
     ga.add_argument("--seed", type=int, default=0)
     training = run.add_argument_group("training")
     training.add_argument("--epochs", type=int, default=20)

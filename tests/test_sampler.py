@@ -84,6 +84,17 @@ def test_generations_follow_trial_numbers() -> None:
         assert trial.user_attrs["ga_generation"] == generation_of(trial.number, 6, 2)[0]
 
 
+def test_hall_of_fame_breeds_from_the_best_of_all_time() -> None:
+    sampler = GeneticSampler(population_size=5, n_elites=1, hall_of_fame=True, seed=3)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(mixed, n_trials=5 + 4 * 6)
+    for trial in study.trials[5:]:
+        generation = trial.user_attrs["ga_generation"]
+        earlier = [t for t in study.trials if generation_of(t.number, 5, 1)[0] < generation]
+        best5 = {t.number for t in sorted(earlier, key=lambda t: (t.value, t.number))[:5]}
+        assert set(trial.user_attrs["ga_parents"]) <= best5
+
+
 def test_lineage_records_parents_from_the_previous_population() -> None:
     study = optuna.create_study(sampler=GeneticSampler(population_size=6, n_elites=2, seed=0))
     study.optimize(mixed, n_trials=30)
@@ -101,7 +112,8 @@ def test_lineage_records_parents_from_the_previous_population() -> None:
 
 
 def test_elites_are_the_best_so_far_and_parents_come_from_the_population() -> None:
-    study = optuna.create_study(sampler=GeneticSampler(population_size=5, n_elites=2, seed=3))
+    sampler = GeneticSampler(population_size=5, n_elites=2, hall_of_fame=False, seed=3)
+    study = optuna.create_study(sampler=sampler)
     study.optimize(mixed, n_trials=5 + 3 * 6)
     # Population of generation 0 is its 5 members; generation 1's parents are all drawn from it.
     gen1 = [t for t in study.trials if t.user_attrs["ga_generation"] == 1]

@@ -1,0 +1,83 @@
+"""Quick smoke runs of the benchmark runners (their figures are not checked: they are not tests).
+
+None of them needs the committed NN table: ``synthetic_table`` writes a made-up one.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks import nn_table
+from benchmarks import parallel
+from benchmarks import search_quality
+
+
+def synthetic_table(path: Path) -> Path:
+    """Every configuration of the NN space with a made-up loss (a few diverged rows)."""
+    rng = np.random.default_rng(0)
+    with open(path, "w", newline="") as f:
+        f.write("# synthetic table for tests\n")
+        writer = csv.DictWriter(
+            f, fieldnames=[*nn_table.GENES, *nn_table.RESULTS], lineterminator="\n"
+        )
+        writer.writeheader()
+        for i, params in enumerate(nn_table.all_configs()):
+            loss = float("nan") if i % 97 == 0 else float(rng.uniform(0.05, 2.5))
+            row = nn_table.Row(
+                params, loss, 1 - loss / 3, 1 - loss / 3, 5, 0.1, "ok" if loss == loss else "x"
+            )
+            writer.writerow(nn_table._row_to_csv(row))
+    return path
+
+
+def test_nn_table_space_size_and_round_trip(tmp_path: Path) -> None:
+    configs = list(nn_table.all_configs())
+    assert len(configs) == 1872
+    assert len({nn_table.config_key(c) for c in configs}) == 1872
+    rows = nn_table.load_table(str(synthetic_table(tmp_path / "t.csv")))
+    assert [r.params for r in rows] == configs
+    assert sum(math.isnan(r.val_loss) for r in rows) == 20
+
+
+@pytest.mark.slow
+def test_nn_table_quick_trains_a_slice(tmp_path: Path) -> None:
+    out = tmp_path / "slice.csv"
+    nn_table.main(["--quick", "--limit", "2", "--out", str(out)])
+    rows = nn_table.load_table(str(out))
+    assert len(rows) == 2
+    assert all(r.status == "ok" and 0 <= r.val_accuracy <= 1 for r in rows)
+
+
+def test_search_quality_quick_reports_every_sampler(tmp_path: Path) -> None:
+    table = synthetic_table(tmp_path / "t.csv")
+    args = ["--quick", "--seeds", "2", "--budget", "30", "--table", str(table)]
+    text = search_quality.main([*args, "--images", str(tmp_path / "img")])
+    for name in ("GA default", "RandomSampler", "TPESampler", "brute force"):
+        assert f"| {name} |" in text
+    assert "### nn-loss" in text and "### cond-mixed" in text
+    assert (tmp_path / "img" / "search_quality_nn-loss.png").stat().st_size > 0
+    # GeneticSampler never repeats a parameter set.
+    ga_row = next(line for line in text.splitlines() if line.startswith("| GA default |"))
+    assert "| 0.0% |" in ga_row
+
+
+def test_trials_to_reach_and_best_so_far() -> None:
+    assert search_quality.trials_to_reach([3.0, 2.0, 1.0], 2.0) == 2
+    assert search_quality.trials_to_reach([3.0], 1.0) == math.inf
+    curve = search_quality.best_so_far([3.0, float("nan"), 1.0], 4)
+    assert curve.tolist() == [3.0, 3.0, 1.0, 1.0]
+
+
+def test_parallel_quick_on_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    args = ["--quick", "--storage", url, "--workers", "2", "--trials", "6", "--sleep", "0.01"]
+    text = parallel.main([*args, "--samplers", "GeneticSampler"])
+    row = next(line for line in text.splitlines() if line.startswith("| GeneticSampler | 2 |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[6] == "0"  # duplicates
+    assert cells[7] == "0"  # worker exit codes
