@@ -59,6 +59,15 @@ class TrainedModel:
         test_accuracy: Accuracy on the held-out test split, or None without one.
         val_accuracy: Validation accuracy, or None when validation data was trained on.
         log: The training log (epochs, seconds, ...).
+
+    Example:
+        >>> params = {"n_layers": 1, "input_dropout": 0.0, "units_l1": 32, "dropout_l1": 0.0,
+        ...           "activation": "relu", "batch_norm": False, "initializer": "xavier_uniform",
+        ...           "optimizer": "adam", "learning_rate": 0.01, "weight_decay": 1e-5,
+        ...           "batch_size": 64}
+        >>> trained = train_best(params, epochs=2)
+        >>> trained.architecture, trained.input_shape, trained.log.epochs, trained.val_accuracy
+        ('mlp', (1, 8, 8), 2, None)
     """
 
     model: nn.Module
@@ -307,7 +316,20 @@ def save_model(
 
 
 def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read the JSON config of a model saved by :func:`save_model`."""
+    """Read the JSON config of a model saved by :func:`save_model`.
+
+    Example:
+        >>> import tempfile
+        >>> from optuna_ga.torch import build_mlp
+        >>> params = {"n_layers": 1, "input_dropout": 0.0, "units_l1": 8, "dropout_l1": 0.0,
+        ...           "activation": "relu", "batch_norm": False, "initializer": "xavier_uniform"}
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     _ = save_model(d, build_mlp(params, (4,), 3), architecture="mlp", params=params,
+        ...                    input_shape=(4,), n_classes=3)
+        ...     config = load_config(d)
+        >>> config["architecture"], config["params"] == params
+        ('mlp', True)
+    """
     config_path = Path(path) / CONFIG_FILE
     try:
         config: dict[str, Any] = json.loads(config_path.read_text())

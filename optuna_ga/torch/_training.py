@@ -65,6 +65,17 @@ class TrainingLog:
         best_epoch: 1-based epoch of the best validation value, or None without validation.
         best_value: Best validation value (accuracy or loss), or None.
         history: Validation value of every epoch.
+
+    Example:
+        >>> from torch import nn
+        >>> from optuna_ga.torch import load_dataset
+        >>> data = load_dataset("digits")
+        >>> log = TrainingLog()
+        >>> _ = fit(nn.Sequential(nn.Flatten(), nn.Linear(64, 10)), data.x_train, data.y_train,
+        ...         optimizer="adam", learning_rate=0.01, weight_decay=0.0, batch_size=64,
+        ...         epochs=2, seed=0, x_val=data.x_val, y_val=data.y_val, log=log)
+        >>> log.epochs, len(log.history), log.stopped_by
+        (2, 2, 'epochs')
     """
 
     epochs: int = 0

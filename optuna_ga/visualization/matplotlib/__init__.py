@@ -67,6 +67,18 @@ def plot_generations(
 
     Returns:
         The ``matplotlib.axes.Axes``.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import optuna
+        >>> from optuna_ga import GeneticSampler
+        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+        >>> study = optuna.create_study(sampler=GeneticSampler(population_size=6, seed=0))
+        >>> study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2
+        ...                + (t.suggest_categorical("a", ["p", "q"]) == "q"), n_trials=16)
+        >>> plot_generations(study).get_xlabel()
+        'generation'
     """
     plt = _plt()
     records, _, direction = _data.study_records(
@@ -109,6 +121,20 @@ def plot_allele_frequency(
 
     Returns:
         An ``Axes`` for one parameter, else a numpy array of them (one row each).
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import optuna
+        >>> from optuna_ga import GeneticSampler
+        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+        >>> study = optuna.create_study(sampler=GeneticSampler(population_size=6, seed=0))
+        >>> study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2
+        ...                + (t.suggest_categorical("a", ["p", "q"]) == "q"), n_trials=16)
+        >>> plot_allele_frequency(study).shape  # one Axes per parameter
+        (2,)
+        >>> type(plot_allele_frequency(study, ["a"])).__name__
+        'Axes'
     """
     plt = _plt()
     ticker = require("matplotlib.ticker")
@@ -164,6 +190,18 @@ def plot_genealogy(
 
     Returns:
         The ``matplotlib.axes.Axes``.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import optuna
+        >>> from optuna_ga import GeneticSampler
+        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+        >>> study = optuna.create_study(sampler=GeneticSampler(population_size=6, seed=0))
+        >>> study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2
+        ...                + (t.suggest_categorical("a", ["p", "q"]) == "q"), n_trials=16)
+        >>> plot_genealogy(study, top_k=3).get_xlabel()
+        'generation'
     """
     plt = _plt()
     records, _, direction = _data.study_records(
