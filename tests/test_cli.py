@@ -138,13 +138,14 @@ def test_ctrl_c_keeps_completed_trials_and_the_same_command_continues(tmp_path: 
     url = f"sqlite:///{tmp_path}/c.db"
     command = [sys.executable, "-m", "optuna_ga", "run", "--storage", url, *TINY]
     command[command.index("2")] = "40"  # long trials: Ctrl-C lands in the middle of one
+    # The study exists before the command starts, so polling never races its table creation.
+    storage = make_storage(url, heartbeat_interval=None)
+    optuna.create_study(study_name="mlp-digits", storage=storage, direction="maximize")
     process = subprocess.Popen([*command, "--n-trials", "50"], stdout=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while time.time() < deadline:
         time.sleep(0.5)
-        storage = make_storage(url, heartbeat_interval=None)
-        studies = storage.get_all_studies()
-        if studies and sum(t.state == TrialState.COMPLETE for t in load(url).trials) >= 2:
+        if sum(t.state == TrialState.COMPLETE for t in load(url).trials) >= 2:
             break
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=120) == 130
