@@ -40,3 +40,12 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def report(text: str, out: str | None) -> str:
+    """Print a run's markdown and, when ``out`` is given, write it there too."""
+    print(text)
+    if out:
+        with open(out, "w") as f:
+            f.write(text)
+    return text

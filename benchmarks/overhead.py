@@ -23,6 +23,7 @@ from benchmarks._common import command
 from benchmarks._common import environment
 from benchmarks._common import markdown_table
 from benchmarks._common import quiet
+from benchmarks._common import report
 from optuna_ga import GeneticSampler
 
 SAMPLERS: dict[str, Callable[[], optuna.samplers.BaseSampler]] = {
@@ -113,11 +114,7 @@ def main(argv: list[str] | None = None) -> str:
     )
     run = command("benchmarks.overhead", argv)
     text = f"## Per-trial overhead\n\nCommand: `{run}`\n\n{environment()}\n\n{table}\n"
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text)
-    return text
+    return report(text, args.out)
 
 
 if __name__ == "__main__":

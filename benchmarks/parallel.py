@@ -36,6 +36,7 @@ from benchmarks._common import command
 from benchmarks._common import environment
 from benchmarks._common import markdown_table
 from benchmarks._common import quiet
+from benchmarks._common import report
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 SAMPLERS = ("GeneticSampler", "RandomSampler")
@@ -185,11 +186,7 @@ def main(argv: list[str] | None = None) -> str:
         f"Storage: {scheme}; {args.trials} trials per study, objective sleeps {args.sleep} s, "
         f"{args.repeats} repeats.\n\n{table}\n"
     )
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text)
-    return text
+    return report(text, args.out)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,7 @@ from benchmarks import nn_table
 from benchmarks._common import environment
 from benchmarks._common import markdown_table
 from benchmarks._common import quiet
+from benchmarks._common import report
 from optuna_ga import GeneticSampler
 
 BUDGETS = (25, 50, 100, 200)
@@ -548,11 +549,7 @@ def main(argv: list[str] | None = None) -> str:
             plot(problem, info, path)
             parts.append(f"![{name}](images/{os.path.basename(path)})\n")
     out = "\n".join(parts)
-    print(out)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(out)
-    return out
+    return report(out, args.out)
 
 
 if __name__ == "__main__":
