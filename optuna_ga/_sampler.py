@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import random
 import secrets
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,8 +44,10 @@ from optuna_ga.operators import sample_uniform
 
 _logger = optuna.logging.get_logger(__name__)
 
-#: Times a worker re-proposes when another worker claimed the same parameter set concurrently.
-MAX_CLAIM_ROUNDS = 3
+#: Times a worker proposes when other workers claimed the same parameter set concurrently.
+MAX_CLAIM_ROUNDS = 5
+#: Upper bound of the random pause before a repeated round, times the round number (seconds).
+CLAIM_JITTER_S = 0.005
 
 
 class GeneticSampler(BaseSampler):
@@ -237,7 +241,10 @@ class GeneticSampler(BaseSampler):
         """Propose the trial's genome, record it, and make sure no other worker claimed it."""
         generation, slot = generation_of(trial.number, self._population_size, self._n_elites)
         rng = self._rng(trial.number, len(known))
-        for _ in range(MAX_CLAIM_ROUNDS):
+        for round_ in range(MAX_CLAIM_ROUNDS):
+            if round_ > 0:
+                # Racing workers that both yielded would often pick alike again: desynchronise.
+                time.sleep(random.uniform(0.0, CLAIM_JITTER_S * round_))
             digest, claimed = _store.read(study, trial)
             proposal = self._propose(digest, claimed, generation, slot, known, rng)
             _store.write_proposal(
@@ -256,6 +263,13 @@ class GeneticSampler(BaseSampler):
             digest, claimed = _store.read(study, trial)
             if not digest.repeats(proposal.params, digest.claim_keys(claimed)):
                 break
+        else:
+            # Still contested after every round (a nearly exhausted space, several workers):
+            # run it, but say so, as for an exhausted space.
+            _logger.warning(f"Trial {trial.number}: its parameter set is also claimed elsewhere.")
+            _store.write_lineage(
+                study, trial, generation=generation, parents=proposal.parents, operator="repeat"
+            )
         if proposal.duplicate:
             _logger.warning(
                 f"Trial {trial.number}: no unseen parameter set found within the bounded "
