@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from optuna_ga._encoding import Space
+from optuna_ga._encoding import canonical_hash
 from optuna_ga._encoding import cardinality
 from optuna_ga._encoding import grid
 from optuna_ga._population import Individual
@@ -46,13 +47,15 @@ class Operators:
 class Proposal:
     """A proposed parameter set with its lineage.
 
-    ``duplicate`` is True when every bounded attempt repeated a known parameter set.
+    ``duplicate`` is True when every bounded attempt repeated a known parameter set;
+    ``score`` is the surrogate's score when the proposal was chosen among several candidates.
     """
 
     params: dict[str, Any]
     operator: str
     parents: list[int] = field(default_factory=list)
     duplicate: bool = False
+    score: float | None = None
 
 
 def random_proposal(
@@ -105,6 +108,7 @@ def breed(
     operators: Operators,
     is_duplicate: Callable[[dict[str, Any]], bool],
     rng: np.random.Generator,
+    genomes: np.ndarray | None = None,
 ) -> Proposal:
     """Breed one child from ``population`` (not empty), avoiding known parameter sets.
 
@@ -114,12 +118,17 @@ def breed(
     the parent on its side of the cut) are drawn at random. A child that repeats a known set is
     mutated again, with a rising rate, up to :data:`MAX_REMUTATIONS` times; then the sampler falls
     back to :func:`random_proposal`.
+
+    ``genomes`` are the population's encodings over ``space``, when the caller has them.
     """
     n = len(space)
     scores = np.array([ind.score for ind in population])
     i, j = operators.selection(scores, rng)
     a, b = population[i], population[j]
-    xa, xb = space.encode(a.params), space.encode(b.params)
+    if genomes is None:
+        xa, xb = space.encode(a.params), space.encode(b.params)
+    else:
+        xa, xb = genomes[i], genomes[j]
     if i != j and rng.random() < operators.crossover_prob:
         x, _ = operators.crossover(xa, xb, rng)
         operator, parents = "crossover", [a.number, b.number]
@@ -143,3 +152,32 @@ def breed(
         x = y
         rate = min(1.0, rate * 2.0)
     return random_proposal(space, is_duplicate, rng, "random-fallback")
+
+
+def breed_candidates(
+    space: Space,
+    population: Sequence[Individual],
+    operators: Operators,
+    is_duplicate: Callable[[dict[str, Any]], bool],
+    rng: np.random.Generator,
+    n_candidates: int,
+) -> list[Proposal]:
+    """Up to ``n_candidates`` distinct children, each bred by :func:`breed`.
+
+    Breeding stops early when a child can only repeat a known set (the space is nearly
+    exhausted); the list then holds that last proposal, flagged ``duplicate``, if nothing else.
+    """
+    children: list[Proposal] = []
+    bred: set[str] = set()
+    genomes = np.array([space.encode(ind.params) for ind in population])
+
+    def seen(params: dict[str, Any]) -> bool:
+        return canonical_hash(params) in bred or is_duplicate(params)
+
+    for _ in range(n_candidates):
+        child = breed(space, population, operators, seen, rng, genomes)
+        if child.duplicate:
+            return children or [child]
+        children.append(child)
+        bred.add(canonical_hash(child.params))
+    return children

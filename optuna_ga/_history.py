@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from optuna.distributions import BaseDistribution
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial
@@ -27,6 +28,7 @@ from optuna_ga._encoding import canonical_hash
 from optuna_ga._encoding import cardinality
 from optuna_ga._encoding import merge_order
 from optuna_ga._population import Individual
+from optuna_ga._population import best
 from optuna_ga._population import generation_range
 from optuna_ga._population import next_population
 
@@ -48,6 +50,9 @@ class History:
         self._digested: set[int] = set()  # finished trials at or above the watermark
         self.finished: dict[int, FrozenTrial] = {}
         self.individuals: dict[int, Individual] = {}
+        self._pruned: list[dict[str, Any]] = []  # parameter sets of pruned trials, in digest order
+        # Encodings of individuals and pruned trials over one space, extended as trials arrive.
+        self._encoded: tuple[Space | None, list[np.ndarray], list[np.ndarray]] = (None, [], [])
         self.evaluated_hashes: set[str] = set()
         self.structures: set[frozenset[str]] = set()
         self._order: list[str] = []
@@ -84,6 +89,8 @@ class History:
         if trial.state in EVALUATED:
             self.evaluated_hashes.add(canonical_hash(trial.params))
             self.structures.add(frozenset(trial.params))
+        if trial.state == TrialState.PRUNED:
+            self._pruned.append(dict(trial.params))
         value = trial.value if trial.state == TrialState.COMPLETE else None
         if value is not None and math.isfinite(value):
             self.individuals[trial.number] = Individual(
@@ -164,14 +171,40 @@ class History:
         hashes.update(canonical_hash(p) for p in claimed if set(p) == structure)
         return len(hashes) >= size
 
+    def encoded(self, space: Space) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The individuals encoded over ``space``, their scores, and the pruned trials encoded.
+
+        Encodings are kept and extended as trials arrive, while the space stays the same object
+        (:attr:`space` is rebuilt only when a gene or a distribution changes).
+        """
+        with self._lock:
+            cached, rows, bad = self._encoded
+            if cached is not space:
+                rows, bad = [], []
+                self._encoded = (space, rows, bad)
+            individuals = list(self.individuals.values())
+            rows.extend(space.encode(ind.params) for ind in individuals[len(rows) :])
+            bad.extend(space.encode(params) for params in self._pruned[len(bad) :])
+            d = len(space)
+            return (
+                np.array(rows).reshape(len(rows), d),
+                np.array([ind.score for ind in individuals]),
+                np.array(bad).reshape(len(bad), d),
+            )
+
     def population(
         self, generation: int, *, population_size: int, n_elites: int, mode: str
     ) -> list[Individual]:
         """``Pop(generation)`` from what has finished so far (see :mod:`optuna_ga._population`).
 
         Populations of generations whose trials have all finished are cached; a generation
-        still running contributes the members that have completed.
+        still running contributes the members that have completed. With
+        ``mode="steady_state"`` the population is the best ``population_size`` individuals
+        finished so far, whatever their generation.
         """
+        if mode == "steady_state":
+            with self._lock:
+                return best(list(self.individuals.values()), population_size)
         key = (population_size, n_elites, mode)
         with self._lock:
             last, population = self._populations.get(key, (-1, []))

@@ -14,6 +14,7 @@ The GA itself lives in pure modules: :mod:`optuna_ga._encoding`, :mod:`optuna_ga
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import random
 import secrets
@@ -33,11 +34,13 @@ from optuna_ga import _store
 from optuna_ga._breeding import Operators
 from optuna_ga._breeding import Proposal
 from optuna_ga._breeding import breed
+from optuna_ga._breeding import breed_candidates
 from optuna_ga._breeding import random_proposal
 from optuna_ga._encoding import Space
 from optuna_ga._encoding import fits
 from optuna_ga._history import History
 from optuna_ga._population import generation_of
+from optuna_ga._surrogate import density_ratio
 from optuna_ga.operators import CROSSOVERS
 from optuna_ga.operators import SELECTIONS
 from optuna_ga.operators import sample_uniform
@@ -48,6 +51,8 @@ _logger = optuna.logging.get_logger(__name__)
 MAX_CLAIM_ROUNDS = 5
 #: Upper bound of the random pause before a repeated round, times the round number (seconds).
 CLAIM_JITTER_S = 0.005
+#: Share of the individuals that the surrogate treats as good (see :mod:`optuna_ga._surrogate`).
+SURROGATE_GAMMA = 0.15
 
 
 class GeneticSampler(BaseSampler):
@@ -117,6 +122,7 @@ class GeneticSampler(BaseSampler):
         mutation_prob: float | None = None,
         n_immigrants: int = 0,
         hall_of_fame: bool = True,
+        n_candidates: int = 1,
         seed: int | None = None,
     ) -> None:
         if isinstance(population_size, bool) or not isinstance(population_size, int):
@@ -141,6 +147,8 @@ class GeneticSampler(BaseSampler):
                 f"n_immigrants must be an int in [0, population_size - n_elites] = "
                 f"[0, {n_children}], got {n_immigrants!r}."
             )
+        if isinstance(n_candidates, bool) or not isinstance(n_candidates, int) or n_candidates < 1:
+            raise ValueError(f"n_candidates must be an int >= 1, got {n_candidates!r}.")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ValueError(f"seed must be an int or None, got {seed!r}.")
 
@@ -148,6 +156,7 @@ class GeneticSampler(BaseSampler):
         self._n_elites = n_elites
         self._n_immigrants = n_immigrants
         self._mode = "hall_of_fame" if hall_of_fame else "generation"
+        self._n_candidates = n_candidates
         self._operators = Operators(
             selection=SELECTIONS[selection],
             crossover=CROSSOVERS[crossover],
@@ -254,6 +263,7 @@ class GeneticSampler(BaseSampler):
                 generation=generation,
                 parents=proposal.parents,
                 operator=proposal.operator,
+                score=proposal.score,
             )
             # Two workers may have picked the same set at the same moment. Each wrote its claim
             # before reading again, so the later reader sees both claims and proposes anew.
@@ -317,7 +327,32 @@ class GeneticSampler(BaseSampler):
         )
         if not population:
             return random_proposal(space, is_duplicate, rng, "random")
-        return breed(space, population, self._operators, is_duplicate, rng)
+        if self._n_candidates == 1:
+            return breed(space, population, self._operators, is_duplicate, rng)
+        candidates = breed_candidates(
+            space, population, self._operators, is_duplicate, rng, self._n_candidates
+        )
+        return _choose(digest, space, candidates)
+
+
+def _choose(digest: History, space: Space, candidates: list[Proposal]) -> Proposal:
+    """The candidate the surrogate scores highest (the first among equals), with its score."""
+    if len(candidates) == 1:
+        return candidates[0]
+    observed, scores, pruned = digest.encoded(space)
+    x = np.array([space.encode(c.params) for c in candidates])
+    ratio = density_ratio(
+        x,
+        observed,
+        scores,
+        space.low,
+        space.high,
+        space.n_choices,
+        gamma=SURROGATE_GAMMA,
+        extra_bad=pruned,
+    )
+    best = int(np.argmax(ratio))
+    return dataclasses.replace(candidates[best], score=round(float(ratio[best]), 6))
 
 
 def _check_probability(name: str, value: float) -> None:

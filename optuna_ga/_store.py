@@ -5,7 +5,9 @@ What a trial records (all JSON):
 * system attr ``optuna_ga:genome``: the full parameter set proposed for the trial. Other workers
   read it to avoid proposing the same set while the trial runs;
 * user attrs ``ga_generation``, ``ga_parents`` (trial numbers) and ``ga_operator`` (how the
-  trial was made). optuna-dashboard shows user attrs in its trial table.
+  trial was made), and ``ga_surrogate_score`` when the child was chosen among several bred
+  candidates by the surrogate (:mod:`optuna_ga._surrogate`). optuna-dashboard shows user
+  attrs in its trial table.
 
 A process-local :class:`~optuna_ga._history.History` per (storage, study) caches the digest
 of finished trials; it is a cache of storage, never a source of truth.
@@ -29,6 +31,7 @@ GENOME_KEY = "optuna_ga:genome"
 GENERATION_ATTR = "ga_generation"
 PARENTS_ATTR = "ga_parents"
 OPERATOR_ATTR = "ga_operator"
+SCORE_ATTR = "ga_surrogate_score"
 _ENQUEUED_KEY = "fixed_params"  # set by Study.enqueue_trial
 _RETRY_KEY = "failed_trial"  # set by RetryFailedTrialCallback on the WAITING copy it adds
 
@@ -95,16 +98,16 @@ def write_proposal(
     generation: int,
     parents: list[int],
     operator: str,
+    score: float | None = None,
 ) -> None:
-    """Record a trial's genome (for other workers) and its lineage (for people)."""
+    """Record a trial's genome (for other workers), its lineage and surrogate score (for people)."""
     storage = study._storage
     _genomes[(id(storage), trial._trial_id)] = dict(genome)
-    _write_attrs(
-        storage,
-        trial._trial_id,
-        system={GENOME_KEY: dict(genome)},
-        user={GENERATION_ATTR: generation, PARENTS_ATTR: parents, OPERATOR_ATTR: operator},
-    )
+    user: dict[str, Any] = {GENERATION_ATTR: generation, PARENTS_ATTR: parents}
+    user[OPERATOR_ATTR] = operator
+    if score is not None:
+        user[SCORE_ATTR] = score
+    _write_attrs(storage, trial._trial_id, system={GENOME_KEY: dict(genome)}, user=user)
 
 
 def write_lineage(

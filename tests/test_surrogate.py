@@ -1,0 +1,231 @@
+"""The surrogate's scores on small hand-computed cases, and guided breeding in the sampler."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+import numpy as np
+import optuna
+import pytest
+from optuna.distributions import CategoricalDistribution
+from optuna.distributions import FloatDistribution
+from optuna.distributions import IntDistribution
+
+from optuna_ga import GeneticSampler
+from optuna_ga._breeding import Operators
+from optuna_ga._breeding import breed_candidates
+from optuna_ga._encoding import Space
+from optuna_ga._encoding import canonical_hash
+from optuna_ga._encoding import fits
+from optuna_ga._population import Individual
+from optuna_ga._surrogate import density_ratio
+from optuna_ga._surrogate import log_density
+from optuna_ga._surrogate import n_good
+from optuna_ga.operators import roulette
+from optuna_ga.operators import single_point
+
+UNIT = (np.array([0.0]), np.array([1.0]), np.array([0]))
+
+
+def _gauss(z: float, sigma: float) -> float:
+    return math.exp(-0.5 * (z / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
+
+
+def test_log_density_one_numeric_point_by_hand() -> None:
+    # n = 1, d = 1: sigma = 0.2 * 1 ** (-1/5) = 0.2; density = (prior 1 + kernel) / 2.
+    x = np.array([[0.5], [0.8]])
+    got = log_density(x, np.array([[0.5]]), *UNIT)
+    want = [math.log((1 + _gauss(0.0, 0.2)) / 2), math.log((1 + _gauss(0.3, 0.2)) / 2)]
+    assert got.tolist() == pytest.approx(want)
+    assert got[0] == pytest.approx(0.403701, abs=1e-6)
+
+
+def test_log_density_scales_numeric_genes_to_their_range() -> None:
+    # The same point in a range 10x wider gives the same density relative to uniform.
+    a = log_density(np.array([[0.3]]), np.array([[0.5]]), *UNIT)
+    b = log_density(
+        np.array([[3.0]]), np.array([[5.0]]), np.array([0.0]), np.array([10.0]), np.array([0])
+    )
+    assert a == pytest.approx(b)
+
+
+def test_log_density_categorical_by_hand() -> None:
+    # k = 3, one point at choice 1: w = 1/2, kernel = k (1 + w) / (1 + k w) = 1.8 on it and
+    # k w / (1 + k w) = 0.6 elsewhere; with the prior: (1 + 1.8) / 2 and (1 + 0.6) / 2.
+    low, high, k = np.array([-0.5]), np.array([2.5]), np.array([3])
+    got = log_density(np.array([[1.0], [0.0], [2.0]]), np.array([[1.0]]), low, high, k)
+    assert np.exp(got).tolist() == pytest.approx([1.4, 0.8, 0.8])
+
+
+def test_log_density_two_genes_multiply_and_missing_genes_count_one() -> None:
+    low, high, k = np.array([0.0, -0.5]), np.array([1.0, 1.5]), np.array([0, 2])
+    observed = np.array([[0.5, 0.0], [0.2, np.nan]])  # the second point lacks gene 2
+    x = np.array([[0.5, 0.0]])
+    sigma = 0.2 * 2 ** (-1 / 6)  # n = 2, d = 2
+    w = 1 / 3
+    same = 2 * (1 + w) / (1 + 2 * w)
+    kernels = [_gauss(0.0, sigma) * same, _gauss(0.3, sigma) * 1.0]
+    want = math.log((1 + sum(kernels)) / 3)
+    assert log_density(x, observed, low, high, k)[0] == pytest.approx(want)
+    # A candidate gene that is NaN says nothing either.
+    nan_x = np.array([[0.5, np.nan]])
+    want_nan = math.log((1 + _gauss(0.0, sigma) + _gauss(0.3, sigma)) / 3)
+    assert log_density(nan_x, observed, low, high, k)[0] == pytest.approx(want_nan)
+
+
+def test_log_density_with_nothing_observed_is_uniform() -> None:
+    assert log_density(np.array([[0.1], [0.7]]), np.zeros((0, 1)), *UNIT).tolist() == [0.0, 0.0]
+
+
+def test_density_ratio_by_hand_and_groups() -> None:
+    observed = np.array([[0.1], [0.9], [0.5]])
+    scores = np.array([3.0, 1.0, 2.0])  # good group (gamma 0.3 -> 1 point): 0.1
+    x = np.array([[0.1], [0.5], [0.9]])
+    got = density_ratio(x, observed, scores, *UNIT, gamma=0.3)
+    s1, s2 = 0.2, 0.2 * 2 ** (-1 / 5)
+    for xi, g in zip([0.1, 0.5, 0.9], got, strict=True):
+        good = (1 + _gauss(xi - 0.1, s1)) / 2
+        bad = (1 + _gauss(xi - 0.9, s2) + _gauss(xi - 0.5, s2)) / 3
+        assert g == pytest.approx(math.log(good / bad))
+    assert got[0] > got[1] > got[2]
+
+
+def test_density_ratio_pruned_trials_count_as_bad() -> None:
+    observed, scores = np.array([[0.1], [0.9]]), np.array([2.0, 1.0])
+    x = np.array([[0.4]])
+    plain = density_ratio(x, observed, scores, *UNIT, gamma=0.5)
+    with_pruned = density_ratio(x, observed, scores, *UNIT, gamma=0.5, extra_bad=np.array([[0.4]]))
+    assert with_pruned[0] < plain[0]
+
+
+def test_density_ratio_needs_two_observations() -> None:
+    got = density_ratio(np.array([[0.2]]), np.array([[0.1]]), np.array([1.0]), *UNIT, gamma=0.2)
+    assert got.tolist() == [0.0]
+
+
+def test_n_good_bounds() -> None:
+    assert [n_good(n, 0.15) for n in (1, 2, 7, 20, 1000)] == [1, 1, 2, 3, 150]
+
+
+SPACE = Space(
+    {
+        "f": FloatDistribution(-1.0, 1.0),
+        "flog": FloatDistribution(1e-4, 1e-1, log=True),
+        "fstep": FloatDistribution(0.0, 1.0, step=0.25),
+        "i": IntDistribution(1, 9),
+        "ilog": IntDistribution(8, 512, log=True),
+        "istep": IntDistribution(0, 20, step=5),
+        "c": CategoricalDistribution(["a", "b", None, 3]),
+        "cond": IntDistribution(0, 4),  # a conditional gene: absent in some parents
+    }
+)
+
+
+def test_candidates_are_distinct_unseen_and_valid() -> None:
+    rng = np.random.default_rng(0)
+    population = []
+    for number in range(6):
+        params = SPACE.decode(
+            np.array([rng.uniform(lo, hi) for lo, hi in zip(SPACE.low, SPACE.high, strict=True)])
+        )
+        if number % 2:
+            del params["cond"]
+        population.append(Individual(number, float(number), params))
+    seen = {canonical_hash(ind.params) for ind in population}
+    operators = Operators(roulette, single_point, 0.9, None)
+    children = breed_candidates(
+        SPACE, population, operators, lambda p: canonical_hash(p) in seen, rng, 40
+    )
+    assert len(children) == 40
+    hashes = [canonical_hash(c.params) for c in children]
+    assert len(set(hashes)) == 40 and seen.isdisjoint(hashes)
+    for child in children:
+        assert set(child.params) == set(SPACE.names)  # conditional genes filled in
+        for name, value in child.params.items():
+            assert fits(SPACE.distributions[name], value), (name, value)
+        assert child.parents and child.operator
+
+
+def test_candidates_stop_when_the_space_is_exhausted() -> None:
+    space = Space({"n": IntDistribution(0, 2)})
+    population = [Individual(0, 1.0, {"n": 0}), Individual(1, 0.0, {"n": 1})]
+    seen = {canonical_hash({"n": v}) for v in (0, 1)}
+    operators = Operators(roulette, single_point, 0.9, None)
+    children = breed_candidates(
+        space,
+        population,
+        operators,
+        lambda p: canonical_hash(p) in seen,
+        np.random.default_rng(1),
+        5,
+    )
+    assert [c.params for c in children] == [{"n": 2}]
+
+
+def _conditional(trial: optuna.Trial) -> float:
+    x = trial.suggest_float("x", -5, 5)
+    n = trial.suggest_int("n", 1, 3)
+    units = [trial.suggest_int(f"u{i}", 8, 256, log=True) for i in range(n)]
+    act = trial.suggest_categorical("act", ["relu", "tanh", "gelu"])
+    lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+    return (x - 1) ** 2 + sum(units) / 100 + (act == "tanh") + abs(lr - 0.01)
+
+
+def test_one_candidate_reproduces_the_classic_ga() -> None:
+    # Golden hash of the 60 trials' parameters, made by optuna-ga 0.1.0 (commit 74e1800, before
+    # guided breeding existed) with GeneticSampler(seed=3, population_size=8, n_elites=2).
+    sampler = GeneticSampler(seed=3, population_size=8, n_elites=2, n_candidates=1)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(_conditional, n_trials=60)
+    text = json.dumps([t.params for t in study.trials], sort_keys=True)
+    assert hashlib.sha256(text.encode()).hexdigest() == (
+        "22b814786627d2859748fe435c1ca2eca49e4a7c80cf42636ba23b007798b9c6"
+    )
+    assert not any("ga_surrogate_score" in t.user_attrs for t in study.trials)
+
+
+def test_guided_children_record_their_score_and_true_lineage() -> None:
+    study = optuna.create_study(sampler=GeneticSampler(seed=0, population_size=8, n_candidates=16))
+    study.optimize(_conditional, n_trials=50)
+    children = [t for t in study.trials if t.user_attrs["ga_generation"] > 0]
+    assert children
+    for t in children:
+        if t.user_attrs["ga_operator"] in ("random", "immigrant"):
+            continue
+        assert isinstance(t.user_attrs["ga_surrogate_score"], float)
+        assert all(p < t.number for p in t.user_attrs["ga_parents"])
+    keys = [canonical_hash(t.params) for t in study.trials]
+    assert len(set(keys)) == len(keys)
+
+
+def test_guided_breeding_beats_the_classic_ga_on_a_smooth_problem() -> None:
+    def sphere(trial: optuna.Trial) -> float:
+        return sum(trial.suggest_float(f"x{i}", -5, 5) ** 2 for i in range(4))
+
+    def median_best(n_candidates: int) -> float:
+        best = []
+        for seed in range(5):
+            sampler = GeneticSampler(seed=seed, n_candidates=n_candidates)
+            study = optuna.create_study(sampler=sampler)
+            study.optimize(sphere, n_trials=80)
+            best.append(study.best_value)
+        return float(np.median(best))
+
+    assert median_best(24) < 0.7 * median_best(1)
+
+
+def test_same_seed_guided_runs_are_reproducible() -> None:
+    def run() -> list[dict]:
+        study = optuna.create_study(sampler=GeneticSampler(seed=5, n_candidates=8))
+        study.optimize(_conditional, n_trials=40)
+        return [t.params for t in study.trials]
+
+    assert run() == run()
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.0, True, "8", None])
+def test_bad_n_candidates_raise(bad: object) -> None:
+    with pytest.raises(ValueError, match="n_candidates"):
+        GeneticSampler(n_candidates=bad)  # type: ignore[arg-type]
