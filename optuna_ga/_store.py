@@ -5,7 +5,7 @@ What a trial records (all JSON):
 * system attr ``optuna_ga:genome``: the full parameter set proposed for the trial. Other workers
   read it to avoid proposing the same set while the trial runs;
 * user attrs ``ga_generation``, ``ga_parents`` (trial numbers) and ``ga_operator`` (how the
-  trial was made). optuna-dashboard shows user attrs in its trial table.
+  trial was made). optuna-dashboard shows user attrs in its trial list.
 
 A process-local :class:`~optuna_ga._history.History` per (storage, study) caches the digest
 of finished trials; it is a cache of storage, never a source of truth.

@@ -461,9 +461,14 @@ def test_operator_markers_are_distinct_shapes() -> None:
         for s in _plotly.OPERATOR_SYMBOLS.values()
     ]
     assert len(set(plotly_shapes)) == len(plotly_shapes), _plotly.OPERATOR_SYMBOLS
-    mpl_shapes = [_shape(m, {"o", "8", "h", "H", "p", "."}) for m in mpl._MARKERS.values()]
+    mpl_shapes = [_shape(str(m), {"o", "8", "h", "H", "p", "."}) for m in mpl._MARKERS.values()]
     assert len(set(mpl_shapes)) == len(mpl_shapes), mpl._MARKERS
     assert set(mpl._MARKERS) == set(_plotly.OPERATOR_SYMBOLS)
+    made_by_the_sampler = {  # every ga_operator value that docs/design.md lists
+        "random", "immigrant", "enqueued", "crossover", "crossover+mutation", "mutation",
+        "copy", "random-fallback", "repeat", "retry",
+    }  # fmt: skip
+    assert made_by_the_sampler <= set(_plotly.OPERATOR_SYMBOLS)
 
 
 def many_params_study(n_params: int) -> optuna.Study:

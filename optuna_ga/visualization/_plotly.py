@@ -20,9 +20,9 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 #: Marker symbol of each ``ga_operator`` (plotly names; matplotlib's are in
-#: :mod:`optuna_ga.visualization.matplotlib`). Each is a different shape, told apart at marker
-#: size 5 too (a hexagon or an octagon looks like a circle there): triangles for the children
-#: that were mutated (up: a mutated copy of one parent, down: crossover plus mutation).
+#: :mod:`optuna_ga.visualization.matplotlib`). Each is a different shape, one that stays
+#: different at marker size 5 (a hexagon or an octagon looks like a circle there). An
+#: operator not listed here (a newer one) is drawn as a circle, like ``random``.
 OPERATOR_SYMBOLS = {
     "random": "circle",
     "immigrant": "star",
@@ -32,7 +32,9 @@ OPERATOR_SYMBOLS = {
     "mutation": "triangle-up",
     "copy": "cross",
     "random-fallback": "triangle-left",
-    _data.UNKNOWN_OPERATOR: "x",
+    "retry": "triangle-right",
+    "repeat": "hourglass",
+    _data.UNKNOWN_OPERATOR: "bowtie",
 }
 #: Colour of the "pruned / failed" share in the allele plot.
 OTHER_COLOR = "#c8c8c8"

@@ -35,8 +35,9 @@ __all__ = ["MAX_ALLELE_PANELS", "plot_allele_frequency", "plot_genealogy", "plot
 #: pass ``params`` to choose others.
 MAX_ALLELE_PANELS = 24
 
-# The shapes of optuna_ga.visualization._plotly.OPERATOR_SYMBOLS, one distinct shape each.
-_MARKERS = {
+# The shapes of optuna_ga.visualization._plotly.OPERATOR_SYMBOLS, one distinct shape each
+# (hourglass and bowtie as polygons: matplotlib has no such marker).
+_MARKERS: dict[str, Any] = {
     "random": "o",
     "immigrant": "*",
     "enqueued": "s",
@@ -45,7 +46,9 @@ _MARKERS = {
     "mutation": "^",
     "copy": "P",
     "random-fallback": "<",
-    _data.UNKNOWN_OPERATOR: "X",
+    "retry": ">",
+    "repeat": [(-1, 1), (1, 1), (-1, -1), (1, -1)],
+    _data.UNKNOWN_OPERATOR: [(-1, -1), (-1, 1), (1, -1), (1, 1)],
 }
 _OTHER_COLOR = "#c8c8c8"
 
