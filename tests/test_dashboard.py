@@ -211,3 +211,13 @@ def test_dashboard_panel_order_is_not_ours_to_fix_and_the_docs_say_so() -> None:
     assert len(orders) == 2
     plots_md = (Path(__file__).resolve().parents[1] / "docs/guide/plots.md").read_text()
     assert "in no fixed order" in plots_md
+
+
+def test_docs_name_the_trial_list_for_the_ga_attrs() -> None:
+    # optuna-dashboard 0.21 shows a trial's user attrs under "User Attributes" in its trial list.
+    root = Path(__file__).resolve().parents[1]
+    files = [root / "README.md", *root.glob("docs/**/*.md"), *root.glob("optuna_ga/**/*.py")]
+    said = [f.relative_to(root) for f in files if "trial table" in f.read_text().lower()]
+    assert not said
+    assert "trial list" in (root / "README.md").read_text()
+    assert "trial list" in (root / "docs/getting-started.md").read_text()
