@@ -204,11 +204,11 @@ def summarize(runs: list[Run], samplers: list[str], tables: list[str]) -> str:
             cells = [s]
             for b in BUDGETS:
                 rs = [r for r in ranks[b][s] if not math.isnan(r)]
-                cells.append(f"{np.mean(rs):.2f}" if rs else "–")
+                cells.append(f"{np.mean(rs):.2f}" if rs else "-")
             for b in BUDGETS:
                 ms = [med[t, s, b] for t in fam if not math.isnan(med[t, s, b])]
                 ok = len(ms) == len(fam)
-                cells.append(f"{math.exp(np.mean(np.log(ms))):.3f}" if ok else "–")
+                cells.append(f"{math.exp(np.mean(np.log(ms))):.3f}" if ok else "-")
             rows.append(cells)
         out.append(markdown_table(header, rows))
         out.append("")
@@ -221,7 +221,7 @@ def summarize(runs: list[Run], samplers: list[str], tables: list[str]) -> str:
                     *[
                         f"{med[t, s, 50]:.3f} / {med[t, s, 200]:.3f}"
                         if not math.isnan(med[t, s, 200])
-                        else f"{med[t, s, 50]:.3f} / –"
+                        else f"{med[t, s, 50]:.3f} / -"
                         for s in samplers
                     ],
                 ]

@@ -1,4 +1,4 @@
-"""Regularized (aging) evolution as a small Optuna sampler: the NAS literature's evolutionary baseline.
+"""Regularized (aging) evolution as a small Optuna sampler: the standard evolutionary NAS baseline.
 
 E. Real, A. Aggarwal, Y. Huang and Q. V. Le, *Regularized Evolution for Image Classifier
 Architecture Search*, AAAI 2019, Algorithm 1: the population is the ``population_size`` most

@@ -7,7 +7,7 @@ What a trial records (all JSON):
 * user attrs ``ga_generation``, ``ga_parents`` (trial numbers) and ``ga_operator`` (how the
   trial was made), and ``ga_surrogate_score`` when the child was chosen among several bred
   candidates by the surrogate (:mod:`optuna_ga._surrogate`). optuna-dashboard shows user
-  attrs in its trial table.
+  attrs in its trial list.
 
 A process-local :class:`~optuna_ga._history.History` per (storage, study) caches the digest
 of finished trials; it is a cache of storage, never a source of truth.
@@ -100,7 +100,7 @@ def write_proposal(
     operator: str,
     score: float | None = None,
 ) -> None:
-    """Record a trial's genome (for other workers), its lineage and surrogate score (for people)."""
+    """Record a trial's genome (for other workers), lineage and surrogate score (for people)."""
     storage = study._storage
     _genomes[(id(storage), trial._trial_id)] = dict(genome)
     user: dict[str, Any] = {GENERATION_ATTR: generation, PARENTS_ATTR: parents}

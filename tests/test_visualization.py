@@ -111,22 +111,24 @@ def test_best_so_far_is_monotone_and_skips_empty_generations() -> None:
     assert stats["best_so_far"] == [3.0, 3.0, 3.0, 1.0]
 
 
-def test_allele_frequencies_count_every_finished_trial_and_sum_to_one() -> None:
+def test_allele_frequencies_count_valued_trials_by_variant_and_sum_to_one() -> None:
     recs, dists, _ = records(known_study())
     alleles = {a.param: a for a in _data.allele_frequencies(recs, dists)}
     opt = alleles["opt"]
     assert (opt.labels, opt.generations, opt.binned) == (["adam", "sgd"], [0, 1, 2], False)
-    assert opt.counts == [[2, 2], [2, 1], [3, 0]]
+    assert opt.counts == [[1, 2], [2, 0], [2, 0]]  # the failed, pruned, infinite: n_other
     layers = alleles["layers"]  # 3 values <= n_bins: kept as values
     assert (layers.labels, layers.binned) == (["1", "2", "3"], False)
-    assert layers.counts == [[2, 1, 1], [0, 2, 1], [1, 2, 0]]
+    assert layers.counts == [[2, 1, 0], [0, 1, 1], [0, 2, 0]]
     lr = alleles["lr"]  # log-scale float: 3 log-spaced bins of one decade each
     lr3 = _data.allele_frequencies(recs, dists, params=["lr"], n_bins=3)[0]
     assert lr.binned and lr3.labels == ["[0.0001, 0.001)", "[0.001, 0.01)", "[0.01, 0.1]"]
-    assert lr3.counts == [[1, 1, 2], [0, 2, 1], [0, 3, 0]]
+    assert lr3.counts == [[1, 1, 1], [0, 1, 1], [0, 2, 0]]
     for gene in alleles.values():
-        for row in gene.frequencies:
-            assert sum(row) == pytest.approx(1.0)
+        assert gene.n_other == [1, 1, 1]
+        assert gene.other == [0.25, pytest.approx(1 / 3), pytest.approx(1 / 3)]
+        for row, other in zip(gene.frequencies, gene.other, strict=True):
+            assert sum(row) + other == pytest.approx(1.0)
 
 
 def test_numeric_bins_linear_and_integer_log() -> None:
@@ -250,10 +252,11 @@ def test_plotly_figures_show_the_extracted_numbers() -> None:
     assert len(traces["trials"].y) == 7  # the failed, pruned and infinite trials are skipped
 
     fig = plot_allele_frequency(study, ["opt", "layers"])
-    assert [t.name for t in fig.data] == ["adam", "sgd", "1", "2", "3"]
-    assert [t.visible for t in fig.data] == [True, True, False, False, False]
-    stacked = np.sum([list(t.y) for t in fig.data[:2]], axis=0)
-    assert stacked == pytest.approx([1.0, 1.0, 1.0])
+    other = "pruned / failed"
+    assert [t.name for t in fig.data] == ["adam", "sgd", other, "1", "2", "3", other]
+    assert [t.visible for t in fig.data] == [True] * 3 + [False] * 4
+    stacked = np.sum([list(t.y) for t in fig.data[:3]], axis=0)
+    assert stacked == pytest.approx([1.0, 1.0, 1.0], abs=1e-3)
     assert len(fig.layout.updatemenus[0].buttons) == 2
 
     fig = plot_genealogy(study)
@@ -271,8 +274,8 @@ def test_matplotlib_variant_draws(tmp_path: Path) -> None:
     study = known_study()
     assert mpl.plot_generations(study).get_xlabel() == "generation"
     axes = mpl.plot_allele_frequency(study)
-    assert len(axes) == 3 and [ax.get_ylabel() for ax in axes] == ["layers", "lr", "opt"]
-    assert mpl.plot_allele_frequency(study, ["opt"]).get_ylabel() == "opt"
+    assert len(axes) == 3 and [ax.get_title(loc="left") for ax in axes] == ["layers", "lr", "opt"]
+    assert mpl.plot_allele_frequency(study, ["opt"]).get_title(loc="left") == "opt"
     assert mpl.plot_genealogy(study, top_k=2).get_title(loc="left").startswith("Genealogy")
     require("matplotlib.pyplot").close("all")
 
@@ -320,7 +323,8 @@ def test_real_genetic_run_from_sqlite(sqlite_url: str) -> None:
     assert set(tree["edges"]) == parents and parents
     for gene in _data.allele_frequencies(recs, dists):
         assert gene.generations == list(range(7))
-        assert np.sum(gene.frequencies, axis=1) == pytest.approx(np.ones(7))
+        shares = np.sum(gene.frequencies, axis=1) + gene.other
+        assert shares == pytest.approx(np.ones(7))
     best = _data.generation_stats(recs, direction=direction)["best_so_far"]
     assert all(b <= a for a, b in itertools.pairwise(best))
     assert best[-1] == study.best_value
@@ -348,3 +352,164 @@ def test_import_optuna_ga_needs_no_plotting_library() -> None:
         "        raise SystemExit('no ImportError')\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+# -- issue 11: pruned generations, the band, the menu, the markers, the PNG size -------------
+
+
+def pruned_generation_study() -> optuna.Study:
+    """Generation 0 has values; every trial of generation 1 was pruned."""
+    study = optuna.create_study()
+    dists = {"opt": CategoricalDistribution(["adam", "sgd"])}
+    for number, (generation, state, opt) in enumerate(
+        [
+            (0, "COMPLETE", "adam"),
+            (0, "COMPLETE", "sgd"),
+            (1, "PRUNED", "adam"),
+            (1, "PRUNED", "sgd"),
+        ]
+    ):
+        study.add_trial(
+            optuna.trial.create_trial(
+                state=TrialState[state],
+                value=float(number) if state == "COMPLETE" else None,
+                params={"opt": opt},
+                distributions=dists,
+                user_attrs={"ga_generation": generation},
+            )
+        )
+    return study
+
+
+def test_a_generation_of_pruned_trials_shows_no_allele_shares() -> None:
+    recs, dists, _ = _data.study_records(pruned_generation_study())
+    (opt,) = _data.allele_frequencies(recs, dists)
+    assert opt.generations == [0, 1]
+    assert opt.frequencies == [[0.5, 0.5], [0.0, 0.0]]
+    assert opt.other == [0.0, 1.0]
+
+    fig = plot_allele_frequency(pruned_generation_study())
+    traces = {t.name: t for t in fig.data}
+    assert list(traces["adam"].y) == [0.5, 0.0] and list(traces["sgd"].y) == [0.5, 0.0]
+    assert list(traces["pruned / failed"].y) == [0.0, 1.0]
+
+    require("matplotlib").use("Agg")
+    from optuna_ga.visualization import matplotlib as mpl
+
+    ax = mpl.plot_allele_frequency(pruned_generation_study())
+    heights = {c.get_label(): [bar.get_height() for bar in c] for c in ax.containers}
+    assert heights["adam"] == [0.5, 0.0] and heights["sgd"] == [0.5, 0.0]
+    assert heights["pruned / failed"] == [0.0, 1.0]
+    require("matplotlib.pyplot").close("all")
+
+
+def test_known_study_alleles_count_values_and_pruned_apart() -> None:
+    recs, dists, _ = records(known_study())
+    (opt,) = _data.allele_frequencies(recs, dists, params=["opt"])
+    assert opt.counts == [[1, 2], [2, 0], [2, 0]]  # trials with a value only
+    assert opt.n_other == [1, 1, 1]  # the failed, the pruned and the infinite trial
+    for row, other in zip(opt.frequencies, opt.other, strict=True):
+        assert sum(row) + other == pytest.approx(1.0)
+
+
+def accuracy_study() -> optuna.Study:
+    study = optuna.create_study(direction="maximize")
+    for value in (1.0, 1.0, 0.2, 0.9, 1.0):
+        study.add_trial(optuna.trial.create_trial(value=value, user_attrs={"ga_generation": 0}))
+    return study
+
+
+def test_mean_std_band_stays_within_the_observed_values() -> None:
+    recs, _, direction = _data.study_records(accuracy_study())
+    stats = _data.generation_stats(recs, direction=direction)
+    assert stats["mean"][0] + stats["std"][0] > 1.0  # unclipped, the band would pass 1.0
+    assert stats["upper"] == [1.0]
+    assert stats["lower"] == [pytest.approx(stats["mean"][0] - stats["std"][0])]
+
+    fig = plot_generations(accuracy_study())
+    band = [t for t in fig.data if t.legendgroup == "band"]
+    assert len(band) == 2 and max(max(t.y) for t in band) == 1.0
+
+    require("matplotlib").use("Agg")
+    from optuna_ga.visualization import matplotlib as mpl
+
+    ax = mpl.plot_generations(accuracy_study())
+    (fill,) = [c for c in ax.collections if c.get_label() == "mean ± std"]
+    assert fill.get_paths()[0].vertices[:, 1].max() == pytest.approx(1.0)
+    require("matplotlib.pyplot").close("all")
+
+
+def test_allele_menu_opens_into_the_figure() -> None:
+    (menu,) = plot_allele_frequency(known_study()).layout.updatemenus
+    direction = menu.direction or "down"
+    # A drop-down anchored at the bottom that opens downwards is cut off by the panel's edge.
+    assert (direction == "down" and menu.y >= 0.5) or (direction == "up" and menu.y <= 0.5)
+
+
+def _shape(symbol: str, round_shapes: set[str]) -> str:
+    base = symbol.removesuffix("-open").removesuffix("-dot")
+    return "round" if base.split("-")[0] in round_shapes else base
+
+
+def test_operator_markers_are_distinct_shapes() -> None:
+    from optuna_ga.visualization import _plotly
+    from optuna_ga.visualization import matplotlib as mpl
+
+    # Shapes that look like a circle at marker size 9 (plotly) or 40 pt^2 (matplotlib).
+    plotly_shapes = [
+        _shape(s, {"circle", "hexagon", "hexagon2", "octagon", "pentagon"})
+        for s in _plotly.OPERATOR_SYMBOLS.values()
+    ]
+    assert len(set(plotly_shapes)) == len(plotly_shapes), _plotly.OPERATOR_SYMBOLS
+    mpl_shapes = [_shape(str(m), {"o", "8", "h", "H", "p", "."}) for m in mpl._MARKERS.values()]
+    assert len(set(mpl_shapes)) == len(mpl_shapes), mpl._MARKERS
+    assert set(mpl._MARKERS) == set(_plotly.OPERATOR_SYMBOLS)
+    made_by_the_sampler = {  # every ga_operator value that docs/design.md lists
+        "random", "immigrant", "enqueued", "crossover", "crossover+mutation", "mutation",
+        "copy", "random-fallback", "repeat", "retry",
+    }  # fmt: skip
+    assert made_by_the_sampler <= set(_plotly.OPERATOR_SYMBOLS)
+
+
+def many_params_study(n_params: int) -> optuna.Study:
+    study = optuna.create_study()
+    dists = {f"p{i:02d}": FloatDistribution(0.0, 1.0) for i in range(n_params)}
+    rng = np.random.default_rng(0)
+    for number in range(12):
+        study.add_trial(
+            optuna.trial.create_trial(
+                value=float(number),
+                params={name: float(rng.random()) for name in dists},
+                distributions=dists,
+                user_attrs={"ga_generation": number // 4},
+            )
+        )
+    return study
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    header = path.read_bytes()[:24]
+    return int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+
+
+@pytest.mark.parametrize("n_params", [1, 3, 18, 40])
+def test_allele_png_keeps_a_sensible_size(tmp_path: Path, n_params: int) -> None:
+    (path,) = [
+        p
+        for p in write_figures(many_params_study(n_params), tmp_path, formats=["png"])
+        if p.stem == "allele_frequency"
+    ]
+    width, height = png_size(path)
+    assert 600 <= width <= 2000 and 300 <= height <= 2000, (width, height)
+
+
+def test_matplotlib_allele_grid_caps_the_panels() -> None:
+    require("matplotlib").use("Agg")
+    from optuna_ga.visualization import matplotlib as mpl
+
+    axes = mpl.plot_allele_frequency(many_params_study(40))
+    assert len(axes) == mpl.MAX_ALLELE_PANELS
+    assert [ax.get_title(loc="left") for ax in axes] == [f"p{i:02d}" for i in range(len(axes))]
+    assert f"{mpl.MAX_ALLELE_PANELS} of 40 parameters" in axes[0].figure.get_suptitle()
+    assert len(mpl.plot_allele_frequency(many_params_study(18))) == 18
+    require("matplotlib.pyplot").close("all")

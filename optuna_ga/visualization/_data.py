@@ -12,8 +12,9 @@ Rules shared by every plot and by the dashboard note:
   :class:`~optuna_ga.GeneticSampler`), else generation 0.
 * **Objective values.** Only COMPLETE trials with a finite value have one (``value``);
   PRUNED, FAIL and non-finite COMPLETE trials have ``value=None``: the fitness plots skip
-  them, the genealogy draws them as grey crosses, allele frequencies and diversity count them
-  (the GA bred them; their genes are what the population was made of).
+  them, the genealogy draws them as grey crosses, diversity counts them (the GA bred them),
+  and allele frequencies show them as one "pruned / failed" share per generation, not by
+  gene variant (they are never parents, so their genes do not spread).
 * **Unfinished trials.** RUNNING and WAITING trials (a study still running) are left out of
   statistics and frequencies; the genealogy leaves them out too.
 * **A generation's population** in these plots is the trials *of* that generation. Elites
@@ -221,9 +222,11 @@ def generation_stats(records: Sequence[TrialRecord], *, direction: str) -> dict[
     Returns:
         Lists indexed alike, one entry per generation from 0 to the last one: ``generation``,
         ``n_complete`` (trials with a value), ``n_other`` (pruned, failed, non-finite),
-        ``best``, ``mean``, ``std`` (population standard deviation), ``worst`` (``nan`` where a
-        generation has no value) and ``best_so_far`` (best over generations ``<= g``; ``nan``
-        before the first value; monotone).
+        ``best``, ``mean``, ``std`` (population standard deviation), ``worst``, ``lower`` and
+        ``upper`` (the band ``mean ± std`` clipped to the generation's smallest and largest
+        value, so that it never shows a value no trial had; all ``nan`` where a generation has
+        no value) and ``best_so_far`` (best over generations ``<= g``; ``nan`` before the
+        first value; monotone).
 
     Example:
         >>> recs = [TrialRecord(0, 0, "COMPLETE", 3.0), TrialRecord(1, 0, "COMPLETE", 1.0),
@@ -231,6 +234,8 @@ def generation_stats(records: Sequence[TrialRecord], *, direction: str) -> dict[
         >>> s = generation_stats(recs, direction="minimize")
         >>> s["best"], s["mean"], s["worst"], s["best_so_far"], s["n_other"]
         ([1.0, 2.0], [2.0, 2.0], [3.0, 2.0], [1.0, 1.0], [0, 1])
+        >>> s["upper"]  # 2.0 + 1.0 is clipped to the largest value, 3.0; 2.0 + 0.0 is not
+        [3.0, 2.0]
     """
     maximize = _is_maximize(direction)
     n_generations = max((r.generation for r in records), default=-1) + 1
@@ -249,6 +254,8 @@ def generation_stats(records: Sequence[TrialRecord], *, direction: str) -> dict[
         "mean": [],
         "std": [],
         "worst": [],
+        "lower": [],
+        "upper": [],
         "best_so_far": [],
     }
     pick_best, pick_worst = (max, min) if maximize else (min, max)
@@ -257,13 +264,16 @@ def generation_stats(records: Sequence[TrialRecord], *, direction: str) -> dict[
         if generation_values:
             array = np.asarray(generation_values, dtype=float)
             best = float(pick_best(generation_values))
+            mean, std = float(array.mean()), float(array.std())
             stats["best"].append(best)
-            stats["mean"].append(float(array.mean()))
-            stats["std"].append(float(array.std()))
+            stats["mean"].append(mean)
+            stats["std"].append(std)
             stats["worst"].append(float(pick_worst(generation_values)))
+            stats["lower"].append(max(mean - std, float(array.min())))
+            stats["upper"].append(min(mean + std, float(array.max())))
             so_far = best if math.isnan(so_far) else pick_best(so_far, best)
         else:
-            for key in ("best", "mean", "std", "worst"):
+            for key in ("best", "mean", "std", "worst", "lower", "upper"):
                 stats[key].append(math.nan)
         stats["best_so_far"].append(so_far)
     return stats
@@ -281,8 +291,13 @@ class Alleles:
         labels: Allele labels: categorical values as text, or bins such as
             ``"[0.001, 0.01)"`` or ``"3-5"``.
         generations: Generations in which at least one trial has this parameter.
-        counts: ``counts[i][j]``: trials of ``generations[i]`` whose value has label ``j``.
-        frequencies: ``counts`` divided by each row's sum (every row sums to 1).
+        counts: ``counts[i][j]``: trials of ``generations[i]`` with a value whose parameter
+            has label ``j``.
+        n_other: ``n_other[i]``: trials of ``generations[i]`` with this parameter but without
+            a value (PRUNED, FAIL, non-finite).
+        frequencies: ``counts[i][j]`` over all of the generation's trials with this parameter
+            (``sum(counts[i]) + n_other[i]``).
+        other: ``n_other[i]`` over the same total; ``sum(frequencies[i]) + other[i] == 1``.
         binned: Whether numeric values were grouped into bins.
     """
 
@@ -290,7 +305,9 @@ class Alleles:
     labels: list[str]
     generations: list[int]
     counts: list[list[int]]
+    n_other: list[int]
     frequencies: list[list[float]]
+    other: list[float]
     binned: bool
 
 
@@ -308,10 +325,12 @@ def allele_frequencies(
     other is cut into ``n_bins`` equal-width bins over its distribution's range (equal-width
     in log space for ``log=True``). Bins follow the distribution, not the observed values,
     so labels do not move as a live study grows. Trials lacking the parameter (a conditional
-    gene that is not in use) do not count towards its frequencies.
+    gene that is not in use) do not count towards its frequencies. Trials without a value
+    (pruned, failed, non-finite) count as one ``other`` share, whatever their genes: they are
+    never parents, so a generation whose trials were all pruned has no variant shares.
 
     Args:
-        records: From :func:`trial_records`; all finished trials count.
+        records: From :func:`trial_records`.
         distributions: From :func:`param_distributions`.
         params: Parameters to show, in this order; ``None`` means all, sorted by name.
         n_bins: Bins for numeric parameters, at least 2.
@@ -325,8 +344,8 @@ def allele_frequencies(
         ...         TrialRecord(1, 0, "FAIL", None, {"opt": "adam"}),
         ...         TrialRecord(2, 1, "COMPLETE", 0.5, {"opt": "adam"})]
         >>> a = allele_frequencies(recs, {"opt": C(["sgd", "adam"])})[0]
-        >>> a.labels, a.generations, a.frequencies
-        (['sgd', 'adam'], [0, 1], [[0.5, 0.5], [0.0, 1.0]])
+        >>> a.labels, a.generations, a.frequencies, a.other
+        (['sgd', 'adam'], [0, 1], [[0.5, 0.0], [0.0, 1.0]], [0.5, 0.0])
     """
     if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 2:
         raise ValueError(f"n_bins must be an int >= 2, got {n_bins!r}.")
@@ -346,20 +365,37 @@ def allele_frequencies(
     for name in names:
         labeler, labels, binned = _labeler(distributions[name], n_bins)
         by_generation: dict[int, list[int]] = {}
+        n_other: dict[int, int] = {}
         for record in records:
             if name not in record.params:
                 continue
             row = by_generation.setdefault(record.generation, [0] * len(labels))
+            n_other.setdefault(record.generation, 0)
+            if record.value is None:
+                n_other[record.generation] += 1
+                continue
             index = labeler(record.params[name])
             if index >= len(labels):  # a value outside the known choices
                 labels.append(str(record.params[name]))
-                for other in by_generation.values():
-                    other.append(0)
+                for other_row in by_generation.values():
+                    other_row.append(0)
             row[index] += 1
         generations = sorted(by_generation)
         counts = [by_generation[g] for g in generations]
-        frequencies = [[c / sum(row) for c in row] for row in counts]
-        result.append(Alleles(name, labels, generations, counts, frequencies, binned))
+        others = [n_other[g] for g in generations]
+        totals = [sum(row) + o for row, o in zip(counts, others, strict=True)]
+        result.append(
+            Alleles(
+                param=name,
+                labels=labels,
+                generations=generations,
+                counts=counts,
+                n_other=others,
+                frequencies=[[c / t for c in row] for row, t in zip(counts, totals, strict=True)],
+                other=[o / t for o, t in zip(others, totals, strict=True)],
+                binned=binned,
+            )
+        )
     return result
 
 

@@ -32,7 +32,8 @@ def write_figures(
     """Write ``generations``, ``allele_frequency`` and ``genealogy`` as HTML and PNG.
 
     HTML files are interactive plotly figures. PNG files are drawn with matplotlib by default
-    (no browser needed; the allele plot shows every parameter, one panel each);
+    (no browser needed; the allele plot shows one panel per parameter in a grid of up to 4
+    columns, at most :data:`~optuna_ga.visualization.matplotlib.MAX_ALLELE_PANELS` of them);
     ``png_engine="kaleido"`` exports the plotly figures instead, which needs kaleido and a
     Chrome/Chromium that it can find.
 

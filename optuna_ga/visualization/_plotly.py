@@ -19,18 +19,25 @@ from optuna_ga.visualization._imports import require
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-#: Marker symbol of each ``ga_operator`` (plotly names; matplotlib ones in ``_matplotlib``).
+#: Marker symbol of each ``ga_operator`` (plotly names; matplotlib's are in
+#: :mod:`optuna_ga.visualization.matplotlib`). Each is a different shape, one that stays
+#: different at marker size 5 (a hexagon or an octagon looks like a circle there). An
+#: operator not listed here (a newer one) is drawn as a circle, like ``random``.
 OPERATOR_SYMBOLS = {
     "random": "circle",
     "immigrant": "star",
     "enqueued": "square",
     "crossover": "diamond",
-    "crossover+mutation": "hexagon",
+    "crossover+mutation": "triangle-down",
     "mutation": "triangle-up",
     "copy": "cross",
-    "random-fallback": "circle-open",
-    _data.UNKNOWN_OPERATOR: "circle-dot",
+    "random-fallback": "triangle-left",
+    "retry": "triangle-right",
+    "repeat": "hourglass",
+    _data.UNKNOWN_OPERATOR: "bowtie",
 }
+#: Colour of the "pruned / failed" share in the allele plot.
+OTHER_COLOR = "#c8c8c8"
 _QUALITATIVE = [
     "#636efa",
     "#EF553B",
@@ -71,7 +78,9 @@ def plot_generations(
     """Objective per generation: best, mean ± std band, worst, and the best so far.
 
     Every trial with a value is a grey dot; PRUNED, FAILED and non-finite trials are left
-    out (their count is in the hover text). Best and worst follow the study's direction.
+    out (their count is in the hover text). Best and worst follow the study's direction. The
+    band is clipped to each generation's smallest and largest value, so an accuracy's band
+    never passes 1.
 
     Args:
         study: A study run by :class:`~optuna_ga.GeneticSampler`, from any storage, finished
@@ -106,8 +115,6 @@ def _generations_figure(
     go: Any, records: Sequence[_data.TrialRecord], stats: dict[str, list[Any]], direction: str
 ) -> Any:
     gens = stats["generation"]
-    upper = [m + s for m, s in zip(stats["mean"], stats["std"], strict=True)]
-    lower = [m - s for m, s in zip(stats["mean"], stats["std"], strict=True)]
     dots_x, dots_y, dots_n = [], [], []
     by_generation: dict[int, list[_data.TrialRecord]] = {}
     for record in records:
@@ -135,7 +142,7 @@ def _generations_figure(
         ),
         go.Scatter(
             x=gens,
-            y=upper,
+            y=stats["upper"],
             mode="lines",
             line={"width": 0},
             showlegend=False,
@@ -144,7 +151,7 @@ def _generations_figure(
         ),
         go.Scatter(
             x=gens,
-            y=lower,
+            y=stats["lower"],
             mode="lines",
             line={"width": 0},
             fill="tonexty",
@@ -206,7 +213,9 @@ def plot_allele_frequency(
     Categorical parameters show their choices; numeric ones with more than ``n_bins`` values
     are binned over their range (log-spaced for log parameters), see
     :func:`optuna_ga.visualization._data.allele_frequencies`. With several parameters, a
-    drop-down menu picks the one shown. Every finished trial (COMPLETE, PRUNED, FAIL) counts.
+    drop-down menu at the top right picks the one shown. Trials with a value are counted by
+    variant; PRUNED, FAILED and non-finite trials make one grey "pruned / failed" share on top
+    (they are never parents), so a generation that was all pruned shows a grey bar only.
 
     Args:
         study: A study run by :class:`~optuna_ga.GeneticSampler`.
@@ -241,15 +250,22 @@ def _allele_figure(go: Any, alleles: Sequence[_data.Alleles]) -> Any:
     owners = []
     for index, gene in enumerate(alleles):
         colors = _sequential(len(gene.labels)) if gene.binned else _QUALITATIVE
-        for j, label in enumerate(gene.labels):
+        segments = [
+            (label, [row[j] for row in gene.frequencies], [row[j] for row in gene.counts])
+            for j, label in enumerate(gene.labels)
+        ]
+        if any(gene.n_other):
+            segments.append(("pruned / failed", gene.other, gene.n_other))
+        for j, (label, shares, counts) in enumerate(segments):
+            color = OTHER_COLOR if j == len(gene.labels) else colors[j % len(colors)]
             traces.append(
                 go.Bar(
                     x=gene.generations,
-                    y=[round(row[j], 4) for row in gene.frequencies],
-                    customdata=[row[j] for row in gene.counts],
+                    y=[round(share, 4) for share in shares],
+                    customdata=counts,
                     name=label,
                     visible=index == 0,
-                    marker={"color": colors[j % len(colors)], "line": {"width": 0}},
+                    marker={"color": color, "line": {"width": 0}},
                     hovertemplate=(
                         f"{gene.param} = {label}<br>generation %{{x}}: %{{y:.0%}} "
                         "(%{customdata} trials)<extra></extra>"
@@ -258,30 +274,33 @@ def _allele_figure(go: Any, alleles: Sequence[_data.Alleles]) -> Any:
             )
             owners.append(index)
     title = "Allele frequency per generation"
-    first = alleles[0].param if alleles else ""
-    layout = _layout(f"{title}: {first}", "generation", "share of trials")
+    if len(alleles) == 1:
+        title += f": {alleles[0].param}"  # with several, the menu shows the one drawn
+    layout = _layout(title, "generation", "share of trials")
     layout.update(barmode="stack", bargap=0.05)
     layout["yaxis"].update(range=[0, 1], tickformat=".0%")
     if alleles:
         layout["xaxis"]["dtick"] = _dtick(max((len(a.generations) for a in alleles), default=1))
     if len(alleles) > 1:
+        layout["margin"]["t"] = 75  # room for the menu below plotly's mode bar
         layout["updatemenus"] = [
             {
                 "buttons": [
                     {
                         "label": gene.param,
                         "method": "update",
-                        "args": [
-                            {"visible": [owner == index for owner in owners]},
-                            {"title.text": f"{title}: {gene.param}"},
-                        ],
+                        "args": [{"visible": [owner == index for owner in owners]}],
                     }
                     for index, gene in enumerate(alleles)
                 ],
-                "x": 1.02,
-                "xanchor": "left",
-                "y": 0.0,
+                # In the top margin, opening downwards over the plot: the whole figure's
+                # height is free for the list, and plotly adds a scroll bar if it is longer.
+                "direction": "down",
+                "x": 1.0,
+                "xanchor": "right",
+                "y": 1.0,
                 "yanchor": "bottom",
+                "pad": {"b": 4},
                 "font": {"size": 11},
             }
         ]

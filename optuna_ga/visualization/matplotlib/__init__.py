@@ -29,19 +29,28 @@ import optuna
 from optuna_ga.visualization import _data
 from optuna_ga.visualization._imports import require
 
-__all__ = ["plot_allele_frequency", "plot_genealogy", "plot_generations"]
+__all__ = ["MAX_ALLELE_PANELS", "plot_allele_frequency", "plot_genealogy", "plot_generations"]
 
-_MARKERS = {
+#: Most parameters :func:`plot_allele_frequency` draws (the first ones, in ``params`` order);
+#: pass ``params`` to choose others.
+MAX_ALLELE_PANELS = 24
+
+# The shapes of optuna_ga.visualization._plotly.OPERATOR_SYMBOLS, one distinct shape each
+# (hourglass and bowtie as polygons: matplotlib has no such marker).
+_MARKERS: dict[str, Any] = {
     "random": "o",
     "immigrant": "*",
     "enqueued": "s",
     "crossover": "D",
-    "crossover+mutation": "h",
+    "crossover+mutation": "v",
     "mutation": "^",
     "copy": "P",
-    "random-fallback": "8",
-    _data.UNKNOWN_OPERATOR: "o",
+    "random-fallback": "<",
+    "retry": ">",
+    "repeat": [(-1, 1), (1, 1), (-1, -1), (1, -1)],
+    _data.UNKNOWN_OPERATOR: [(-1, -1), (-1, 1), (1, -1), (1, 1)],
 }
+_OTHER_COLOR = "#c8c8c8"
 
 
 def _plt() -> Any:
@@ -89,11 +98,17 @@ def plot_generations(
         _, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
     gens = np.asarray(stats["generation"], dtype=float)
     mean = np.asarray(stats["mean"], dtype=float)
-    std = np.asarray(stats["std"], dtype=float)
     xs = [r.generation for r in records if r.value is not None]
     ys = [r.value for r in records if r.value is not None]
     ax.scatter(xs, ys, s=6, color="0.55", alpha=0.5, label="trials", linewidths=0)
-    ax.fill_between(gens, mean - std, mean + std, color="#636efa", alpha=0.18, label="mean ± std")
+    ax.fill_between(
+        gens,
+        np.asarray(stats["lower"], dtype=float),
+        np.asarray(stats["upper"], dtype=float),
+        color="#636efa",
+        alpha=0.18,
+        label="mean ± std",
+    )
     ax.plot(gens, mean, color="#636efa", lw=1.5, label="mean")
     ax.plot(gens, stats["worst"], color="#EF553B", lw=1, ls=":", label="worst")
     ax.plot(gens, stats["best"], color="#00a07a", lw=1.5, marker="o", ms=3, label="best")
@@ -117,10 +132,12 @@ def plot_allele_frequency(
 ) -> Any:
     """Share of each gene variant per generation; one stacked-bar Axes per parameter.
 
-    See :func:`optuna_ga.visualization.plot_allele_frequency`.
+    See :func:`optuna_ga.visualization.plot_allele_frequency`. Several parameters are drawn as
+    a grid (up to 4 columns), at most :data:`MAX_ALLELE_PANELS` of them: the first ones in
+    ``params`` order (by name for ``None``); the figure's title says how many were left out.
 
     Returns:
-        An ``Axes`` for one parameter, else a numpy array of them (one row each).
+        An ``Axes`` for one parameter, else a 1-D numpy array of them, one per parameter.
 
     Example:
         >>> import matplotlib
@@ -142,40 +159,54 @@ def plot_allele_frequency(
         study, population_size=population_size, n_elites=n_elites
     )
     alleles = _data.allele_frequencies(records, distributions, params=params, n_bins=n_bins)
+    title = "Allele frequency per generation"
+    if len(alleles) > MAX_ALLELE_PANELS:
+        title += f" (the first {MAX_ALLELE_PANELS} of {len(alleles)} parameters)"
+        alleles = alleles[:MAX_ALLELE_PANELS]
     n = max(len(alleles), 1)
-    fig, axes = plt.subplots(n, 1, figsize=(8, 2.4 * n + 0.6), squeeze=False, layout="constrained")
-    fig.suptitle("Allele frequency per generation", x=0.02, ha="left")
-    for ax, gene in zip(axes[:, 0], alleles, strict=False):
+    n_cols = min(4, -(-n // 5))  # at most 5 rows before another column
+    n_rows = -(-n // n_cols)
+    width = 8.0 if n_cols == 1 else 3.6 * n_cols
+    fig, axes = plt.subplots(
+        n_rows,
+        n_cols,
+        figsize=(width, 2.1 * n_rows + 0.6),
+        squeeze=False,
+        layout="constrained",
+    )
+    fig.suptitle(title, x=0.02, ha="left")
+    flat = axes.ravel()
+    for ax in flat[len(alleles) :]:
+        ax.set_visible(False)
+    for ax, gene in zip(flat, alleles, strict=False):
         if gene.binned:
             colors = plt.get_cmap("viridis")(np.linspace(0, 1, len(gene.labels)))
         else:
             colors = plt.get_cmap("tab10")(np.arange(len(gene.labels)) % 10)
-        bottom = np.zeros(len(gene.generations))
         freq = np.asarray(gene.frequencies, dtype=float).reshape(len(gene.generations), -1)
-        for j, label in enumerate(gene.labels):
-            ax.bar(
-                gene.generations,
-                freq[:, j],
-                bottom=bottom,
-                width=0.95,
-                color=colors[j],
-                label=label,
-            )
-            bottom += freq[:, j]
+        segments = [(label, freq[:, j], colors[j]) for j, label in enumerate(gene.labels)]
+        if any(gene.n_other):
+            segments.append(("pruned / failed", np.asarray(gene.other), _OTHER_COLOR))
+        bottom = np.zeros(len(gene.generations))
+        for label, shares, color in segments:
+            ax.bar(gene.generations, shares, bottom=bottom, width=0.95, color=color, label=label)
+            bottom += shares
         ax.set_ylim(0, 1)
-        ax.set_ylabel(gene.param)
+        ax.set_title(gene.param, loc="left", fontsize=9)
+        ax.tick_params(labelsize=7)
         ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
         handles, labels = ax.get_legend_handles_labels()  # top of the stack first
         ax.legend(
             handles[::-1],
             labels[::-1],
-            fontsize=7,
+            fontsize=6.5 if n_cols > 1 else 7,
             loc="center left",
             bbox_to_anchor=(1.0, 0.5),
             frameon=False,
         )
-    axes[-1, 0].set_xlabel("generation")
-    return axes[0, 0] if len(alleles) == 1 else axes[:, 0]
+    fig.supxlabel("generation", fontsize=9)
+    fig.supylabel("share of trials", fontsize=9)
+    return flat[0] if len(alleles) == 1 else flat[: len(alleles)]
 
 
 def plot_genealogy(
