@@ -7,7 +7,8 @@
    neither torch nor the plotting libraries, ``optuna_ga.__version__`` is the distribution's
    version and the wheel's, a 30-trial study on SQLite runs, ``optuna-ga --version`` prints it,
    and ``optuna-ga run`` says in one line which extra it needs.
-4. The same venv then gets ``[torch]``: ``import optuna_ga.torch`` and ``optuna-ga run --help``.
+4. The same venv then gets ``[torch]``: ``optuna_ga.torch`` loads the digits data (torch,
+   torchvision and scikit-learn import), and ``optuna-ga run --help`` shows the GA options.
 
 pip installs each step: it resolves it for the venv (``pip install --dry-run --report``) and
 installs it. A distribution that the CI venv (the one running this script) already holds in the
@@ -31,6 +32,7 @@ import sysconfig
 import time
 import zipfile
 from pathlib import Path
+from typing import NoReturn
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "build" / "wheel-check"
@@ -69,8 +71,16 @@ print(json.dumps({
 }))
 """
 
+TORCH = """
+import torchvision  # imports only beside a matching torch build
+from optuna_ga.torch import load_dataset
 
-def fail(message: str) -> None:
+splits = load_dataset("digits")  # scikit-learn's bundled data
+print(splits.n_classes)
+"""
+
+
+def fail(message: str) -> NoReturn:
     raise SystemExit(f"wheel-check: FAILED: {message}")
 
 
@@ -142,7 +152,7 @@ def link_distribution(dist: importlib.metadata.Distribution, target: Path) -> No
 
 
 def install(python: Path, purelib: Path, requirement: str) -> None:
-    """``pip install requirement`` into the venv, reusing this venv's identical distributions."""
+    """``pip install requirement`` into the venv, reusing the CI venv's identical distributions."""
     pip = (sys.executable, "-m", "pip", "--python", python)
     dry_run = run(*pip, "install", "--quiet", "--dry-run", "--report", "-", requirement)
     report = json.loads(dry_run.stdout)
@@ -194,11 +204,12 @@ def check_core(python: Path, purelib: Path, wheel_version: str) -> None:
 
 
 def check_torch(python: Path) -> None:
-    run(python, "-c", "import optuna_ga.torch")
+    if run(python, "-c", TORCH).stdout.strip() != "10":
+        fail("optuna_ga.torch did not load the digits data")
     text = run(python.parent / "optuna-ga", "run", "--help").stdout
     if "--population-size" not in text or "--epochs" not in text:
         fail(f"optuna-ga run --help is incomplete:\n{text}")
-    step("import optuna_ga.torch; optuna-ga run --help")
+    step("import optuna_ga.torch, torchvision; scikit-learn's digits; optuna-ga run --help")
 
 
 def main() -> None:
@@ -213,7 +224,8 @@ def main() -> None:
     check_core(python, purelib, version)
     install(python, purelib, f"{wheel}[torch]")
     check_torch(python)
-    step("passed (build/wheel-check is kept; the next run replaces it)")
+    shutil.rmtree(WORK)  # kept when a check fails, to look into
+    step("passed")
 
 
 if __name__ == "__main__":
