@@ -27,6 +27,7 @@ import optuna
 from optuna.trial import FrozenTrial
 from optuna.trial import TrialState
 
+from optuna_ga import __version__
 from optuna_ga._population import generation_range
 from optuna_ga._sampler import GeneticSampler
 from optuna_ga.storages import make_storage
@@ -491,6 +492,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="optuna-ga",
         description="Run GA studies of the PyTorch objectives, inspect and reuse them.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def storage_args(p: argparse.ArgumentParser) -> None:

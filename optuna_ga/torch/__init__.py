@@ -26,6 +26,14 @@ Example:
     True
 """
 
+try:
+    import torch  # noqa: F401  (first: without it, say which extra to install)
+except ImportError as error:
+    raise ImportError(
+        "optuna_ga.torch needs torch, which is not installed. "
+        'Install the extra: pip install "optuna-ga[torch]"'
+    ) from error
+
 from optuna_ga.torch._best import TrainedModel
 from optuna_ga.torch._best import load_config
 from optuna_ga.torch._best import load_model
