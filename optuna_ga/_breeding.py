@@ -102,13 +102,58 @@ def enumerate_unseen(
     return None
 
 
+def _cross(
+    space: Space,
+    population: Sequence[Individual],
+    genomes: np.ndarray,
+    operators: Operators,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, str, list[int]]:
+    """Select two parents and cross them (or copy the first): the child before mutation.
+
+    Genes the child did not inherit (a conditional gene absent in the parent on its side of the
+    cut) are drawn at random. Returns the genome, the operator so far and the parents.
+    """
+    scores = np.array([ind.score for ind in population])
+    i, j = operators.selection(scores, rng)
+    a, b = population[i], population[j]
+    if i != j and rng.random() < operators.crossover_prob:
+        x, _ = operators.crossover(genomes[i], genomes[j], rng)
+        operator, parents = "crossover", [a.number, b.number]
+    else:
+        x, operator, parents = genomes[i].copy(), "", [a.number]
+    missing = np.isnan(x)
+    if missing.any():
+        x[missing] = sample_uniform(space.low, space.high, space.n_choices, rng)[missing]
+    return x, operator, parents
+
+
+def _mutate_at_least_one(
+    space: Space, x: np.ndarray, rate: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mutate each gene with probability ``rate``; if none mutated, one random gene for sure."""
+    y, hit = mutate(x, space.low, space.high, space.n_choices, rate, rng)
+    n = len(x)
+    if not hit.any() and n > 0:
+        hit = np.arange(n) == rng.integers(n)
+        y = np.where(hit, mutate(x, space.low, space.high, space.n_choices, 1.0, rng)[0], x)
+    return y, hit
+
+
+def _label(operator: str, mutated: bool) -> str:
+    return "+".join(op for op in (operator, "mutation" if mutated else "") if op) or "copy"
+
+
+def _rate(operators: Operators, n: int) -> float:
+    return operators.mutation_prob if operators.mutation_prob is not None else 1.0 / max(n, 1)
+
+
 def breed(
     space: Space,
     population: Sequence[Individual],
     operators: Operators,
     is_duplicate: Callable[[dict[str, Any]], bool],
     rng: np.random.Generator,
-    genomes: np.ndarray | None = None,
 ) -> Proposal:
     """Breed one child from ``population`` (not empty), avoiding known parameter sets.
 
@@ -118,37 +163,18 @@ def breed(
     the parent on its side of the cut) are drawn at random. A child that repeats a known set is
     mutated again, with a rising rate, up to :data:`MAX_REMUTATIONS` times; then the sampler falls
     back to :func:`random_proposal`.
-
-    ``genomes`` are the population's encodings over ``space``, when the caller has them.
     """
-    n = len(space)
-    scores = np.array([ind.score for ind in population])
-    i, j = operators.selection(scores, rng)
-    a, b = population[i], population[j]
-    if genomes is None:
-        xa, xb = space.encode(a.params), space.encode(b.params)
-    else:
-        xa, xb = genomes[i], genomes[j]
-    if i != j and rng.random() < operators.crossover_prob:
-        x, _ = operators.crossover(xa, xb, rng)
-        operator, parents = "crossover", [a.number, b.number]
-    else:
-        x, operator, parents = xa.copy(), "", [a.number]
-    missing = np.isnan(x)
-    if missing.any():
-        x[missing] = sample_uniform(space.low, space.high, space.n_choices, rng)[missing]
-
-    rate = operators.mutation_prob if operators.mutation_prob is not None else 1.0 / max(n, 1)
+    genomes = np.array([space.encode(ind.params) for ind in population])
+    x, operator, parents = _cross(space, population, genomes, operators, rng)
+    rate = _rate(operators, len(space))
     for attempt in range(MAX_REMUTATIONS + 1):
-        y, hit = mutate(x, space.low, space.high, space.n_choices, rate, rng)
-        if attempt > 0 and not hit.any() and n > 0:
-            # A retry must differ from the repeated set: one random gene mutates for sure.
-            hit = np.arange(n) == rng.integers(n)
-            y = np.where(hit, mutate(x, space.low, space.high, space.n_choices, 1.0, rng)[0], x)
+        if attempt == 0:
+            y, hit = mutate(x, space.low, space.high, space.n_choices, rate, rng)
+        else:  # a retry must differ from the repeated set
+            y, hit = _mutate_at_least_one(space, x, rate, rng)
         params = space.decode(y)
         if not is_duplicate(params):
-            label = "+".join(op for op in (operator, "mutation" if hit.any() else "") if op)
-            return Proposal(params, label or "copy", parents)
+            return Proposal(params, _label(operator, bool(hit.any())), parents)
         x = y
         rate = min(1.0, rate * 2.0)
     return random_proposal(space, is_duplicate, rng, "random-fallback")
@@ -158,26 +184,23 @@ def breed_candidates(
     space: Space,
     population: Sequence[Individual],
     operators: Operators,
-    is_duplicate: Callable[[dict[str, Any]], bool],
     rng: np.random.Generator,
     n_candidates: int,
 ) -> list[Proposal]:
-    """Up to ``n_candidates`` distinct children, each bred by :func:`breed`.
+    """Up to ``n_candidates`` distinct children for the surrogate to choose from.
 
-    Breeding stops early when a child can only repeat a known set (the space is nearly
-    exhausted); the list then holds that last proposal, flagged ``duplicate``, if nothing else.
+    Each is bred as in :func:`breed`, except that at least one gene always mutates (so no child
+    is a copy of its first parent) and duplicates of known sets are *not* avoided here: the
+    caller checks only the children it considers, best first, which saves most of the checks.
     """
-    children: list[Proposal] = []
-    bred: set[str] = set()
     genomes = np.array([space.encode(ind.params) for ind in population])
-
-    def seen(params: dict[str, Any]) -> bool:
-        return canonical_hash(params) in bred or is_duplicate(params)
-
+    rate = _rate(operators, len(space))
+    children: dict[str, Proposal] = {}
     for _ in range(n_candidates):
-        child = breed(space, population, operators, seen, rng, genomes)
-        if child.duplicate:
-            return children or [child]
-        children.append(child)
-        bred.add(canonical_hash(child.params))
-    return children
+        x, operator, parents = _cross(space, population, genomes, operators, rng)
+        y, _ = _mutate_at_least_one(space, x, rate, rng)
+        params = space.decode(y)
+        children.setdefault(
+            canonical_hash(params), Proposal(params, _label(operator, True), parents)
+        )
+    return list(children.values())

@@ -19,6 +19,7 @@ import hashlib
 import random
 import secrets
 import time
+from collections.abc import Callable
 from collections.abc import Sequence
 from typing import Any
 
@@ -327,18 +328,23 @@ class GeneticSampler(BaseSampler):
         )
         if not population:
             return random_proposal(space, is_duplicate, rng, "random")
-        if self._n_candidates == 1:
-            return breed(space, population, self._operators, is_duplicate, rng)
-        candidates = breed_candidates(
-            space, population, self._operators, is_duplicate, rng, self._n_candidates
-        )
-        return _choose(digest, space, candidates)
+        if self._n_candidates > 1:
+            candidates = breed_candidates(
+                space, population, self._operators, rng, self._n_candidates
+            )
+            chosen = _choose(digest, space, candidates, is_duplicate)
+            if chosen is not None:
+                return chosen
+        return breed(space, population, self._operators, is_duplicate, rng)
 
 
-def _choose(digest: History, space: Space, candidates: list[Proposal]) -> Proposal:
-    """The candidate the surrogate scores highest (the first among equals), with its score."""
-    if len(candidates) == 1:
-        return candidates[0]
+def _choose(
+    digest: History,
+    space: Space,
+    candidates: list[Proposal],
+    is_duplicate: Callable[[dict[str, Any]], bool],
+) -> Proposal | None:
+    """The unseen candidate the surrogate scores highest, with its score; None if all repeat."""
     observed, scores, pruned = digest.encoded(space)
     x = np.array([space.encode(c.params) for c in candidates])
     ratio = density_ratio(
@@ -351,8 +357,10 @@ def _choose(digest: History, space: Space, candidates: list[Proposal]) -> Propos
         gamma=SURROGATE_GAMMA,
         extra_bad=pruned,
     )
-    best = int(np.argmax(ratio))
-    return dataclasses.replace(candidates[best], score=round(float(ratio[best]), 6))
+    for k in np.argsort(-ratio, kind="stable"):
+        if not is_duplicate(candidates[k].params):
+            return dataclasses.replace(candidates[k], score=round(float(ratio[k]), 6))
+    return None
 
 
 def _check_probability(name: str, value: float) -> None:

@@ -123,7 +123,7 @@ SPACE = Space(
 )
 
 
-def test_candidates_are_distinct_unseen_and_valid() -> None:
+def test_candidates_are_distinct_valid_and_never_copies() -> None:
     rng = np.random.default_rng(0)
     population = []
     for number in range(6):
@@ -133,35 +133,43 @@ def test_candidates_are_distinct_unseen_and_valid() -> None:
         if number % 2:
             del params["cond"]
         population.append(Individual(number, float(number), params))
-    seen = {canonical_hash(ind.params) for ind in population}
     operators = Operators(roulette, single_point, 0.9, None)
-    children = breed_candidates(
-        SPACE, population, operators, lambda p: canonical_hash(p) in seen, rng, 40
-    )
-    assert len(children) == 40
+    children = breed_candidates(SPACE, population, operators, rng, 40)
     hashes = [canonical_hash(c.params) for c in children]
-    assert len(set(hashes)) == 40 and seen.isdisjoint(hashes)
+    assert len(children) >= 35 and len(set(hashes)) == len(hashes)
+    by_number = {ind.number: ind.params for ind in population}
     for child in children:
         assert set(child.params) == set(SPACE.names)  # conditional genes filled in
         for name, value in child.params.items():
             assert fits(SPACE.distributions[name], value), (name, value)
-        assert child.parents and child.operator
+        assert child.operator.endswith("mutation") and child.parents
+        assert child.params != by_number[child.parents[0]]
 
 
-def test_candidates_stop_when_the_space_is_exhausted() -> None:
-    space = Space({"n": IntDistribution(0, 2)})
-    population = [Individual(0, 1.0, {"n": 0}), Individual(1, 0.0, {"n": 1})]
-    seen = {canonical_hash({"n": v}) for v in (0, 1)}
-    operators = Operators(roulette, single_point, 0.9, None)
-    children = breed_candidates(
-        space,
-        population,
-        operators,
-        lambda p: canonical_hash(p) in seen,
-        np.random.default_rng(1),
-        5,
+@pytest.mark.parametrize("n_candidates", [2, 24])
+def test_guided_search_finds_the_last_points_of_a_finite_space(n_candidates: int) -> None:
+    def objective(trial: optuna.Trial) -> float:
+        return trial.suggest_int("a", 0, 4) + 10 * trial.suggest_int("b", 0, 3)
+
+    study = optuna.create_study(sampler=GeneticSampler(seed=2, n_candidates=n_candidates))
+    study.optimize(objective, n_trials=40)
+    assert sorted(t.value for t in study.trials) == sorted(
+        a + 10 * b for a in range(5) for b in range(4)
     )
-    assert [c.params for c in children] == [{"n": 2}]
+
+
+def test_guided_children_are_unseen_with_a_pruner_and_conditional_genes() -> None:
+    def objective(trial: optuna.Trial) -> float:
+        value = _conditional(trial)
+        trial.report(value, 0)
+        if trial.number % 3 == 0:
+            raise optuna.TrialPruned()
+        return value
+
+    study = optuna.create_study(sampler=GeneticSampler(seed=4, n_candidates=16))
+    study.optimize(objective, n_trials=60)
+    keys = [canonical_hash(t.params) for t in study.trials]
+    assert len(set(keys)) == len(keys)
 
 
 def _conditional(trial: optuna.Trial) -> float:
