@@ -3,6 +3,7 @@ changed distributions, and many workers at the end of a finite space."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 from typing import Any
@@ -174,21 +175,38 @@ def small_space(trial: optuna.Trial) -> float:
     return a + b + (c == "z")
 
 
+def run_to_exhaustion(storage: str, study_name: str, seed: int) -> None:
+    study = optuna.create_study(
+        storage=storage,
+        study_name=study_name,
+        sampler=GeneticSampler(population_size=4, n_elites=1, seed=seed),
+    )
+    study.optimize(small_space, n_trials=15)  # 12 of 27 points left for 8 threads
+    study.optimize(small_space, n_trials=80, n_jobs=8)
+    evaluated = {canonical_hash(t.params) for t in study.get_trials(states=EVALUATED)}
+    assert len(evaluated) == 27, f"seed {seed}: {27 - len(evaluated)} point(s) never tried"
+    assert len(study.trials) < 27 + 8  # each stopping worker repeats at most one point
+
+
 @pytest.mark.slow
 def test_exhaustion_with_many_workers_means_every_point_was_tried(sqlite_url: str) -> None:
     # Before the fix, about one run in four (measured: 3 of 8, 2 of 10) stopped with a point
     # never evaluated: racing workers all yielded it, repeated done points and stopped.
     for seed in range(6):
-        study = optuna.create_study(
-            storage=sqlite_url,
-            study_name=f"near-exhaustion-{seed}",
-            sampler=GeneticSampler(population_size=4, n_elites=1, seed=seed),
-        )
-        study.optimize(small_space, n_trials=15)  # 12 of 27 points left for 8 threads
-        study.optimize(small_space, n_trials=80, n_jobs=8)
-        evaluated = {canonical_hash(t.params) for t in study.get_trials(states=EVALUATED)}
-        assert len(evaluated) == 27, f"seed {seed}: {27 - len(evaluated)} point(s) never tried"
-        assert len(study.trials) < 27 + 8  # each stopping worker repeats at most one point
+        run_to_exhaustion(sqlite_url, f"near-exhaustion-{seed}", seed)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_exhaustion_with_many_workers_on_postgresql(postgres_url: str, study_name: str) -> None:
+    names = [f"{study_name}-{seed}" for seed in range(2)]
+    try:
+        for seed, name in enumerate(names):
+            run_to_exhaustion(postgres_url, name, seed)
+    finally:
+        for name in names:
+            with contextlib.suppress(KeyError):
+                optuna.delete_study(study_name=name, storage=postgres_url)
 
 
 @pytest.mark.slow
