@@ -6,7 +6,9 @@ transformed space where the GA operators work:
 * float and int parameters: the value itself, or its logarithm when ``log=True``; discrete
   parameters (ints and floats with a ``step``) are widened by half a step on both sides so that
   rounding back to the grid gives every grid point the same share of the interval;
-* categorical parameters: the index of the choice.
+* categorical parameters: the index of the choice among the *distinct* choices. Optuna stores a
+  choice by the index of the first choice equal to it under ``==`` (``True`` in ``[1, True]``
+  is stored as ``1``), so choices equal under ``==`` are one point (see :func:`choices`).
 
 ``NaN`` marks a gene the individual does not have (a conditional parameter it never used, or a
 value that no longer fits the current distribution). Decoding snaps every value back onto its
@@ -29,7 +31,7 @@ from optuna.distributions import CategoricalDistribution
 from optuna.distributions import FloatDistribution
 from optuna.distributions import IntDistribution
 
-__all__ = ["Space", "canonical_hash", "cardinality", "grid", "merge_order"]
+__all__ = ["Space", "canonical_hash", "cardinality", "choices", "grid", "merge_order"]
 
 
 def _canonical_value(value: Any) -> Any:
@@ -68,6 +70,38 @@ def canonical_hash(params: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def choices(distribution: CategoricalDistribution) -> tuple[Any, ...]:
+    """The distinct choices of a categorical distribution: those Optuna can store.
+
+    Optuna records a choice as the index of the first choice equal to it, so a choice equal to an
+    earlier one (``True`` after ``1``, ``1.0`` after ``1``) is never stored as itself.
+
+    Example:
+        >>> choices(CategoricalDistribution([1, True, "x", 1.0]))
+        (1, 'x')
+    """
+    return tuple(
+        c for i, c in enumerate(distribution.choices) if distribution.to_internal_repr(c) == i
+    )
+
+
+def representative(distribution: BaseDistribution, value: Any) -> Any:
+    """The value Optuna stores for ``value``: for a categorical, the first choice equal to it.
+
+    Example:
+        >>> representative(CategoricalDistribution([1, True]), True)
+        1
+        >>> representative(CategoricalDistribution([1]), 2)  # not a choice: left as is
+        2
+    """
+    if isinstance(distribution, CategoricalDistribution):
+        try:
+            return distribution.choices[int(distribution.to_internal_repr(value))]
+        except (ValueError, TypeError):  # not a choice: left as is
+            return value
+    return value
+
+
 def cardinality(distribution: BaseDistribution) -> float:
     """Number of distinct values a distribution can take (``math.inf`` for continuous ones).
 
@@ -78,7 +112,7 @@ def cardinality(distribution: BaseDistribution) -> float:
         inf
     """
     if isinstance(distribution, CategoricalDistribution):
-        return len(distribution.choices)
+        return len(choices(distribution))
     if isinstance(distribution, IntDistribution):
         return (distribution.high - distribution.low) // distribution.step + 1
     if isinstance(distribution, FloatDistribution):
@@ -98,7 +132,7 @@ def grid(distribution: BaseDistribution) -> list[Any]:
         ['a', 'b']
     """
     if isinstance(distribution, CategoricalDistribution):
-        return list(distribution.choices)
+        return list(choices(distribution))
     n = cardinality(distribution)
     if not math.isfinite(n):
         raise ValueError(f"{distribution!r} is continuous: it has no finite grid.")
@@ -111,7 +145,7 @@ def grid(distribution: BaseDistribution) -> list[Any]:
 def _bounds(distribution: BaseDistribution) -> tuple[float, float]:
     """Transformed-space bounds of a distribution (see the module docstring)."""
     if isinstance(distribution, CategoricalDistribution):
-        return -0.5, len(distribution.choices) - 0.5
+        return -0.5, len(choices(distribution)) - 0.5
     assert isinstance(distribution, (IntDistribution, FloatDistribution))
     low, high = float(distribution.low), float(distribution.high)
     if isinstance(distribution, IntDistribution) or distribution.step is not None:
@@ -147,12 +181,13 @@ class Space:
         bounds = np.array([_bounds(d) for d in self.distributions.values()], dtype=float)
         self.low = bounds[:, 0] if len(bounds) else np.zeros(0)
         self.high = bounds[:, 1] if len(bounds) else np.zeros(0)
+        self._choices = {
+            name: choices(d)
+            for name, d in self.distributions.items()
+            if isinstance(d, CategoricalDistribution)
+        }
         self.n_choices = np.array(
-            [
-                len(d.choices) if isinstance(d, CategoricalDistribution) else 0
-                for d in self.distributions.values()
-            ],
-            dtype=int,
+            [len(self._choices.get(name, ())) for name in self.names], dtype=int
         )
 
     def __len__(self) -> int:
@@ -168,7 +203,7 @@ class Space:
             if not fits(dist, value):
                 continue
             if isinstance(dist, CategoricalDistribution):
-                x[i] = dist.to_internal_repr(value)
+                x[i] = self._choices[name].index(representative(dist, value))
                 continue
             assert isinstance(dist, (IntDistribution, FloatDistribution))
             x[i] = math.log(value) if dist.log else float(value)
@@ -180,14 +215,16 @@ class Space:
         for i, (name, dist) in enumerate(self.distributions.items()):
             if np.isnan(x[i]):
                 continue
+            if name in self._choices:
+                values = self._choices[name]
+                params[name] = values[_clip(round(float(x[i])), 0, len(values) - 1)]
+                continue
             params[name] = _snap(dist, float(x[i]))
         return params
 
 
 def _snap(dist: BaseDistribution, t: float) -> Any:
-    """Map a transformed-space value to the nearest valid value of ``dist``."""
-    if isinstance(dist, CategoricalDistribution):
-        return dist.choices[_clip(round(t), 0, len(dist.choices) - 1)]
+    """Map a transformed-space value to the nearest valid value of a numeric ``dist``."""
     assert isinstance(dist, (IntDistribution, FloatDistribution))
     value = math.exp(t) if dist.log else t
     if isinstance(dist, IntDistribution):

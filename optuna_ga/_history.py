@@ -26,7 +26,9 @@ from optuna.trial import TrialState
 from optuna_ga._encoding import Space
 from optuna_ga._encoding import canonical_hash
 from optuna_ga._encoding import cardinality
+from optuna_ga._encoding import fits
 from optuna_ga._encoding import merge_order
+from optuna_ga._encoding import representative
 from optuna_ga._population import Individual
 from optuna_ga._population import best
 from optuna_ga._population import generation_range
@@ -116,10 +118,16 @@ class History:
             return self._space
 
     def space_with(self, distributions: Mapping[str, BaseDistribution]) -> Space:
-        """:attr:`space` plus the given genes where they are not known yet."""
+        """:attr:`space` with the given genes' distributions (the trial's own, so the newest)."""
         space = self.space
-        new = {k: v for k, v in distributions.items() if k not in space.distributions}
-        return Space({**space.distributions, **new}) if new else space
+        if all(space.distributions.get(k) == v for k, v in distributions.items()):
+            return space
+        return Space({**space.distributions, **distributions})
+
+    def _canonical(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """``params`` as Optuna stores them: a choice equal to an earlier one becomes that one."""
+        known = self._distributions
+        return {k: representative(known[k], v) if k in known else v for k, v in params.items()}
 
     def duplicate_keys(self, params: Mapping[str, Any]) -> set[str]:
         """Hashes under which ``params`` would repeat an evaluated trial.
@@ -129,6 +137,7 @@ class History:
         ``params`` repeats a trial iff, for some known structure (set of genes used by an
         evaluated trial), its restriction to that structure hashes like that trial.
         """
+        params = self._canonical(params)
         keys = {canonical_hash(params)}
         names = set(params)
         for structure in tuple(self.structures):  # a snapshot: other threads may add
@@ -155,21 +164,28 @@ class History:
         return not (keys.isdisjoint(self.evaluated_hashes) and keys.isdisjoint(claim_keys))
 
     def is_exhausted(self, claimed: Iterable[Mapping[str, Any]]) -> bool:
-        """Whether a finite, unconditional space has no unseen point left.
+        """Whether every point of a finite, unconditional space is evaluated or claimed.
 
-        ``claimed`` are the parameter sets of running and waiting trials. Conditional spaces
-        (several structures) are not detected here: the sampler's bounded fallback handles them.
+        ``claimed`` are the parameter sets of running and waiting trials. Points are those of the
+        newest distributions: a range widened since the last trial has new points, and points
+        outside a narrowed one do not count. Conditional spaces (several structures) are not
+        detected here: the sampler's bounded fallback handles them.
         """
         if len(self.structures) != 1:
             return False
         (structure,) = self.structures
-        distributions = [self._distributions[name] for name in structure]
-        size = math.prod(cardinality(d) for d in distributions)
-        if not math.isfinite(size):
+        distributions = {name: self._distributions[name] for name in structure}
+        size = math.prod(cardinality(d) for d in distributions.values())
+        claims = [p for p in claimed if set(p) == structure]
+        if not math.isfinite(size) or len(self.evaluated_hashes) + len(claims) < size:
             return False
-        hashes = set(self.evaluated_hashes)
-        hashes.update(canonical_hash(p) for p in claimed if set(p) == structure)
-        return len(hashes) >= size
+        evaluated = [t.params for t in tuple(self.finished.values()) if t.state in EVALUATED]
+        tried = {
+            canonical_hash(self._canonical(p))
+            for p in (*evaluated, *claims)
+            if all(fits(d, p[name]) for name, d in distributions.items())
+        }
+        return len(tried) >= size
 
     def encoded(self, space: Space) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The individuals encoded over ``space``, their scores, and the pruned trials encoded.

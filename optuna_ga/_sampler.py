@@ -14,13 +14,13 @@ The GA itself lives in pure modules: :mod:`optuna_ga._encoding`, :mod:`optuna_ga
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import random
 import secrets
 import time
 from collections.abc import Callable
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -93,8 +93,9 @@ class GeneticSampler(BaseSampler):
         n_immigrants: Random newcomers per generation, in ``[0, population_size - n_elites]``.
         hall_of_fame: If True (default), parents are the best ``population_size`` individuals
             of all time; if False, the elites plus the last generation's completed children.
-        seed: Seed for reproducible runs. ``None`` draws one at construction; workers that
-            share a seed still breed different children (each trial number has its own stream).
+        seed: Seed for reproducible runs, an int in ``[0, 2**63 - 1]``. ``None`` draws one at
+            construction; workers that share a seed still breed different children (each trial
+            number has its own stream).
 
     Example:
         >>> import optuna
@@ -126,32 +127,34 @@ class GeneticSampler(BaseSampler):
         n_candidates: int = 1,
         seed: int | None = None,
     ) -> None:
-        if isinstance(population_size, bool) or not isinstance(population_size, int):
+        if not _is_int(population_size):
             raise ValueError(f"population_size must be an int >= 2, got {population_size!r}.")
         if population_size < 2:
             raise ValueError(f"population_size must be >= 2, got {population_size}.")
-        if not isinstance(n_elites, int) or not 0 <= n_elites < population_size:
+        if not _is_int(n_elites) or not 0 <= n_elites < population_size:
             raise ValueError(
                 f"n_elites must be an int in [0, population_size - 1] = "
                 f"[0, {population_size - 1}], got {n_elites!r}."
             )
-        if selection not in SELECTIONS:
+        if not isinstance(selection, str) or selection not in SELECTIONS:
             raise ValueError(f"selection must be one of {sorted(SELECTIONS)}, got {selection!r}.")
-        if crossover not in CROSSOVERS:
+        if not isinstance(crossover, str) or crossover not in CROSSOVERS:
             raise ValueError(f"crossover must be one of {sorted(CROSSOVERS)}, got {crossover!r}.")
         _check_probability("crossover_prob", crossover_prob)
         if mutation_prob is not None:
             _check_probability("mutation_prob", mutation_prob)
         n_children = population_size - n_elites
-        if not isinstance(n_immigrants, int) or not 0 <= n_immigrants <= n_children:
+        if not _is_int(n_immigrants) or not 0 <= n_immigrants <= n_children:
             raise ValueError(
                 f"n_immigrants must be an int in [0, population_size - n_elites] = "
                 f"[0, {n_children}], got {n_immigrants!r}."
             )
-        if isinstance(n_candidates, bool) or not isinstance(n_candidates, int) or n_candidates < 1:
+        if not _is_int(n_candidates) or n_candidates < 1:
             raise ValueError(f"n_candidates must be an int >= 1, got {n_candidates!r}.")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(f"seed must be an int or None, got {seed!r}.")
+        if not isinstance(hall_of_fame, bool):
+            raise ValueError(f"hall_of_fame must be True or False, got {hall_of_fame!r}.")
+        if seed is not None and (not _is_int(seed) or not 0 <= seed < 2**63):
+            raise ValueError(f"seed must be None or an int in [0, 2**63 - 1], got {seed!r}.")
 
         self._population_size = population_size
         self._n_elites = n_elites
@@ -164,7 +167,7 @@ class GeneticSampler(BaseSampler):
             crossover_prob=float(crossover_prob),
             mutation_prob=None if mutation_prob is None else float(mutation_prob),
         )
-        self._seed = secrets.randbits(63) if seed is None else seed % 2**63
+        self._seed = secrets.randbits(63) if seed is None else seed
 
     @property
     def population_size(self) -> int:
@@ -191,6 +194,15 @@ class GeneticSampler(BaseSampler):
         return {}
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        try:
+            self._before_trial(study, trial)
+        except BaseException:
+            # Optuna calls this in ``study.ask``, outside the code that fails a trial whose
+            # objective raised: fail the trial here, or it would stay RUNNING for ever.
+            _store.fail(study, trial)
+            raise
+
+    def _before_trial(self, study: Study, trial: FrozenTrial) -> None:
         self._raise_error_if_multi_objective(study)
         if _store.fixed_params(trial) is not None:
             generation, _ = generation_of(trial.number, self._population_size, self._n_elites)
@@ -257,6 +269,12 @@ class GeneticSampler(BaseSampler):
                 time.sleep(random.uniform(0.0, CLAIM_JITTER_S * round_))
             digest, claimed = _store.read(study, trial)
             proposal = self._propose(digest, claimed, generation, slot, known, rng)
+            if proposal.duplicate and not known:
+                # Proposed with earlier trials' distributions, which the objective may have
+                # widened since: hold no claim, and propose again at the first suggest_*.
+                proposal = Proposal({}, "random")
+            elif proposal.duplicate:
+                proposal = _prefer_pending(proposal, digest, claimed, rng)
             _store.write_proposal(
                 study,
                 trial,
@@ -269,7 +287,7 @@ class GeneticSampler(BaseSampler):
             # Two workers may have picked the same set at the same moment. Each wrote its claim
             # before reading again, so the later reader sees both claims and proposes anew.
             # A racing trial may also have finished meanwhile: check evaluated trials too.
-            if proposal.duplicate:
+            if proposal.duplicate or not proposal.params:
                 break
             digest, claimed = _store.read(study, trial)
             if not digest.repeats(proposal.params, digest.claim_keys(claimed)):
@@ -282,11 +300,17 @@ class GeneticSampler(BaseSampler):
                 study, trial, generation=generation, parents=proposal.parents, operator="repeat"
             )
         if proposal.duplicate:
-            _logger.warning(
-                f"Trial {trial.number}: no unseen parameter set found within the bounded "
-                "retries; the search space looks exhausted. Stopping the study."
-            )
-            _stop(study)
+            if digest.may_exhaust():
+                # ``after_trial`` tells exactly, from storage, whether every point was tried.
+                _logger.warning(
+                    f"Trial {trial.number}: no unseen parameter set found; it repeats one."
+                )
+            else:
+                _logger.warning(
+                    f"Trial {trial.number}: no unseen parameter set found within the bounded "
+                    "retries; the search space looks exhausted. Stopping the study."
+                )
+                _stop(study)
         return proposal.params
 
     def _rng(self, number: int, *key: int) -> np.random.Generator:
@@ -359,8 +383,26 @@ def _choose(
     )
     for k in np.argsort(-ratio, kind="stable"):
         if not is_duplicate(candidates[k].params):
-            return dataclasses.replace(candidates[k], score=round(float(ratio[k]), 6))
+            return replace(candidates[k], score=round(float(ratio[k]), 6))
     return None
+
+
+def _prefer_pending(
+    proposal: Proposal, digest: History, claimed: list[dict[str, Any]], rng: np.random.Generator
+) -> Proposal:
+    """A repeat of a set that other trials only claim, if any, rather than of an evaluated one.
+
+    Workers racing for the last unseen sets may all yield them; repeating a claimed set makes
+    sure each one is evaluated all the same.
+    """
+    pending = [params for params in claimed if not digest.repeats(params, set())]
+    if not pending:
+        return proposal
+    return replace(proposal, params=pending[int(rng.integers(len(pending)))])
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _check_probability(name: str, value: float) -> None:

@@ -15,7 +15,9 @@ of finished trials; it is a cache of storage, never a source of truth.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import warnings
 import weakref
 from collections.abc import Mapping
 from typing import Any
@@ -24,6 +26,7 @@ import optuna
 from optuna.storages import BaseStorage
 from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial
+from optuna.trial import TrialState
 
 from optuna_ga._history import History
 
@@ -61,7 +64,9 @@ def read(study: optuna.Study, trial: FrozenTrial) -> tuple[History, list[dict[st
     """The study's digest, brought up to date, and the claims of the other unfinished trials.
 
     A claim is the parameter set a running trial was proposed (its genome) or a waiting trial
-    will use (its enqueued parameters).
+    will use (its enqueued parameters). A malformed claim (not a JSON object of parameter
+    values, e.g. written by hand) is ignored with a warning: one trial's bad attr must not stop
+    every worker from asking.
     """
     digest = history(study, refresh=False)
     unfinished = digest.update(study._storage.get_all_trials(study._study_id, deepcopy=False))
@@ -69,10 +74,40 @@ def read(study: optuna.Study, trial: FrozenTrial) -> tuple[History, list[dict[st
     for other in unfinished:
         if other._trial_id == trial._trial_id:
             continue
-        params = other.system_attrs.get(GENOME_KEY) or fixed_params(other)
+        params = _claim(other)
         if params:
-            held.append(dict(params))
+            held.append(params)
     return digest, held
+
+
+def _claim(trial: FrozenTrial) -> dict[str, Any] | None:
+    """An unfinished trial's claim: its genome, else its enqueued or retried parameters."""
+    for key in (GENOME_KEY, _ENQUEUED_KEY):
+        value = trial.system_attrs.get(key)
+        if value is None:
+            continue
+        if not _is_params(value):
+            warnings.warn(
+                f"Trial {trial.number}: ignoring its malformed system attr {key!r} "
+                f"({_preview(value)}).",
+                stacklevel=3,
+            )
+        elif value:
+            return dict(value)
+    return dict(trial.params) if _RETRY_KEY in trial.system_attrs else None
+
+
+def _is_params(value: Any) -> bool:
+    """Whether ``value`` is a parameter set: names mapped to JSON scalars (Optuna's choices)."""
+    return isinstance(value, dict) and all(
+        isinstance(name, str) and (v is None or isinstance(v, (bool, int, float, str)))
+        for name, v in value.items()
+    )
+
+
+def _preview(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def fixed_params(trial: FrozenTrial) -> dict[str, Any] | None:
@@ -165,7 +200,13 @@ def genome(study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
     if cached is not None:
         return cached
     stored = trial.system_attrs.get(GENOME_KEY)
-    return dict(stored) if stored else {}
+    return dict(stored) if stored and _is_params(stored) else {}
+
+
+def fail(study: optuna.Study, trial: FrozenTrial) -> None:
+    """Mark a trial FAIL, unless it has finished already (best effort: used while raising)."""
+    with contextlib.suppress(Exception):
+        study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
 
 
 def forget(study: optuna.Study, trial: FrozenTrial) -> None:

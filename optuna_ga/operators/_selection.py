@@ -21,17 +21,25 @@ def roulette_weights(scores: np.ndarray) -> np.ndarray:
 
     Scores are shifted so that the worst candidate weighs ``spread / n`` and the best
     ``spread + spread / n``, where ``spread = max - min`` and ``n`` is the number of candidates.
-    With equal scores every candidate weighs the same. The result sums to 1.
+    With equal scores every candidate weighs the same. The result sums to 1. Scores are first
+    scaled by a power of two into ``(-1, 1)`` (exact, and the weights do not change), so that
+    finite scores of any size, up to ``±1.7e308``, give finite weights.
 
     Example:
         >>> roulette_weights(np.array([-3.0, -1.0])).tolist()
         [0.25, 0.75]
         >>> roulette_weights(np.array([5.0, 5.0, 5.0])).round(3).tolist()
         [0.333, 0.333, 0.333]
+        >>> roulette_weights(np.array([-1.7e308, 1.7e308])).round(3).tolist()
+        [0.25, 0.75]
     """
     scores = np.asarray(scores, dtype=float)
+    largest = float(np.abs(scores).max())
+    if not 0.0 < largest < np.inf:
+        return np.full(len(scores), 1.0 / len(scores))
+    scores = np.ldexp(scores, -np.frexp(largest)[1])  # max - min cannot overflow now
     spread = float(scores.max() - scores.min())
-    if spread <= 0.0 or not np.isfinite(spread):
+    if spread <= 0.0:
         return np.full(len(scores), 1.0 / len(scores))
     weights = scores - scores.min() + spread / len(scores)
     return weights / weights.sum()
