@@ -91,8 +91,18 @@ class GeneticSampler(BaseSampler):
         mutation_prob: Per-gene mutation probability in ``[0, 1]``; ``None`` means
             ``1 / number of genes``.
         n_immigrants: Random newcomers per generation, in ``[0, population_size - n_elites]``.
-        hall_of_fame: If True (default), parents are the best ``population_size`` individuals
-            of all time; if False, the elites plus the last generation's completed children.
+        hall_of_fame: Used when ``steady_state=False``: if True, a generation's parents are the
+            best ``population_size`` individuals of all time up to the previous generation; if
+            False, the elites plus the previous generation's completed children.
+        steady_state: If True (default), every child is bred from the best
+            ``population_size`` individuals finished so far, whatever their generation, so a
+            good trial becomes a parent as soon as it finishes. If False, from the population
+            of the previous generation (see ``hall_of_fame``). Generations (trial numbers) and
+            elites are counted the same way in both.
+        n_candidates: Children bred per trial, ``>= 1``. With more than one, a surrogate
+            fitted on the finished trials (a density ratio between good and bad trials, see
+            :mod:`optuna_ga._surrogate`) picks the one that is evaluated and records its score
+            as the ``ga_surrogate_score`` user attr. ``1`` is the classic GA.
         seed: Seed for reproducible runs, an int in ``[0, 2**63 - 1]``. ``None`` draws one at
             construction; workers that share a seed still breed different children (each trial
             number has its own stream).
@@ -124,7 +134,8 @@ class GeneticSampler(BaseSampler):
         mutation_prob: float | None = None,
         n_immigrants: int = 0,
         hall_of_fame: bool = True,
-        n_candidates: int = 1,
+        steady_state: bool = True,
+        n_candidates: int = 24,
         seed: int | None = None,
     ) -> None:
         if not _is_int(population_size):
@@ -153,6 +164,8 @@ class GeneticSampler(BaseSampler):
             raise ValueError(f"n_candidates must be an int >= 1, got {n_candidates!r}.")
         if not isinstance(hall_of_fame, bool):
             raise ValueError(f"hall_of_fame must be True or False, got {hall_of_fame!r}.")
+        if not isinstance(steady_state, bool):
+            raise ValueError(f"steady_state must be True or False, got {steady_state!r}.")
         if seed is not None and (not _is_int(seed) or not 0 <= seed < 2**63):
             raise ValueError(f"seed must be None or an int in [0, 2**63 - 1], got {seed!r}.")
 
@@ -160,6 +173,8 @@ class GeneticSampler(BaseSampler):
         self._n_elites = n_elites
         self._n_immigrants = n_immigrants
         self._mode = "hall_of_fame" if hall_of_fame else "generation"
+        if steady_state:
+            self._mode = "steady_state"
         self._n_candidates = n_candidates
         self._operators = Operators(
             selection=SELECTIONS[selection],
@@ -267,27 +282,29 @@ class GeneticSampler(BaseSampler):
             if round_ > 0:
                 # Racing workers that both yielded would often pick alike again: desynchronise.
                 time.sleep(random.uniform(0.0, CLAIM_JITTER_S * round_))
-            digest, claimed = _store.read(study, trial)
-            proposal = self._propose(digest, claimed, generation, slot, known, rng)
-            if proposal.duplicate and not known:
-                # Proposed with earlier trials' distributions, which the objective may have
-                # widened since: hold no claim, and propose again at the first suggest_*.
-                proposal = Proposal({}, "random")
-            elif proposal.duplicate:
-                proposal = _prefer_pending(proposal, digest, claimed, rng)
-            _store.write_proposal(
-                study,
-                trial,
-                proposal.params,
-                generation=generation,
-                parents=proposal.parents,
-                operator=proposal.operator,
-                score=proposal.score,
-            )
+            with _store.claim_guard(study):
+                digest, claimed = _store.read(study, trial)
+                proposal = self._propose(digest, claimed, generation, slot, known, rng)
+                if proposal.duplicate and not known:
+                    # Proposed with earlier trials' distributions, which the objective may have
+                    # widened since: hold no claim, and propose again at the first suggest_*.
+                    proposal = Proposal({}, "random")
+                elif proposal.duplicate:
+                    proposal = _prefer_pending(proposal, digest, claimed, rng)
+                _store.write_proposal(
+                    study,
+                    trial,
+                    proposal.params,
+                    generation=generation,
+                    parents=proposal.parents,
+                    operator=proposal.operator,
+                    score=proposal.score,
+                )
             # Two workers may have picked the same set at the same moment. Each wrote its claim
             # before reading again, so the later reader sees both claims and proposes anew.
             # A racing trial may also have finished meanwhile: check evaluated trials too.
-            if proposal.duplicate or not proposal.params:
+            # (Not needed where the claim was atomic: threads sharing an in-memory storage.)
+            if proposal.duplicate or not proposal.params or _store.claims_are_atomic(study):
                 break
             digest, claimed = _store.read(study, trial)
             if not digest.repeats(proposal.params, digest.claim_keys(claimed)):

@@ -20,10 +20,12 @@ import threading
 import warnings
 import weakref
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 import optuna
 from optuna.storages import BaseStorage
+from optuna.storages import InMemoryStorage
 from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial
 from optuna.trial import TrialState
@@ -42,6 +44,7 @@ _lock = threading.Lock()
 _histories: weakref.WeakKeyDictionary[BaseStorage, dict[int, History]] = (
     weakref.WeakKeyDictionary()
 )
+_claim_locks: weakref.WeakKeyDictionary[BaseStorage, threading.Lock] = weakref.WeakKeyDictionary()
 # Genomes proposed in this process, by trial id, so that suggesting a parameter does not need a
 # storage round trip. Entries leave in ``forget``; a miss falls back to the stored system attr.
 _genomes: dict[tuple[int, int], dict[str, Any]] = {}
@@ -108,6 +111,26 @@ def _is_params(value: Any) -> bool:
 def _preview(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def claim_guard(study: optuna.Study) -> AbstractContextManager[Any]:
+    """A lock that makes read-propose-write atomic, where this process alone sees the storage.
+
+    An in-memory storage is shared only by the threads of this process: under this lock no
+    other thread can claim between a worker's read and its write, so the claim needs no second
+    read. Other storages are shared by other processes; there the sampler re-reads instead and
+    this is a no-op.
+    """
+    storage = study._storage
+    if not isinstance(storage, InMemoryStorage):
+        return contextlib.nullcontext()
+    with _lock:
+        return _claim_locks.setdefault(storage, threading.Lock())
+
+
+def claims_are_atomic(study: optuna.Study) -> bool:
+    """Whether :func:`claim_guard` serialises every claim on the study's storage."""
+    return isinstance(study._storage, InMemoryStorage)
 
 
 def fixed_params(trial: FrozenTrial) -> dict[str, Any] | None:

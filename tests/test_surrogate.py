@@ -184,7 +184,9 @@ def _conditional(trial: optuna.Trial) -> float:
 def test_one_candidate_reproduces_the_classic_ga() -> None:
     # Golden hash of the 60 trials' parameters, made by optuna-ga 0.1.0 (commit 74e1800, before
     # guided breeding existed) with GeneticSampler(seed=3, population_size=8, n_elites=2).
-    sampler = GeneticSampler(seed=3, population_size=8, n_elites=2, n_candidates=1)
+    sampler = GeneticSampler(
+        seed=3, population_size=8, n_elites=2, n_candidates=1, steady_state=False
+    )
     study = optuna.create_study(sampler=sampler)
     study.optimize(_conditional, n_trials=60)
     text = json.dumps([t.params for t in study.trials], sort_keys=True)
