@@ -57,6 +57,7 @@ from benchmarks._common import environment
 from benchmarks._common import markdown_table
 from benchmarks._common import quiet
 from benchmarks._common import report
+from benchmarks.regularized_evolution import RegularizedEvolutionSampler
 from optuna_ga import GeneticSampler
 
 BUDGETS = (25, 50, 100, 200)
@@ -66,6 +67,7 @@ SamplerFactory = Callable[[int], optuna.samplers.BaseSampler]
 #: Sampler name -> factory(seed). ``brute force`` is handled apart (no Optuna study).
 SAMPLERS: dict[str, SamplerFactory] = {
     "GA default": lambda s: GeneticSampler(seed=s),
+    "GA classic": lambda s: GeneticSampler(n_candidates=1, steady_state=False, seed=s),
     "GA pop10": lambda s: GeneticSampler(population_size=10, seed=s),
     "GA pop30": lambda s: GeneticSampler(population_size=30, seed=s),
     "GA elites1": lambda s: GeneticSampler(n_elites=1, seed=s),
@@ -89,12 +91,13 @@ SAMPLERS: dict[str, SamplerFactory] = {
     "RandomSampler": lambda s: optuna.samplers.RandomSampler(seed=s),
     "TPESampler": lambda s: optuna.samplers.TPESampler(seed=s),
     "NSGAIISampler": lambda s: optuna.samplers.NSGAIISampler(seed=s),
+    "RegularizedEvolution": lambda s: RegularizedEvolutionSampler(seed=s),
 }
 BRUTE = "brute force"
 #: Samplers drawn in the plots.
 PLOTTED = (
     "GA default",
-    "GA pop10 tournament",
+    "GA classic",
     "RandomSampler",
     "TPESampler",
     "NSGAIISampler",

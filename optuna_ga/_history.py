@@ -52,6 +52,7 @@ class History:
         self._digested: set[int] = set()  # finished trials at or above the watermark
         self.finished: dict[int, FrozenTrial] = {}
         self.individuals: dict[int, Individual] = {}
+        self._steady: dict[int, tuple[int, list[Individual]]] = {}  # size -> (digested, best)
         self._pruned: list[dict[str, Any]] = []  # parameter sets of pruned trials, in digest order
         # Encodings of individuals and pruned trials over one space, extended as trials arrive.
         self._encoded: tuple[Space | None, list[np.ndarray], list[np.ndarray]] = (None, [], [])
@@ -220,7 +221,12 @@ class History:
         """
         if mode == "steady_state":
             with self._lock:
-                return best(list(self.individuals.values()), population_size)
+                # Kept incrementally: the best so far, merged with the individuals since.
+                seen, top = self._steady.get(population_size, (0, []))
+                individuals = list(self.individuals.values())
+                top = best([*top, *individuals[seen:]], population_size)
+                self._steady[population_size] = (len(individuals), top)
+                return top
         key = (population_size, n_elites, mode)
         with self._lock:
             last, population = self._populations.get(key, (-1, []))
