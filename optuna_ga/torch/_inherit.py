@@ -128,12 +128,12 @@ def inherit(
 ) -> dict[int, int]:
     """Copy parents' trained tensors into ``model`` in place; return tensors copied per parent.
 
-    Each layer (see :func:`layer_modules`) is taken from one parent: first the parents whose
-    genes for that layer agree most with the child's (for a crossover child, the parent it got
-    the layer's genes from), ties in the order of ``parents``, and the first of them that has a
-    module with the same role at the same position and with the same tensor shapes. Every
-    module of the layer whose shapes match in that parent is copied (weights, bias, batch-norm
-    statistics); all other modules keep their fresh initialisation.
+    Module by module (see :func:`layer_modules`): each module of a layer is copied from the
+    first parent that has a module of the same role at the same position with the same tensor
+    shapes, trying first the parents whose genes for that layer agree most with the child's
+    (for a crossover child, the parent it got the layer's genes from), ties in the order of
+    ``parents``. All its tensors are copied (weights, bias, batch-norm statistics); a module
+    that no parent matches keeps its fresh initialisation.
 
     Example:
         >>> from optuna_ga.torch import build_mlp
@@ -158,25 +158,19 @@ def inherit(
             theirs = parents[index].params
             return sum(g in theirs and theirs[g] == params[g] for g in genes)
 
-        for index in sorted(range(len(parents)), key=lambda i: -agreement(i)):
-            source = parent_layers[index].get(name, {})
-            fitting = [
-                role
-                for role, module in roles.items()
-                if role in source
-                and type(source[role]) is type(module)
-                and _shapes(source[role]) == _shapes(module)
-            ]
-            if not fitting:
-                continue
-            with torch.no_grad():
-                for role in fitting:
-                    target = roles[role].state_dict()
-                    for key, tensor in source[role].state_dict().items():
+        order = sorted(range(len(parents)), key=lambda i: -agreement(i))
+        for role, module in roles.items():
+            for index in order:
+                source = parent_layers[index].get(name, {}).get(role)
+                if type(source) is not type(module) or _shapes(source) != _shapes(module):
+                    continue
+                target = module.state_dict()
+                with torch.no_grad():
+                    for key, tensor in source.state_dict().items():
                         target[key].copy_(tensor)
-                    number = parents[index].number
-                    copied[number] = copied.get(number, 0) + len(target)
-            break
+                number = parents[index].number
+                copied[number] = copied.get(number, 0) + len(target)
+                break
     return copied
 
 
