@@ -324,12 +324,12 @@ def main(argv: list[str] | None = None) -> str:
         help="run the inheriting study until it has trained as many epochs as the scratch one",
     )
     parser.add_argument("--max-trial-factor", type=int, default=4, help=argparse.SUPPRESS)
-    parser.add_argument("--quick", action="store_true", help="1 seed, 12 trials, 2 epochs")
+    parser.add_argument("--quick", action="store_true", help="1 seed, 8 trials, 2 epochs")
     parser.add_argument("--out", help="write the markdown here")
     parser.add_argument("--images", help="write PNG plots into this folder")
     args = parser.parse_args(argv)
     if args.quick:
-        args.seeds, args.trials, args.population_size = 1, 12, 4
+        args.seeds, args.trials, args.population_size = 1, 8, 4
         args.epochs, args.inherit_epochs, args.retrain_epochs = 2, 1, 3
     quiet()
 
