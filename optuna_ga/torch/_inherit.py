@@ -286,20 +286,19 @@ class WeightStore:
         numbers = [int(n) for n in by_number[trial.number].user_attrs.get(PARENTS_ATTR, [])]
         parents: list[Parent] = []
         unavailable: list[int] = []
-        if numbers:
-            for number in numbers:
-                parent_trial = by_number.get(number)
-                # Only completed trials have weights (a retry's parent is a failed trial).
-                if parent_trial is None or parent_trial.state != TrialState.COMPLETE:
-                    continue
-                try:
-                    parents.append(self._read(parent_trial))
-                except Exception as error:  # a missing or damaged file must not fail the trial
-                    unavailable.append(number)
-                    _logger.warning(
-                        f"Trial {trial.number}: the weights of parent trial {number} are "
-                        f"unavailable ({_first_line(error)}); its layers start fresh."
-                    )
+        for number in numbers:
+            parent_trial = by_number.get(number)
+            # Only completed trials have weights (a retry's parent is a failed trial).
+            if parent_trial is None or parent_trial.state != TrialState.COMPLETE:
+                continue
+            try:
+                parents.append(self._read(parent_trial))
+            except Exception as error:  # a missing or damaged file must not fail the trial
+                unavailable.append(number)
+                _logger.warning(
+                    f"Trial {trial.number}: the weights of parent trial {number} are "
+                    f"unavailable ({_first_line(error)}); its layers start fresh."
+                )
         copied = inherit(model, params, parents, architecture=self._architecture)
         record: dict[str, Any] = {
             "tensors": sum(copied.values()),
