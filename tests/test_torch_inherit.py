@@ -328,10 +328,12 @@ def _check_bounded(url: str, study_name: str, folder: Path) -> None:
     assert len(trials) == 60
     assert all(t.state == TrialState.COMPLETE for t in trials)  # no trial lost
     assert sum(t.user_attrs["ga_inherited"]["tensors"] > 0 for t in trials) >= 20
-    # A population's worth of files: the population being bred from, the parents of running
-    # trials (2 workers), and the trials that finished since the last cleanup; not 60.
-    bound = POPULATION + 2 * 2 + 2
+    # About a population's worth of files, not 60: the populations that children may still be
+    # bred from (the hall of fame plus newer members of the generations being bred: at most
+    # 2 generations' children), and each worker's freshly saved trial.
+    bound = POPULATION + 2 * (POPULATION - ELITES) + 2
     most = max(most, _trial_count(folder))
+    print(f"artifact files: at most {most} during the study, {_trial_count(folder)} at the end")
     assert _trial_count(folder) <= most <= bound, most
     # Whatever is still needed is there: the final population's weights.
     keep = live_parents(
