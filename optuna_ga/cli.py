@@ -70,6 +70,9 @@ class RunConfig:
     seed: int
     heartbeat_interval: int | None
     timeout: float | None
+    inherit_weights: bool = False
+    artifacts: str = "optuna_ga_artifacts"  # folder of the inherited weights
+    inherit_epochs: int | None = None
 
     def sampler(self) -> GeneticSampler:
         return GeneticSampler(
@@ -89,6 +92,10 @@ class RunConfig:
         from optuna_ga.torch import MLPObjective
 
         cls = MLPObjective if self.model == "mlp" else CNNObjective
+        store = None
+        if self.inherit_weights:
+            os.makedirs(self.artifacts, exist_ok=True)
+            store = optuna.artifacts.FileSystemArtifactStore(self.artifacts)
         return cls(
             dataset=self.dataset,
             data_dir=self.data_dir,
@@ -99,6 +106,9 @@ class RunConfig:
             seed=self.seed,
             device=self.device,
             num_threads=self.threads,
+            inherit_weights=self.inherit_weights,
+            artifact_store=store,
+            inherit_epochs=self.inherit_epochs,
         )
 
 
@@ -279,6 +289,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         seed=args.seed,
         heartbeat_interval=args.heartbeat_interval,
         timeout=args.timeout,
+        inherit_weights=args.inherit_weights,
+        artifacts=args.artifacts,
+        inherit_epochs=args.inherit_epochs,
     )
     config.sampler()  # bad GA options fail here, before any process starts
     objective = config.objective()  # loads the data: a missing dataset fails here
@@ -532,6 +545,13 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--pruner", choices=PRUNERS, default="median")
     training.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")
     training.add_argument("--threads", type=int, default=1, help="torch threads per worker")
+    training.add_argument(
+        "--inherit-weights", action="store_true", help="children start from parents' weights"
+    )
+    training.add_argument(
+        "--artifacts", default="optuna_ga_artifacts", help="folder of the weights (%(default)s)"
+    )
+    training.add_argument("--inherit-epochs", type=int, help="epochs of a child that inherited")
     run.add_argument(
         "--heartbeat-interval",
         type=int,

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks import inheritance
 from benchmarks import nn_table
 from benchmarks import parallel
 from benchmarks import search_quality
@@ -81,3 +82,27 @@ def test_parallel_quick_on_sqlite(tmp_path: Path) -> None:
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[6] == "0"  # duplicates
     assert cells[7] == "0"  # worker exit codes
+
+
+def test_inheritance_quick_compares_both_spaces(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    text = inheritance.main(["--quick", "--images", str(tmp_path)])
+    for space in ("mlp", "cnn"):
+        assert f"### {space}" in text
+        assert (tmp_path / f"inheritance_{space}.png").stat().st_size > 0
+        row = next(
+            line for line in text.split(f"### {space}")[1].splitlines() if line.startswith("| 0 |")
+        )
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        scratch_epochs, heir_epochs = (int(x) for x in cells[3].split(" / "))
+        assert scratch_epochs == 16 <= heir_epochs  # 8 trials x 2 epochs; then the same budget
+        heirs, trials = (int(x) for x in cells[-2].split("/"))
+        assert 0 < heirs < trials
+    assert "python -m benchmarks.inheritance --quick" in text
+
+
+def test_cost_to_reach_and_best_within() -> None:
+    assert inheritance.cost_to_reach([0.5, 0.9], [2, 3], 0.9) == 5
+    assert inheritance.cost_to_reach([0.5], [2], 0.9) == math.inf
+    assert inheritance.best_within([0.5, 0.9, 0.8], [2, 3, 4], 9) == 0.9
+    assert math.isnan(inheritance.best_within([0.5], [3], 2))

@@ -62,6 +62,23 @@ def test_run_then_resume_on_sqlite(sqlite_url: str, capsys: pytest.CaptureFixtur
     assert study.user_attrs["optuna_ga_config"]["population_size"] == 4
 
 
+def test_run_inherit_weights_keeps_weights_in_the_artifacts_folder(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "weights"
+    args = ["run", "--storage", sqlite_url, "--n-trials", "10", *TINY, "--inherit-weights"]
+    assert main([*args, "--artifacts", str(folder), "--inherit-epochs", "1"]) == 0
+    trials = load(sqlite_url).trials
+    assert all(t.state == TrialState.COMPLETE for t in trials)
+    heirs = [t for t in trials if t.user_attrs["ga_inherited"]["tensors"]]
+    assert heirs and all(t.user_attrs["epochs"] == 1 for t in heirs)
+    stored = {p.name for p in folder.iterdir()}
+    assert stored <= {t.user_attrs["ga_weights"] for t in trials}
+    assert 0 < len(stored) < len(trials)  # stale weights were deleted
+    bad = ["run", "--storage", sqlite_url, "--study-name", "x", "--inherit-epochs", "0"]
+    assert main(bad) == 2
+
+
 def test_best_prints_lineage_and_json(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--storage", sqlite_url, "--n-trials", "8", *TINY]) == 0
     capsys.readouterr()

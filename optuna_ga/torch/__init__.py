@@ -6,6 +6,8 @@ never imports torch.
 * :class:`MLPObjective`, :class:`CNNObjective`: ``objective(trial) -> float`` callables with
   every search range a keyword argument; they report each epoch so that any Optuna pruner
   works, and record ``n_params``, ``macs``, ``epochs`` and ``train_seconds`` as user attrs.
+  With ``inherit_weights=True`` and a :class:`~optuna_ga.GeneticSampler`, children start from
+  their parents' trained weights, kept as Optuna artifacts (guide: "Weight inheritance").
 * :func:`load_dataset`: ``digits`` (offline, bundled with scikit-learn), ``mnist``,
   ``fashion-mnist``, ``cifar10`` (torchvision files), or your own tensors / ``Dataset``.
 * :func:`build_mlp`, :func:`build_cnn`: the network of a stored ``trial.params`` dict.

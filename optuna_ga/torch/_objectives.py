@@ -8,7 +8,9 @@ the best validation accuracy (or loss).
 
 What a trial records as user attrs: ``architecture``, ``seed``, ``n_params``, ``macs``
 (multiply-accumulates per sample), ``epochs``, ``train_seconds``, ``stopped_by``,
-``best_epoch`` and, for trials that end without a value, ``failure``.
+``best_epoch`` and, for trials that end without a value, ``failure``. With
+``inherit_weights=True`` also ``ga_inherited`` and, once trained, ``ga_weights`` (see
+:mod:`optuna_ga.torch._inherit`).
 
 Failures never stop a study: a run whose loss turns NaN or infinite, and a network over
 ``max_params``, end as **pruned** trials (``failure`` is ``"diverged"`` or
@@ -30,6 +32,7 @@ import os
 from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import Literal
 
@@ -46,6 +49,7 @@ from optuna_ga.torch._genes import IntSpec
 from optuna_ga.torch._genes import choice_gene
 from optuna_ga.torch._genes import float_gene
 from optuna_ga.torch._genes import int_gene
+from optuna_ga.torch._inherit import WeightStore
 from optuna_ga.torch._models import ACTIVATIONS
 from optuna_ga.torch._models import INITIALIZERS
 from optuna_ga.torch._models import build_cnn
@@ -59,6 +63,9 @@ from optuna_ga.torch._training import TrainingLog
 from optuna_ga.torch._training import fit
 from optuna_ga.torch._training import resolve_device
 from optuna_ga.torch._training import trial_seed
+
+if TYPE_CHECKING:
+    from optuna.artifacts._protocol import ArtifactStore
 
 __all__ = ["CNNObjective", "MLPObjective"]
 
@@ -120,8 +127,28 @@ class _ClassifierObjective:
         learning_rate: FloatSpec,
         weight_decay: FloatSpec,
         batch_size: IntSpec,
+        inherit_weights: bool,
+        artifact_store: ArtifactStore | None,
+        inherit_epochs: int | None,
     ) -> None:
         self._epochs = _check_int("epochs", epochs, 1)
+        if not isinstance(inherit_weights, bool):
+            raise ValueError(f"inherit_weights must be True or False, got {inherit_weights!r}.")
+        if inherit_weights and artifact_store is None:
+            raise ValueError(
+                "artifact_store is required with inherit_weights=True, e.g. "
+                "optuna.artifacts.FileSystemArtifactStore('artifacts')."
+            )
+        if artifact_store is not None and not all(
+            callable(getattr(artifact_store, m, None)) for m in ("open_reader", "write", "remove")
+        ):
+            raise ValueError(
+                "artifact_store must be an optuna.artifacts store (open_reader, write, remove), "
+                f"got {type(artifact_store).__name__}."
+            )
+        self._inherit_epochs = (
+            None if inherit_epochs is None else _check_int("inherit_epochs", inherit_epochs, 1)
+        )
         self._patience = None if patience is None else _check_int("patience", patience, 1)
         self._max_training_time = (
             None
@@ -152,6 +179,17 @@ class _ClassifierObjective:
         else:
             self._data = load_dataset(dataset, data_dir=data_dir, download=download)
         self._data_on_device: DataSplits | None = None
+        self._weights = (
+            WeightStore(
+                artifact_store,
+                architecture=self.architecture,
+                build=self.build,
+                input_shape=self._data.input_shape,
+                n_classes=self._data.n_classes,
+            )
+            if inherit_weights
+            else None
+        )
 
     @property
     def direction(self) -> Literal["maximize", "minimize"]:
@@ -194,6 +232,13 @@ class _ClassifierObjective:
         if self._device.type == "cpu" and self._num_threads is not None:
             torch.set_num_threads(self._num_threads)
         seed = trial_seed(self._seed, trial.number)
+        # Weight inheritance needs a study trial bred by a GeneticSampler.
+        weights = self._weights
+        heir = (
+            trial
+            if weights is not None and isinstance(trial, optuna.Trial) and weights.applies(trial)
+            else None
+        )
         trial.set_user_attr("architecture", self.architecture)
         trial.set_user_attr("seed", seed)
         with _seeded(seed, self._device):
@@ -208,6 +253,11 @@ class _ClassifierObjective:
                     raise optuna.TrialPruned(
                         f"{n_params} parameters exceed max_params={self._max_params}"
                     )
+            epochs = self._epochs
+            if weights is not None and heir is not None:
+                copied = weights.load(heir, model, params)
+                if copied and self._inherit_epochs is not None:
+                    epochs = self._inherit_epochs
 
             def on_epoch(epoch: int, value: float) -> None:
                 trial.report(value, epoch)
@@ -226,7 +276,7 @@ class _ClassifierObjective:
                     learning_rate=params["learning_rate"],
                     weight_decay=params["weight_decay"],
                     batch_size=params["batch_size"],
-                    epochs=self._epochs,
+                    epochs=epochs,
                     seed=seed,
                     metric=self._metric,
                     patience=self._patience,
@@ -247,6 +297,9 @@ class _ClassifierObjective:
                 trial.set_user_attr("best_epoch", log.best_epoch)
         if log.best_value is None:  # pragma: no cover - fit always validates here
             raise RuntimeError("training ended without a validation value")
+        if weights is not None and heir is not None:
+            weights.save(heir, model, params)
+            weights.delete_stale(heir)
         return log.best_value
 
 
@@ -304,6 +357,16 @@ class MLPObjective(_ClassifierObjective):
         max_params: Largest allowed parameter count; larger networks are recorded with
             ``trial.set_constraint("max_params", n_params - max_params)`` and pruned without
             training. None for no limit.
+        inherit_weights: Weight inheritance (see the guide page "Weight inheritance"): with
+            a :class:`~optuna_ga.GeneticSampler`, each completed trial saves its trained
+            weights in ``artifact_store`` (user attr ``ga_weights``) and each child starts
+            from its parents' weights where a layer's position and shapes match (user attr
+            ``ga_inherited``). Weights of trials that can no longer be parents are deleted.
+        artifact_store: Where weights are kept, e.g.
+            ``optuna.artifacts.FileSystemArtifactStore(folder)`` (a folder all workers
+            share) or ``Boto3ArtifactStore``; required with ``inherit_weights``.
+        inherit_epochs: Most epochs for a child that inherited at least one tensor (>= 1);
+            None trains it for ``epochs`` like every other trial.
 
     Raises:
         ValueError: If an argument is out of range (the message names it).
@@ -352,6 +415,9 @@ class MLPObjective(_ClassifierObjective):
         device: str | torch.device | None = None,
         num_threads: int | None = 1,
         max_params: int | None = None,
+        inherit_weights: bool = False,
+        artifact_store: ArtifactStore | None = None,
+        inherit_epochs: int | None = None,
     ) -> None:
         self._n_layers = _layer_bounds("min_layers", min_layers, "max_layers", max_layers, 1, 32)
         self._genes = {
@@ -378,6 +444,9 @@ class MLPObjective(_ClassifierObjective):
             learning_rate=learning_rate,
             weight_decay=weight_decay,
             batch_size=batch_size,
+            inherit_weights=inherit_weights,
+            artifact_store=artifact_store,
+            inherit_epochs=inherit_epochs,
         )
 
     def _suggest_network(self, trial: BaseTrial) -> dict[str, Any]:
@@ -438,6 +507,9 @@ class CNNObjective(_ClassifierObjective):
         device: As for MLPObjective.
         num_threads: As for MLPObjective.
         max_params: As for MLPObjective.
+        inherit_weights: As for MLPObjective.
+        artifact_store: As for MLPObjective.
+        inherit_epochs: As for MLPObjective.
 
     Raises:
         ValueError: If an argument is out of range, or the samples are not images.
@@ -485,6 +557,9 @@ class CNNObjective(_ClassifierObjective):
         device: str | torch.device | None = None,
         num_threads: int | None = 1,
         max_params: int | None = None,
+        inherit_weights: bool = False,
+        artifact_store: ArtifactStore | None = None,
+        inherit_epochs: int | None = None,
     ) -> None:
         min_conv, max_conv = _layer_bounds(
             "min_conv_blocks", min_conv_blocks, "max_conv_blocks", max_conv_blocks, 1, 16
@@ -519,6 +594,9 @@ class CNNObjective(_ClassifierObjective):
             learning_rate=learning_rate,
             weight_decay=weight_decay,
             batch_size=batch_size,
+            inherit_weights=inherit_weights,
+            artifact_store=artifact_store,
+            inherit_epochs=inherit_epochs,
         )
         shape = self._data.input_shape
         if len(shape) != 3:
