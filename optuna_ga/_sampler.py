@@ -190,6 +190,11 @@ class GeneticSampler(BaseSampler):
         return self._population_size
 
     @property
+    def population_mode(self) -> str:
+        """Where parents come from: ``"steady_state"``, ``"hall_of_fame"`` or ``"generation"``."""
+        return self._mode
+
+    @property
     def n_elites(self) -> int:
         """Elites carried into every generation (configuration, read-only)."""
         return self._n_elites

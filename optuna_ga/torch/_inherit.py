@@ -55,7 +55,7 @@ WEIGHTS_ATTR = "ga_weights"
 INHERITED_ATTR = "ga_inherited"
 WEIGHTS_FILE = "ga_weights.pt"
 _FORMAT = "optuna_ga.torch.weights/1"
-_MODES = ("hall_of_fame", "generation")
+_MODES = ("steady_state", "hall_of_fame", "generation")
 # Per architecture: the parameter-name suffix of each layer kind's genes (units_l2, filters_c1).
 _GENE_SUFFIX = {"mlp": {"dense": "_l"}, "cnn": {"conv": "_c", "dense": "_d"}}
 
@@ -194,8 +194,9 @@ def live_parents(
         direction: The study's direction.
         population_size: The sampler's population size.
         n_elites: The sampler's number of elites.
-        modes: ``"hall_of_fame"`` and/or ``"generation"`` (the sampler's ``hall_of_fame``);
-            with both, the union is kept.
+        modes: Any of ``"steady_state"``, ``"hall_of_fame"`` and ``"generation"`` (the
+            sampler's :attr:`~optuna_ga.GeneticSampler.population_mode`); with several, the
+            union is kept.
 
     Example:
         >>> import optuna
@@ -364,14 +365,12 @@ class WeightStore:
         if not isinstance(sampler, GeneticSampler):
             return 0
         trials = study.get_trials(deepcopy=False)
-        # GeneticSampler has no public accessor for its mode; without it keep both modes' sets.
-        mode = getattr(sampler, "_mode", None)
         keep = live_parents(
             trials,
             direction=study.direction,
             population_size=sampler.population_size,
             n_elites=sampler.n_elites,
-            modes=[mode] if mode in _MODES else _MODES,
+            modes=[sampler.population_mode],
         )
         deleted = 0
         for other in trials:
