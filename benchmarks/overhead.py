@@ -2,7 +2,8 @@
 
 The objective is trivial (5 floats and 3 categoricals), so what is timed is Optuna, the storage
 and the sampler. For each sampler and storage it reports the median milliseconds per trial in the
-first and the last 10% of trials, and the ratio to RandomSampler measured in the same run.
+first and the last 10% of trials, and the ratios to RandomSampler and TPESampler measured in the
+same run.
 
     python -m benchmarks.overhead --quick
     python -m benchmarks.overhead --trials 500 3000 --out benchmarks/OVERHEAD.md
@@ -29,6 +30,7 @@ from optuna_ga import GeneticSampler
 SAMPLERS: dict[str, Callable[[], optuna.samplers.BaseSampler]] = {
     "RandomSampler": lambda: optuna.samplers.RandomSampler(seed=0),
     "GeneticSampler": lambda: GeneticSampler(seed=0),
+    "GeneticSampler n_candidates=1": lambda: GeneticSampler(seed=0, n_candidates=1),
     "TPESampler": lambda: optuna.samplers.TPESampler(seed=0),
     "NSGAIISampler": lambda: optuna.samplers.NSGAIISampler(seed=0),
 }
@@ -87,8 +89,10 @@ def main(argv: list[str] | None = None) -> str:
                 first, last = medians[name]
                 print(f"{storage_kind} {n_trials} {name}: {first:.3f} / {last:.3f} ms", flush=True)
             base = medians.get("RandomSampler")
+            tpe = medians.get("TPESampler")
             for name, (first, last) in medians.items():
                 ratio = f"{last / base[1]:.2f}" if base else "-"
+                vs_tpe = f"{last / tpe[1]:.3f}" if tpe else "-"
                 rows.append(
                     [
                         storage_kind,
@@ -98,6 +102,7 @@ def main(argv: list[str] | None = None) -> str:
                         f"{last:.3f}",
                         f"{last / first:.2f}",
                         ratio,
+                        vs_tpe,
                     ]
                 )
     table = markdown_table(
@@ -109,6 +114,7 @@ def main(argv: list[str] | None = None) -> str:
             "ms/trial last 10%",
             "last / first",
             "last 10% vs Random",
+            "last 10% vs TPE",
         ],
         rows,
     )

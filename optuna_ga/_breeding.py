@@ -105,23 +105,28 @@ def enumerate_unseen(
 def _cross(
     space: Space,
     population: Sequence[Individual],
-    genomes: np.ndarray,
+    genomes: np.ndarray | None,
     operators: Operators,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, str, list[int]]:
     """Select two parents and cross them (or copy the first): the child before mutation.
 
     Genes the child did not inherit (a conditional gene absent in the parent on its side of the
-    cut) are drawn at random. Returns the genome, the operator so far and the parents.
+    cut) are drawn at random. ``genomes`` are the population's encodings, or None to encode
+    just the two parents. Returns the genome, the operator so far and the parents.
     """
     scores = np.array([ind.score for ind in population])
     i, j = operators.selection(scores, rng)
     a, b = population[i], population[j]
+    if genomes is None:
+        xa, xb = space.encode(a.params), space.encode(b.params)
+    else:
+        xa, xb = genomes[i], genomes[j]
     if i != j and rng.random() < operators.crossover_prob:
-        x, _ = operators.crossover(genomes[i], genomes[j], rng)
+        x, _ = operators.crossover(xa, xb, rng)
         operator, parents = "crossover", [a.number, b.number]
     else:
-        x, operator, parents = genomes[i].copy(), "", [a.number]
+        x, operator, parents = xa.copy(), "", [a.number]
     missing = np.isnan(x)
     if missing.any():
         x[missing] = sample_uniform(space.low, space.high, space.n_choices, rng)[missing]
@@ -164,8 +169,7 @@ def breed(
     mutated again, with a rising rate, up to :data:`MAX_REMUTATIONS` times; then the sampler falls
     back to :func:`random_proposal`.
     """
-    genomes = np.array([space.encode(ind.params) for ind in population])
-    x, operator, parents = _cross(space, population, genomes, operators, rng)
+    x, operator, parents = _cross(space, population, None, operators, rng)
     rate = _rate(operators, len(space))
     for attempt in range(MAX_REMUTATIONS + 1):
         if attempt == 0:

@@ -213,7 +213,8 @@ def test_cnn_mutation_and_crossover_copy_exactly_where_shapes_match() -> None:
 def _run(objective: Any, n_trials: int, *, sampler: Any = None, **kwargs: Any) -> optuna.Study:
     study = optuna.create_study(
         direction="maximize",
-        sampler=sampler or GeneticSampler(population_size=4, n_elites=1, seed=0),
+        sampler=sampler
+        or GeneticSampler(population_size=4, n_elites=1, steady_state=False, seed=0),
         pruner=optuna.pruners.NopPruner(),
         **kwargs,
     )
@@ -377,7 +378,7 @@ def _parents_by_ga(mode_kwargs: dict[str, Any], n_trials: int) -> None:
             direction=trial.study.direction,
             population_size=6,
             n_elites=2,
-            modes=["hall_of_fame" if mode_kwargs.get("hall_of_fame", True) else "generation"],
+            modes=[sampler.population_mode],
         )
         x = trial.suggest_float("x", -3, 3)
         n = trial.suggest_int("n", 1, 3)
@@ -395,7 +396,10 @@ def _parents_by_ga(mode_kwargs: dict[str, Any], n_trials: int) -> None:
     assert max(sizes) <= 6 + 2  # a population plus the running trial's parents
 
 
-@pytest.mark.parametrize("mode_kwargs", [{}, {"hall_of_fame": False}])
+@pytest.mark.parametrize(
+    "mode_kwargs",
+    [{}, {"steady_state": False}, {"steady_state": False, "hall_of_fame": False}],
+)
 def test_live_parents_holds_every_future_parent(mode_kwargs) -> None:
     _parents_by_ga(mode_kwargs, 80)
 
@@ -408,7 +412,8 @@ def test_inheritance_off_changes_nothing(tiny, tmp_path) -> None:
     assert [t.values for t in off.trials] == [t.values for t in default.trials]
     expected = {"architecture", "best_epoch", "epochs", "macs", "n_params", "seed"}
     expected |= {"stopped_by", "train_seconds", "ga_generation", "ga_parents", "ga_operator"}
-    assert all(set(t.user_attrs) == expected for t in off.trials)
+    # Children chosen by the sampler's surrogate also carry its score.
+    assert all(set(t.user_attrs) - {"ga_surrogate_score"} == expected for t in off.trials)
     assert all(not t.system_attrs.get("artifacts") for t in off.trials)
     # Generation 0 trains from scratch with inheritance on too: the same values.
     on = _run(
