@@ -64,7 +64,10 @@ class GeneticSampler(BaseSampler):
     parents (they are not trained again) and fills ``population_size - n_elites`` trials with
     children: two parents are drawn by ``selection``, crossed with probability
     ``crossover_prob``, and each gene mutates with probability ``mutation_prob``. The last
-    ``n_immigrants`` trials of each generation are random newcomers.
+    ``n_immigrants`` trials of each generation are random newcomers. By default
+    (``steady_state=True``) parents are the best ``population_size`` individuals finished so
+    far, and each trial evaluates the most promising of ``n_candidates`` bred children, as
+    judged by a surrogate fitted on the finished trials.
 
     A trial's generation follows from its number, and parents, hashes and populations are read
     back from storage, so any number of processes or machines sharing a storage cooperate on one
@@ -75,9 +78,8 @@ class GeneticSampler(BaseSampler):
     Failed and pruned trials, and trials whose value is NaN or infinite, are never parents.
 
     Args:
-        population_size: Individuals per generation, at least 2. The defaults (10, with
-            ``hall_of_fame=True``) reached good networks in the fewest trials in
-            ``benchmarks/RESULTS.md``.
+        population_size: Individuals per generation, at least 2. The defaults (10, steady
+            state, 24 candidates) were chosen on the benchmarks in ``benchmarks/RESULTS.md``.
         n_elites: Best individuals carried into every next generation, in
             ``[0, population_size - 1]``.
         selection: ``"roulette"`` (fitness-proportionate: scores shifted so that the worst

@@ -157,7 +157,9 @@ def test_a_widened_second_parameter_is_explored_to_exhaustion() -> None:
 
 
 def test_a_narrowed_space_is_exhausted_only_when_its_own_points_are_tried() -> None:
-    study = optuna.create_study(sampler=GeneticSampler(population_size=4, n_elites=1, seed=3))
+    study = optuna.create_study(
+        sampler=GeneticSampler(population_size=4, n_elites=1, n_candidates=1, seed=3)
+    )
     study.optimize(lambda t: t.suggest_int("n", 0, 100), n_trials=20)
     assert len({t.params["n"] for t in study.trials[:20]} & set(range(11))) < 11
     study.optimize(lambda t: t.suggest_int("n", 0, 10), n_trials=100)

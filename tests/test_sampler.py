@@ -85,7 +85,9 @@ def test_generations_follow_trial_numbers() -> None:
 
 
 def test_hall_of_fame_breeds_from_the_best_of_all_time() -> None:
-    sampler = GeneticSampler(population_size=5, n_elites=1, hall_of_fame=True, seed=3)
+    sampler = GeneticSampler(
+        steady_state=False, population_size=5, n_elites=1, hall_of_fame=True, seed=3
+    )
     study = optuna.create_study(sampler=sampler)
     study.optimize(mixed, n_trials=5 + 4 * 6)
     for trial in study.trials[5:]:
@@ -96,7 +98,9 @@ def test_hall_of_fame_breeds_from_the_best_of_all_time() -> None:
 
 
 def test_lineage_records_parents_from_the_previous_population() -> None:
-    study = optuna.create_study(sampler=GeneticSampler(population_size=6, n_elites=2, seed=0))
+    study = optuna.create_study(
+        sampler=GeneticSampler(steady_state=False, population_size=6, n_elites=2, seed=0)
+    )
     study.optimize(mixed, n_trials=30)
     for trial in study.trials:
         operator = trial.user_attrs["ga_operator"]
@@ -112,7 +116,9 @@ def test_lineage_records_parents_from_the_previous_population() -> None:
 
 
 def test_elites_are_the_best_so_far_and_parents_come_from_the_population() -> None:
-    sampler = GeneticSampler(population_size=5, n_elites=2, hall_of_fame=False, seed=3)
+    sampler = GeneticSampler(
+        steady_state=False, population_size=5, n_elites=2, hall_of_fame=False, seed=3
+    )
     study = optuna.create_study(sampler=sampler)
     study.optimize(mixed, n_trials=5 + 3 * 6)
     # Population of generation 0 is its 5 members; generation 1's parents are all drawn from it.
@@ -126,7 +132,9 @@ def test_elites_are_the_best_so_far_and_parents_come_from_the_population() -> No
 
 
 def test_immigrants_fill_the_last_slots() -> None:
-    sampler = GeneticSampler(population_size=6, n_elites=1, n_immigrants=2, seed=0)
+    sampler = GeneticSampler(
+        steady_state=False, population_size=6, n_elites=1, n_immigrants=2, seed=0
+    )
     study = optuna.create_study(sampler=sampler)
     study.optimize(mixed, n_trials=6 + 5 * 3)
     for trial in study.trials[6:]:
@@ -304,7 +312,7 @@ def test_enqueued_trials_are_evaluated_and_seed_the_population() -> None:
 def test_trials_of_another_sampler_seed_the_first_population() -> None:
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     study.optimize(mixed, n_trials=10)
-    study.sampler = GeneticSampler(population_size=10, n_elites=2, seed=0)
+    study.sampler = GeneticSampler(steady_state=False, population_size=10, n_elites=2, seed=0)
     study.optimize(mixed, n_trials=8)
     new = study.trials[10:]
     assert all(t.user_attrs["ga_generation"] == 1 for t in new)
@@ -321,7 +329,7 @@ def test_pruner_works_with_the_sampler() -> None:
         return x**2
 
     study = optuna.create_study(
-        sampler=GeneticSampler(population_size=8, seed=0),
+        sampler=GeneticSampler(steady_state=False, population_size=8, seed=0),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=4),
     )
     study.optimize(objective, n_trials=40)
