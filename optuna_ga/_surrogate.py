@@ -37,6 +37,12 @@ BANDWIDTH = 0.2
 MIN_BANDWIDTH = 0.01
 #: Weight of the uniform prior in a categorical kernel (Optuna's TPE ``prior_weight``).
 PRIOR_WEIGHT = 1.0
+#: At most this many of the best individuals form the good group (its best ones).
+MAX_GOOD = 50
+#: At most this many others form the bad group (the last ones: the latest individuals, then the
+#: pruned trials), so that the cost of a score stays flat in long studies. Neither cap binds
+#: before about 330 trials.
+MAX_BAD = 500
 
 
 def n_good(n: int, gamma: float) -> int:
@@ -129,7 +135,8 @@ def density_ratio(
         high: ``(d,)`` transformed upper bounds.
         n_choices: ``(d,)`` choices of each categorical gene, 0 for numeric ones.
         gamma: Share of the observed individuals that form the good group, in ``(0, 1)``.
-        extra_bad: ``(b, d)`` genomes known to be bad without a score (pruned trials).
+        extra_bad: ``(b, d)`` genomes known to be bad without a score (pruned trials), in the
+            order observed.
 
     Returns:
         ``(m,)`` scores; all zero when there is nothing to compare yet (fewer than 2 observed).
@@ -146,9 +153,12 @@ def density_ratio(
         return np.zeros(len(candidates))
     order = np.argsort(-scores, kind="stable")
     k = n_good(len(observed), gamma)
-    good, bad = observed[order[:k]], observed[order[k:]]
+    good = observed[order[: min(k, MAX_GOOD)]]
+    rest = np.sort(order[k:])  # in the order observed: the most recent last
+    bad = observed[rest]
     if extra_bad is not None and len(extra_bad):
         bad = np.concatenate([bad, extra_bad])
+    bad = bad[-MAX_BAD:]
     return log_density(candidates, good, low, high, n_choices) - log_density(
         candidates, bad, low, high, n_choices
     )

@@ -106,6 +106,22 @@ def test_density_ratio_needs_two_observations() -> None:
     assert got.tolist() == [0.0]
 
 
+def test_density_ratio_caps_its_groups_in_long_studies() -> None:
+    from optuna_ga._surrogate import MAX_BAD
+    from optuna_ga._surrogate import MAX_GOOD
+
+    rng = np.random.default_rng(0)
+    observed = rng.uniform(0, 1, (1000, 1))
+    scores = rng.normal(size=1000)
+    x = rng.uniform(0, 1, (5, 1))
+    got = density_ratio(x, observed, scores, *UNIT, gamma=0.15)
+    order = np.argsort(-scores, kind="stable")
+    good = observed[order[:MAX_GOOD]]
+    bad = observed[np.sort(order[150:])][-MAX_BAD:]
+    want = log_density(x, good, *UNIT) - log_density(x, bad, *UNIT)
+    assert got == pytest.approx(want)
+
+
 def test_n_good_bounds() -> None:
     assert [n_good(n, 0.15) for n in (1, 2, 7, 20, 1000)] == [1, 1, 2, 3, 150]
 

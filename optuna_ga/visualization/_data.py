@@ -564,8 +564,9 @@ def generation_summary(
       log parameters; a gene in one trial only: 1). 0 means identical genomes; ``nan`` for
       fewer than two trials.
     * ``distinct``: share of distinct parameter sets (:func:`optuna_ga.canonical_hash`).
-    * ``duplicates``: trials whose parameter set equals an earlier trial's (the sampler
-      guarantees 0; enqueued trials may repeat).
+    * ``duplicates``: trials whose parameter set equals an earlier complete or pruned trial's
+      (the sampler guarantees 0; enqueued trials may repeat). A failed trial is no result, so
+      trying its parameter set again is not counted.
 
     Example:
         >>> from optuna.distributions import CategoricalDistribution as C
@@ -585,7 +586,8 @@ def generation_summary(
         digest = canonical_hash(record.params)
         if digest in seen:
             duplicates[record.generation] += 1
-        seen.add(digest)
+        if record.state in ("COMPLETE", "PRUNED"):
+            seen.add(digest)
     rows = []
     for g, group in enumerate(members):
         hashes = {canonical_hash(r.params) for r in group}
