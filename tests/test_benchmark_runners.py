@@ -12,9 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks import hpo_tables
 from benchmarks import inheritance
 from benchmarks import nn_table
 from benchmarks import parallel
+from benchmarks import pruning
 from benchmarks import search_quality
 
 
@@ -106,3 +108,20 @@ def test_cost_to_reach_and_best_within() -> None:
     assert inheritance.cost_to_reach([0.5], [2], 0.9) == math.inf
     assert inheritance.best_within([0.5, 0.9, 0.8], [2, 3, 4], 9) == 0.9
     assert math.isnan(inheritance.best_within([0.5], [3], 2))
+
+
+def test_hpo_tables_quick(tmp_path: Path) -> None:
+    text = hpo_tables.main(["--quick", "--jobs", "1", "--out", str(tmp_path / "h.md")])
+    assert "GA default" in text and "TPESampler" in text and "NAS" not in text
+
+
+def test_hpo_tables_top_percent_of_the_true_best_is_one_over_n() -> None:
+    table = hpo_tables.table("hpolib/naval_propulsion")
+    best = min(table.true, key=table.true.__getitem__)
+    assert table.top_percent(best) == pytest.approx(100 / len(table.true))
+    assert len(table.true) == 62_208
+
+
+def test_pruning_quick(tmp_path: Path) -> None:
+    text = pruning.main(["--quick", "--jobs", "1", "--out", str(tmp_path / "p.md")])
+    assert "Hyperband" in text and "GA default" in text
