@@ -6,7 +6,9 @@ trial, so the lines cover every worker's trials (and other machines'), in genera
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 import time
 from collections.abc import Sequence
 
@@ -152,6 +154,16 @@ class Panels:
         self._size = population_size
         self._elites = n_elites
 
+    def warm_up(self) -> None:
+        """Draw once into a throwaway in-memory study, in a daemon thread.
+
+        plotly imports its figure machinery on first use (seconds on a busy machine); done
+        here, while the workers start, a later Ctrl-C never waits for it. The thread writes
+        to no real storage, so leaving it behind at exit is harmless.
+        """
+        if self.enabled:
+            threading.Thread(target=_draw_once, daemon=True).start()
+
     def publish(self, study: optuna.Study, progress: Progress) -> None:
         if not self.enabled:
             return
@@ -172,3 +184,22 @@ class Panels:
                 f"optuna-ga: publishing the GA panels failed, not retried: {one_line(error)}",
                 err=True,
             )
+
+
+def _draw_once() -> None:
+    try:
+        from optuna_ga.dashboard import publish
+    except ImportError:  # publish says so
+        return
+    study = optuna.create_study()
+    for value in (0.0, 1.0):
+        study.add_trial(
+            optuna.trial.create_trial(
+                value=value,
+                params={"x": value},
+                distributions={"x": optuna.distributions.FloatDistribution(0, 1)},
+                user_attrs={"ga_generation": 0, "ga_parents": [], "ga_operator": "random"},
+            )
+        )
+    with contextlib.suppress(Exception):
+        publish(study, population_size=2, n_elites=0)

@@ -12,6 +12,7 @@ finished generation, publishes the GA panels to the study, and stops the workers
 from __future__ import annotations
 
 import argparse
+import copy
 import signal
 import sys
 import threading
@@ -40,6 +41,7 @@ from optuna_ga.cli._common import torch_missing
 from optuna_ga.cli._progress import Panels
 from optuna_ga.cli._progress import Progress
 from optuna_ga.cli._progress import best_or_none
+from optuna_ga.cli._workers import WORKER_ATTR
 from optuna_ga.cli._workers import Event
 from optuna_ga.cli._workers import Pool
 from optuna_ga.cli._workers import Worker
@@ -343,6 +345,7 @@ class _Run:
         for slot, share in enumerate(shares):
             if share != 0:
                 self.pool.start(self.config, slot, share, self.config.timeout)
+        self.panels.warm_up()
         try:
             self._loop()
         finally:
@@ -457,8 +460,13 @@ class _Run:
         """Mark the worker's RUNNING trials FAIL (retry: queue their parameters again)."""
         assert self.study is not None
         storage = self.study._storage
+        running = dict(worker.running)
+        for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if trial.system_attrs.get(WORKER_ATTR) == worker.token and trial.number not in running:
+                running[trial.number] = trial._trial_id  # it had no time to send the number
+                worker.started += 1
         failed = []
-        for number_, trial_id in sorted(worker.running.items()):
+        for number_, trial_id in sorted(running.items()):
             try:
                 if storage.get_trial(trial_id).state != TrialState.RUNNING:
                     continue
@@ -469,8 +477,14 @@ class _Run:
             if retry:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                    callback = optuna.storages.RetryFailedTrialCallback(max_retry=3)
-                callback(self.study, storage.get_trial(trial_id))
+                    # What a heartbeat-stale trial gets, without waiting for the grace period.
+                    callback = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)
+                dead = copy.deepcopy(storage.get_trial(trial_id))
+                # The retry is any worker's to take, here or on another machine: no token.
+                dead.system_attrs = {
+                    k: v for k, v in dead.system_attrs.items() if k != WORKER_ATTR
+                }
+                callback(self.study, dead)
         worker.running.clear()
         return failed
 

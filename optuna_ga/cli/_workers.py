@@ -13,9 +13,12 @@ This is what makes Ctrl-C reliable:
   before it kills. So the parent knows every trial a killed worker left RUNNING and marks it
   FAIL; an RDB storage rolls the killed worker's open transaction back.
 * A worker that dies by itself (``kill -9``, out of memory) is seen by the parent at once
-  through the process sentinel. A worker killed from outside in the instant between Optuna
-  creating a trial and the worker sending its number leaves that trial RUNNING until the
-  heartbeat grace period fails it.
+  through the process sentinel. Each trial a worker creates carries the worker's token in the
+  system attr :data:`WORKER_ATTR`, written with the trial itself, so the parent also finds a
+  trial whose number the dead worker had no time to send. (A waiting trial, enqueued or a
+  retry, gets no token: a worker killed from outside in the instant between taking one and
+  sending its number leaves it RUNNING; Optuna's heartbeat never fails a trial that has not
+  beaten yet.)
 
 Messages, worker to parent: ``("ready", direction)`` once the objective is built (PyTorch
 imported, data loaded, device checked), ``("error", text)``, ``("start", number, trial_id)``,
@@ -25,8 +28,10 @@ imported, data loaded, device checked), ``("error", text)``, ``("start", number,
 from __future__ import annotations
 
 import contextlib
+import datetime
 import multiprocessing
 import signal
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
@@ -49,6 +54,8 @@ from optuna_ga.storages import make_storage
 if TYPE_CHECKING:
     from optuna_ga.cli._run import RunConfig
 
+#: System attr of a trial created by a worker of ``optuna-ga run``: the worker's token.
+WORKER_ATTR = "optuna_ga:cli_worker"
 #: Seconds the parent waits for a worker's busy lock (one trial creation) before it kills anyway.
 BUSY_TIMEOUT_S = 10.0
 
@@ -121,8 +128,38 @@ def _worker_storage(url: str, busy: Any, heartbeat_interval: int | None) -> Any:
     return make_storage(url, heartbeat_interval=heartbeat_interval)
 
 
+def _tag_new_trials(study: optuna.Study, token: str) -> None:
+    """Optuna creates this worker's new trials with ``WORKER_ATTR = token``, in one write."""
+    storage = study._storage
+    create = storage.create_new_trial
+
+    def create_new_trial(study_id: int, template_trial: FrozenTrial | None = None) -> int:
+        if template_trial is None:  # what Optuna's ask creates, plus the token
+            template_trial = FrozenTrial(
+                number=-1,
+                state=TrialState.RUNNING,
+                value=None,
+                datetime_start=datetime.datetime.now(),
+                datetime_complete=None,
+                params={},
+                distributions={},
+                user_attrs={},
+                system_attrs={WORKER_ATTR: token},
+                intermediate_values={},
+                trial_id=-1,
+            )
+        return create(study_id, template_trial)
+
+    storage.create_new_trial = create_new_trial  # type: ignore[method-assign]
+
+
 def worker_main(
-    config: RunConfig, n_trials: int | None, timeout: float | None, conn: Connection, busy: Any
+    config: RunConfig,
+    n_trials: int | None,
+    timeout: float | None,
+    token: str,
+    conn: Connection,
+    busy: Any,
 ) -> None:
     """A worker process: build the objective, wait for "go", run its trials."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
@@ -147,6 +184,7 @@ def worker_main(
             sampler=config.sampler(_AnnouncingSampler, link=link),
             pruner=config.make_pruner(),
         )
+        _tag_new_trials(study, token)
         study.optimize(
             objective,
             n_trials=n_trials,
@@ -170,6 +208,7 @@ class Worker:
     """The parent's view of one worker process."""
 
     slot: int  # 0-based; a restarted worker keeps the slot of the one it replaces
+    token: str  # in WORKER_ATTR of each trial it creates
     n_trials: int | None  # None: until the timeout
     process: BaseProcess
     conn: Connection
@@ -207,12 +246,17 @@ class Pool:
     ) -> Worker:
         ours, theirs = self._context.Pipe()
         busy = self._context.RLock()
+        token = uuid.uuid4().hex
         process = self._context.Process(
-            target=worker_main, args=(config, n_trials, timeout, theirs, busy), daemon=True
+            target=worker_main,
+            args=(config, n_trials, timeout, token, theirs, busy),
+            daemon=True,
         )
         process.start()
         theirs.close()
-        worker = Worker(slot=slot, n_trials=n_trials, process=process, conn=ours, busy=busy)
+        worker = Worker(
+            slot=slot, token=token, n_trials=n_trials, process=process, conn=ours, busy=busy
+        )
         self.workers.append(worker)
         return worker
 
