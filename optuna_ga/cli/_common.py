@@ -83,7 +83,7 @@ def flag_names(
 
     ``flags`` maps identifiers such as ``population_size`` (replaced wherever they stand as a
     word, not inside a path); ``words`` maps plain words such as ``device``, replaced only as
-    the subject of a message (followed by " must" or " (").
+    the subject of a message (followed by " must", " (" or " '").
 
     Example:
         >>> flag_names("n_elites must be in [0, population_size - 1], got 5",
@@ -95,7 +95,7 @@ def flag_names(
     for name, flag in flags.items():
         message = re.sub(rf"(?<![\w/.-]){re.escape(name)}(?![\w/-])", flag, message)
     for name, flag in (words or {}).items():
-        message = re.sub(rf"(?<![\w/.-]){re.escape(name)}(?= must| \()", flag, message)
+        message = re.sub(rf"(?<![\w/.-]){re.escape(name)}(?= must| \(| ')", flag, message)
     return message
 
 
@@ -174,16 +174,20 @@ def local_file(url: str) -> Path | None:
     """The file behind a ``sqlite:///`` or ``journal:///`` URL, else None.
 
     Example:
-        >>> str(local_file("sqlite:///runs/a.db")), local_file("postgresql://h/db")
-        ('runs/a.db', None)
+        >>> str(local_file("sqlite:///runs/a.db")), str(local_file("journal:///tmp/a.log"))
+        ('runs/a.db', '/tmp/a.log')
+        >>> local_file("postgresql://h/db") is None
+        True
     """
     scheme, _, rest = url.partition(":")
     scheme = scheme.lower()
-    if scheme.split("+")[0] == "sqlite" or scheme == "journal":
-        path = rest.removeprefix("//").removeprefix("/").split("?")[0]
-        if path and path != ":memory:":
-            return Path(path)
-    return None
+    if scheme.split("+")[0] == "sqlite":  # SQLAlchemy: sqlite:///relative, sqlite:////absolute
+        path = rest.removeprefix("///").split("?")[0]
+    elif scheme == "journal":  # as make_storage reads it
+        path = rest.removeprefix("//")
+    else:
+        return None
+    return Path(path) if path and path != ":memory:" else None
 
 
 def open_storage(url: str, *, existing: bool = False, **kwargs: Any) -> Any:
@@ -251,7 +255,13 @@ def torch_missing() -> CLIError | None:
     """A one-line error if the ``torch`` extra is not installed, else None."""
     import importlib.util
 
-    missing = [m for m in ("torch", "sklearn") if importlib.util.find_spec(m) is None]
+    def absent(module: str) -> bool:
+        try:
+            return importlib.util.find_spec(module) is None
+        except (ImportError, ValueError):  # ValueError: import blocked (None in sys.modules)
+            return True
+
+    missing = [m for m in ("torch", "sklearn") if absent(m)]
     if not missing:
         return None
     return CLIError(

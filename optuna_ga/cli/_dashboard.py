@@ -68,7 +68,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     if args.publish:
         names = publish_all(storage)
         if names:
-            say(f"published the GA panels of {len(names)} studies: {', '.join(names)}")
+            say(f"published the GA panels of {', '.join(names)}")
     say(f"optuna-dashboard on http://{args.host}:{args.port}/ for {mask_password(args.storage)}")
     optuna_dashboard.run_server(storage, host=args.host, port=args.port)
     return 0
