@@ -160,10 +160,10 @@ def number(
 
 def storage_arguments(parser: argparse.ArgumentParser, *, study: bool = True) -> None:
     """``--storage`` and (unless ``study=False``) ``--study-name`` of the reading commands."""
-    parser.add_argument("--storage", default=DEFAULT_STORAGE, help="storage URL")
+    parser.add_argument("--storage", metavar="URL", default=DEFAULT_STORAGE, help="storage URL")
     if study:
         parser.add_argument(
-            "--study-name", help="study to read (default: the only study in the storage)"
+            "--study-name", metavar="NAME", help="study to read (default: the only one there)"
         )
 
 

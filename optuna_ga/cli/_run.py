@@ -75,12 +75,18 @@ WORDS["dataset"] = "--dataset"
 
 def add_arguments(run: argparse.ArgumentParser) -> None:
     """Every option of ``optuna-ga run``."""
-    run.add_argument("--storage", default=DEFAULT_STORAGE, help="storage URL")
-    run.add_argument("--study-name", help="study name (default: MODEL-DATASET)")
+    run.add_argument("--storage", metavar="URL", default=DEFAULT_STORAGE, help="storage URL")
+    run.add_argument("--study-name", metavar="NAME", help="study name (default: MODEL-DATASET)")
     run.add_argument("--model", choices=MODELS, default="mlp", help="network to search")
-    run.add_argument("--dataset", default="digits", help="digits, mnist, fashion-mnist or cifar10")
+    run.add_argument(
+        "--dataset",
+        metavar="NAME",
+        default="digits",
+        help="digits, mnist, fashion-mnist or cifar10",
+    )
     run.add_argument(
         "--data-dir",
+        metavar="DIR",
         help="folder of the torchvision datasets (default: $OPTUNA_GA_DATA or "
         "~/.cache/optuna_ga/data)",
     )
@@ -89,16 +95,19 @@ def add_arguments(run: argparse.ArgumentParser) -> None:
     )
     run.add_argument(
         "--n-trials",
+        metavar="N",
         type=number(integer=True, minimum=1),
         help=f"trials to add in this run (default: {DEFAULT_N_TRIALS}, or until --timeout)",
     )
     run.add_argument(
         "--timeout",
+        metavar="SECONDS",
         type=number(above=0),
         help="seconds after which no new trial starts (default: none)",
     )
     run.add_argument(
         "--workers",
+        metavar="N",
         type=number(integer=True, minimum=1),
         default=1,
         help="worker processes on this machine, sharing --n-trials",
@@ -112,12 +121,14 @@ def add_arguments(run: argparse.ArgumentParser) -> None:
     )
     run.add_argument(
         "--progress-interval",
+        metavar="SECONDS",
         type=number(minimum=0),
-        default=30.0,
+        default=30,
         help="without a terminal, seconds between progress lines; 0: none",
     )
     run.add_argument(
         "--heartbeat-interval",
+        metavar="SECONDS",
         type=number(integer=True, minimum=0),
         default=30,
         help="seconds between heartbeats of a running trial on RDB storages, for crash "
@@ -125,10 +136,15 @@ def add_arguments(run: argparse.ArgumentParser) -> None:
     )
     ga = run.add_argument_group("genetic algorithm (see GeneticSampler)")
     ga.add_argument(
-        "--population-size", type=number(integer=True), default=10, help="individuals, >= 2"
+        "--population-size",
+        metavar="N",
+        type=number(integer=True),
+        default=10,
+        help="individuals, >= 2",
     )
     ga.add_argument(
         "--n-elites",
+        metavar="N",
         type=number(integer=True),
         default=2,
         help="best individuals kept as parents",
@@ -140,15 +156,24 @@ def add_arguments(run: argparse.ArgumentParser) -> None:
         "--crossover", choices=sorted(CROSSOVERS), default="single_point", help="crossover"
     )
     ga.add_argument(
-        "--crossover-prob", type=number(), default=0.9, help="probability of a crossover"
+        "--crossover-prob",
+        metavar="P",
+        type=number(),
+        default=0.9,
+        help="probability of a crossover",
     )
     ga.add_argument(
         "--mutation-prob",
+        metavar="P",
         type=number(),
         help="per-gene mutation probability (default: 1 / number of genes)",
     )
     ga.add_argument(
-        "--n-immigrants", type=number(integer=True), default=0, help="random newcomers"
+        "--n-immigrants",
+        metavar="N",
+        type=number(integer=True),
+        default=0,
+        help="random newcomers",
     )
     ga.add_argument(
         "--hall-of-fame",
@@ -157,19 +182,27 @@ def add_arguments(run: argparse.ArgumentParser) -> None:
         help="breed from the best of all time; --no-hall-of-fame: from the elites and the "
         "last generation",
     )
-    ga.add_argument("--seed", type=number(integer=True, minimum=0), default=0, help="seed")
+    ga.add_argument(
+        "--seed", metavar="N", type=number(integer=True, minimum=0), default=0, help="seed"
+    )
     training = run.add_argument_group("training")
     training.add_argument(
-        "--epochs", type=number(integer=True, minimum=1), default=20, help="epochs per trial"
+        "--epochs",
+        metavar="N",
+        type=number(integer=True, minimum=1),
+        default=20,
+        help="epochs per trial",
     )
     training.add_argument(
         "--patience",
+        metavar="N",
         type=number(integer=True, minimum=1),
         default=5,
         help="stop a trial after this many epochs without improvement",
     )
     training.add_argument(
         "--max-training-time",
+        metavar="SECONDS",
         type=number(above=0),
         help="seconds of training per trial at most (default: no limit)",
     )
@@ -177,10 +210,13 @@ def add_arguments(run: argparse.ArgumentParser) -> None:
         "--pruner", choices=PRUNERS, default="median", help="Optuna pruner between epochs"
     )
     training.add_argument(
-        "--device", help="cpu, cuda, cuda:1, ... (default: cuda if available, else cpu)"
+        "--device",
+        metavar="DEVICE",
+        help="cpu, cuda, cuda:1, ... (default: cuda if available, else cpu)",
     )
     training.add_argument(
         "--threads",
+        metavar="N",
         type=number(integer=True, minimum=1),
         default=1,
         help="torch threads per worker",
