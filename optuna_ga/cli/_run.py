@@ -448,7 +448,7 @@ class _Run:
         say(
             f"study {config.study_name!r} in {mask_password(config.storage)}: "
             f"{len(study.trials)} trials so far; running {planned} more with "
-            f"{self.n_workers} worker(s), {goal} the {self.label}"
+            f"{len(self.pool.workers)} worker(s), {goal} the {self.label}"
         )
 
     def _died(self, worker: Worker, exitcode: int) -> None:
