@@ -286,9 +286,7 @@ def main(argv: list[str] | None = None) -> str:
                 budget = 30
             tasks += [(t, s, seed, budget) for seed in range(n_seeds)]
     cache = load_cache(args.cache)
-    todo = [
-        task for task in tasks if task not in cache or task[1].startswith(tuple(args.rerun))
-    ]
+    todo = [task for task in tasks if task not in cache or task[1].startswith(tuple(args.rerun))]
     start = time.perf_counter()
     if args.jobs > 1:
         with multiprocessing.get_context("fork").Pool(args.jobs) as pool:

@@ -26,7 +26,8 @@ def objective(trial: optuna.Trial) -> float:
 
 def main(argv: list[str] | None = None) -> optuna.Study:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--storage", default="sqlite:///optuna_ga.db")
+    # Its own file: ./optuna_ga.db holds the README's main job, and `optuna-ga best` reads it.
+    parser.add_argument("--storage", default="sqlite:///quickstart.db")
     parser.add_argument("--study-name", default="quickstart")
     parser.add_argument("--n-trials", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)

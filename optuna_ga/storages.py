@@ -29,7 +29,11 @@ from optuna.storages import BaseStorage
 
 __all__ = ["make_storage", "mask_password"]
 
-_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<password>[^@\s]*)(?=@)")
+# user:password@ of a URL: the password runs to the URL's last "@" (greedy), so a password with
+# "@" in it is masked whole. A URL ends at a space or a quote.
+_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s'\"]*:)[^\s'\"]*(?=@)")
+# password=... in a URL's query (libpq: postgresql://host/db?password=...).
+_QUERY_PASSWORD = re.compile(r"(?P<head>[?&](?:password|passwd|pwd)=)[^&#\s'\"]*", re.IGNORECASE)
 
 
 def mask_password(text: str) -> str:
@@ -38,10 +42,15 @@ def mask_password(text: str) -> str:
     Example:
         >>> mask_password("postgresql://ga:s3cret@db:5432/studies")
         'postgresql://ga:***@db:5432/studies'
+        >>> mask_password("postgresql://ga:s3cret@pw@db/studies")  # "@" in the password
+        'postgresql://ga:***@db/studies'
+        >>> mask_password("postgresql://ga@db/studies?sslmode=require&password=s3cret")
+        'postgresql://ga@db/studies?sslmode=require&password=***'
         >>> mask_password("sqlite:///optuna_ga.db")
         'sqlite:///optuna_ga.db'
     """
-    return _PASSWORD.sub(lambda m: m.group("head") + "***", text)
+    text = _PASSWORD.sub(lambda m: m.group("head") + "***", text)
+    return _QUERY_PASSWORD.sub(lambda m: m.group("head") + "***", text)
 
 
 def make_storage(

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import optuna
+import optuna_dashboard
 import pytest
 from optuna.trial import TrialState
 
@@ -19,6 +20,8 @@ from optuna_ga import GeneticSampler
 from optuna_ga import canonical_hash
 from optuna_ga._population import generation_of
 from optuna_ga.cli import main
+from optuna_ga.dashboard import NOTE_HEADING
+from optuna_ga.dashboard import PLOT_IDS
 from optuna_ga.storages import make_storage
 
 TINY = ["--epochs", "2", "--population-size", "4", "--n-elites", "1", "--pruner", "none"]
@@ -38,6 +41,12 @@ def load(url: str, name: str = "mlp-digits") -> optuna.Study:
     return optuna.load_study(study_name=name, storage=url)
 
 
+def panel_ids(study: optuna.Study) -> set[str]:
+    """The optuna-dashboard figures saved to the study."""
+    attrs = study._storage.get_study_system_attrs(study._study_id)
+    return {k.split(":")[2] for k in attrs if k.startswith("dashboard:plot_data:")}
+
+
 def check_study(study: optuna.Study, population_size: int = 4, n_elites: int = 1) -> None:
     """No duplicate parameter sets, every trial knows its generation, best is the best."""
     evaluated = study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))
@@ -54,7 +63,12 @@ def test_run_then_resume_on_sqlite(sqlite_url: str, capsys: pytest.CaptureFixtur
     assert main(["run", "--storage", sqlite_url, "--n-trials", "6", *TINY]) == 0
     out = capsys.readouterr().out
     assert "generation 0: best" in out and "best trial #" in out
-    assert len(load(sqlite_url).trials) == 6
+    assert "maximizing the validation accuracy" in out and "): validation accuracy 0." in out
+    study = load(sqlite_url)
+    assert len(study.trials) == 6
+    # Published by default: the GA panels and the note, for optuna-dashboard.
+    assert panel_ids(study) == set(PLOT_IDS.values())
+    assert optuna_dashboard.get_note(study).startswith(NOTE_HEADING)
     assert main(["run", "--storage", sqlite_url, "--n-trials", "5", *TINY]) == 0
     study = load(sqlite_url)
     assert len(study.trials) == 11
@@ -80,8 +94,9 @@ def test_run_inherit_weights_keeps_weights_in_the_artifacts_folder(
 
 
 def test_best_prints_lineage_and_json(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["run", "--storage", sqlite_url, "--n-trials", "8", *TINY]) == 0
+    assert main(["run", "--storage", sqlite_url, "--n-trials", "8", "--no-publish", *TINY]) == 0
     capsys.readouterr()
+    assert panel_ids(load(sqlite_url)) == set()
     assert main(["best", "--storage", sqlite_url]) == 0
     text = capsys.readouterr().out
     assert "lineage" in text
@@ -113,7 +128,7 @@ def test_train_best_saves_a_model_that_loads(sqlite_url: str, tmp_path: Path) ->
         (["best", "--storage", "postgress://u:hunter2@h/db"], "Unknown storage URL"),
         (
             ["run", "--storage", "sqlite:///{tmp}/s.db", "--population-size", "1"],
-            "population_size",
+            "--population-size must be",
         ),
         (["run", "--storage", "sqlite:///{tmp}/s.db", "--selection", "best"], "selection"),
         (["run", "--storage", "sqlite:///{tmp}/s.db", "--model", "rnn"], "invalid choice"),
@@ -149,36 +164,6 @@ def test_unknown_study_lists_the_existing_ones(sqlite_url: str) -> None:
     result = run_cli("best", "--storage", sqlite_url, "--study-name", "nope")
     assert result.returncode == 2
     assert "no study named 'nope'" in result.stderr and "mlp-digits" in result.stderr
-
-
-def test_ctrl_c_keeps_completed_trials_and_the_same_command_continues(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/c.db"
-    command = [sys.executable, "-m", "optuna_ga", "run", "--storage", url, *TINY]
-    command[command.index("2")] = "40"  # long trials: Ctrl-C lands in the middle of one
-    # The study exists before the command starts, so polling never races its table creation.
-    storage = make_storage(url, heartbeat_interval=None)
-    optuna.create_study(study_name="mlp-digits", storage=storage, direction="maximize")
-    process = subprocess.Popen([*command, "--n-trials", "50"], stdout=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        time.sleep(0.5)
-        if sum(t.state == TrialState.COMPLETE for t in load(url).trials) >= 2:
-            break
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=120) == 130
-    study = load(url)
-    states = [t.state for t in study.trials]
-    assert TrialState.RUNNING not in states
-    completed = {t.number: t.params for t in study.trials if t.state == TrialState.COMPLETE}
-    assert len(completed) >= 2
-
-    result = run_cli(*command[3:], "--n-trials", "2")
-    assert result.returncode == 0, result.stderr
-    study = load(url)
-    assert len(study.trials) == len(states) + 2
-    for number, params in completed.items():
-        assert study.trials[number].params == params
-        assert study.trials[number].state == TrialState.COMPLETE
 
 
 @pytest.mark.slow
@@ -293,7 +278,9 @@ def test_dashboard_serves_the_storage_on_localhost(sqlite_url: str) -> None:
     import socket
     import urllib.request
 
-    assert main(["run", "--storage", sqlite_url, "--n-trials", "2", *TINY]) == 0
+    # A study run without publishing, as older versions of `optuna-ga run` left them.
+    assert main(["run", "--storage", sqlite_url, "--n-trials", "2", "--no-publish", *TINY]) == 0
+    assert panel_ids(load(sqlite_url)) == set()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -310,6 +297,8 @@ def test_dashboard_serves_the_storage_on_localhost(sqlite_url: str) -> None:
                 time.sleep(0.3)
         assert body is not None, "the dashboard did not answer"
         assert [s["study_name"] for s in body["study_summaries"]] == ["mlp-digits"]
+        assert panel_ids(load(sqlite_url)) == set(PLOT_IDS.values())  # published first
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        out, _ = server.communicate(timeout=30)
+    assert "published the GA panels of mlp-digits" in out

@@ -190,8 +190,9 @@ def _download(name: str, data_dir: Path) -> None:
             cls(str(scratch), train=True, download=True)
             cls(str(scratch), train=False, download=False)
         except Exception as e:
+            reason = " ".join(str(e).split()) or "no reason given"
             raise DatasetNotFoundError(
-                f"Downloading {name!r} into {data_dir} failed ({type(e).__name__}: {e}). "
+                f"Downloading {name!r} into {data_dir} failed ({type(e).__name__}: {reason}). "
                 f"Without network access, put the files there yourself: {DATASETS[name]}."
             ) from e
         for path in sorted(scratch.rglob("*")):

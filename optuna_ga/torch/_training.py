@@ -87,10 +87,36 @@ class TrainingLog:
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``None`` or ``"auto"`` picks CUDA when available, else CPU."""
+    """``None`` or ``"auto"`` picks CUDA when available, else CPU; any other device must work.
+
+    Raises:
+        ValueError: If ``device`` is not a device name, or that device cannot hold a tensor
+            here (``"cuda"`` without a GPU, ``"cuda:3"`` with fewer GPUs).
+
+    Example:
+        >>> resolve_device("cpu")
+        device(type='cpu')
+        >>> resolve_device("nosuchdev")
+        Traceback (most recent call last):
+        ...
+        ValueError: device must be a name such as 'cpu' or 'cuda:1', got 'nosuchdev'.
+    """
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(
+            f"device must be a name such as 'cpu' or 'cuda:1', got {device!r}."
+        ) from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} is not available: PyTorch sees no CUDA GPU here.")
+    try:
+        torch.empty(1, device=resolved)
+    except Exception as error:  # any failure to place a tensor there
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise ValueError(f"device {device!r} is not usable here: {reason}") from None
+    return resolved
 
 
 def trial_seed(base_seed: int, trial_number: int) -> int:

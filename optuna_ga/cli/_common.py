@@ -1,0 +1,270 @@
+"""What every ``optuna-ga`` command shares: the parser style, storage access, output, messages."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+import sys
+from collections.abc import Callable
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from typing import NoReturn
+from typing import TextIO
+
+import optuna
+
+from optuna_ga.storages import make_storage
+from optuna_ga.storages import mask_password
+
+DEFAULT_STORAGE = "sqlite:///optuna_ga.db"
+CONFIG_ATTR = "optuna_ga_config"  # study user attr: how `run` was configured
+
+
+class CLIError(Exception):
+    """An error worth one line to the user."""
+
+
+# -- output ----------------------------------------------------------------------------------
+
+
+def say(text: str = "", *, err: bool = False, end: str = "\n") -> None:
+    """Write and flush a line; a closed pipe (``optuna-ga best | head``) silences the stream.
+
+    After a ``BrokenPipeError`` the stream's file descriptor points to ``/dev/null``, so later
+    writes and the flush at exit pass quietly and the command finishes as it would have.
+    """
+    stream = sys.stderr if err else sys.stdout
+    try:
+        stream.write(text + end)
+        stream.flush()
+    except BrokenPipeError:
+        _silence(stream)
+
+
+def _silence(stream: TextIO) -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no file descriptor (a test's capture): nothing to do
+        pass
+
+
+def one_line(error: BaseException | str) -> str:
+    """An error message on one line, whitespace collapsed, passwords masked.
+
+    SQLAlchemy and psycopg put the SQL statement and a link after the first line: those go.
+
+    Example:
+        >>> one_line(ValueError("bad value\\n  more about it"))
+        'bad value more about it'
+        >>> one_line(RuntimeError("(psycopg.OperationalError) no route\\n[SQL: select 1]"))
+        '(psycopg.OperationalError) no route'
+    """
+    text = str(error).strip() if not isinstance(error, str) else error.strip()
+    if not text and isinstance(error, BaseException):
+        text = type(error).__name__
+    lines = [line for line in text.splitlines() if line.strip()]
+    kept = []
+    for line in lines:
+        if line.lstrip().startswith(("[SQL:", "[parameters:", "(Background on this error")):
+            break
+        kept.append(line.strip())
+    return mask_password(" ".join(" ".join(kept).split()))
+
+
+def flag_names(
+    message: str, flags: Mapping[str, str], words: Mapping[str, str] | None = None
+) -> str:
+    """Name command-line flags where a library message names Python arguments.
+
+    ``flags`` maps identifiers such as ``population_size`` (replaced wherever they stand as a
+    word, not inside a path); ``words`` maps plain words such as ``device``, replaced only as
+    the subject of a message (followed by " must", " (" or " '").
+
+    Example:
+        >>> flag_names("n_elites must be in [0, population_size - 1], got 5",
+        ...            {"n_elites": "--n-elites", "population_size": "--population-size"})
+        '--n-elites must be in [0, --population-size - 1], got 5'
+        >>> flag_names("device must be usable, not /data/device", {}, {"device": "--device"})
+        '--device must be usable, not /data/device'
+    """
+    for name, flag in flags.items():
+        message = re.sub(rf"(?<![\w/.-]){re.escape(name)}(?![\w/-])", flag, message)
+    for name, flag in (words or {}).items():
+        message = re.sub(rf"(?<![\w/.-]){re.escape(name)}(?= must| \(| ')", flag, message)
+    return message
+
+
+# -- parsing ---------------------------------------------------------------------------------
+
+
+class Parser(argparse.ArgumentParser):
+    """Errors end with a hint to ``--help``; every option's help shows its default."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Appends ``(default: X)`` to an option's help unless the help already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        takes_value = action.nargs != 0 and not isinstance(action, argparse.BooleanOptionalAction)
+        if (
+            "default" not in text
+            and action.option_strings
+            and action.default not in (None, argparse.SUPPRESS)
+            and (takes_value or isinstance(action, argparse.BooleanOptionalAction))
+        ):
+            text += " (default: %(default)s)"
+        return text
+
+
+def number(
+    *, integer: bool = False, minimum: float | None = None, above: float | None = None
+) -> Callable[[str], Any]:
+    """An argparse ``type``: a finite int or float, at least ``minimum`` or above ``above``.
+
+    Example:
+        >>> number(above=0)("2.5"), number(integer=True, minimum=1)("3")
+        (2.5, 3)
+    """
+    kind = "an integer" if integer else "a number"
+    bound = "" if minimum is None else f" >= {minimum:g}"
+    bound += "" if above is None else f" > {above:g}"
+
+    def parse(text: str) -> Any:
+        try:
+            value = int(text) if integer else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {kind}{bound}, got {text!r}") from None
+        if (
+            not math.isfinite(value)
+            or (minimum is not None and value < minimum)
+            or (above is not None and value <= above)
+        ):
+            raise argparse.ArgumentTypeError(f"must be {kind}{bound}, got {text!r}")
+        return value
+
+    return parse
+
+
+def storage_arguments(parser: argparse.ArgumentParser, *, study: bool = True) -> None:
+    """``--storage`` and (unless ``study=False``) ``--study-name`` of the reading commands."""
+    parser.add_argument("--storage", metavar="URL", default=DEFAULT_STORAGE, help="storage URL")
+    if study:
+        parser.add_argument(
+            "--study-name", metavar="NAME", help="study to read (default: the only one there)"
+        )
+
+
+# -- storage ---------------------------------------------------------------------------------
+
+
+def local_file(url: str) -> Path | None:
+    """The file behind a ``sqlite:///`` or ``journal:///`` URL, else None.
+
+    Example:
+        >>> str(local_file("sqlite:///runs/a.db")), str(local_file("journal:///tmp/a.log"))
+        ('runs/a.db', '/tmp/a.log')
+        >>> local_file("postgresql://h/db") is None
+        True
+    """
+    scheme, _, rest = url.partition(":")
+    scheme = scheme.lower()
+    if scheme.split("+")[0] == "sqlite":  # SQLAlchemy: sqlite:///relative, sqlite:////absolute
+        path = rest.removeprefix("///").split("?")[0]
+    elif scheme == "journal":  # as make_storage reads it
+        path = rest.removeprefix("//")
+    else:
+        return None
+    return Path(path) if path and path != ":memory:" else None
+
+
+def open_storage(url: str, *, existing: bool = False, **kwargs: Any) -> Any:
+    """The storage behind ``url``, touched once so a wrong host or password fails here.
+
+    Args:
+        url: Storage URL.
+        existing: For reading commands: a missing database file is an error, not created.
+        kwargs: Passed to :func:`optuna_ga.storages.make_storage`.
+    """
+    path = local_file(url)
+    if existing and path is not None and not path.exists():
+        raise CLIError(
+            f"no database file {path} (from --storage {mask_password(url)}): "
+            f"`optuna-ga run --storage {mask_password(url)}` creates it"
+        )
+    try:
+        storage = make_storage(url, **kwargs)
+        storage.get_all_studies()
+        return storage
+    except ValueError:
+        raise
+    except Exception as error:
+        raise CLIError(f"cannot open storage {mask_password(url)}: {one_line(error)}") from error
+
+
+def load_study(url: str, study_name: str | None) -> optuna.Study:
+    """The named study, or the only one in the storage; the file must exist."""
+    storage = open_storage(url, existing=True, heartbeat_interval=None)
+    names = [s.study_name for s in storage.get_all_studies()]
+    where = mask_password(url)
+    if not names:
+        raise CLIError(
+            f"storage {where} holds no study yet: `optuna-ga run --storage {where}` makes one"
+        )
+    if study_name is None:
+        if len(names) > 1:
+            raise CLIError(
+                f"storage {where} holds {len(names)} studies ({', '.join(names)}): "
+                "name one with --study-name"
+            )
+        study_name = names[0]
+    if study_name not in names:
+        raise CLIError(
+            f"no study named {study_name!r} in {where} (studies there: {', '.join(names)})"
+        )
+    return optuna.load_study(study_name=study_name, storage=storage)
+
+
+def value_name(study: optuna.Study) -> str:
+    """What the study's values are: validation accuracy or loss for ``optuna-ga run`` studies."""
+    if CONFIG_ATTR not in study.user_attrs:
+        return "value"
+    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    return "validation accuracy" if maximize else "validation loss"
+
+
+def recorded_config(study: optuna.Study) -> dict[str, Any]:
+    """How ``optuna-ga run`` configured the study (empty for other studies)."""
+    recorded = study.user_attrs.get(CONFIG_ATTR)
+    return dict(recorded) if isinstance(recorded, dict) else {}
+
+
+def torch_missing() -> CLIError | None:
+    """A one-line error if the ``torch`` extra is not installed, else None."""
+    import importlib.util
+
+    def absent(module: str) -> bool:
+        try:
+            return importlib.util.find_spec(module) is None
+        except (ImportError, ValueError):  # ValueError: import blocked (None in sys.modules)
+            return True
+
+    missing = [m for m in ("torch", "sklearn") if absent(m)]
+    if not missing:
+        return None
+    return CLIError(
+        f"{' and '.join(missing)} not installed: this command needs the torch extra "
+        "(pip install 'optuna-ga[torch]')"
+    )

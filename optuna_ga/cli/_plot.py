@@ -1,0 +1,63 @@
+"""``optuna-ga plot``: the GA figures of a study as HTML and PNG files."""
+
+from __future__ import annotations
+
+import argparse
+
+from optuna_ga.cli._common import CLIError
+from optuna_ga.cli._common import load_study
+from optuna_ga.cli._common import number
+from optuna_ga.cli._common import recorded_config
+from optuna_ga.cli._common import say
+from optuna_ga.cli._common import storage_arguments
+
+DASHBOARD_EXTRA = "pip install 'optuna-ga[dashboard]'"
+
+
+def add_arguments(plot: argparse.ArgumentParser) -> None:
+    storage_arguments(plot)
+    plot.add_argument("--out", default="optuna_ga_plots", help="output folder")
+    plot.add_argument(
+        "--format",
+        nargs="+",
+        choices=("html", "png"),
+        default=["html", "png"],
+        help="file formats (default: html png)",
+    )
+    plot.add_argument("--params", help="genes of the allele plot, comma-separated (default: all)")
+    plot.add_argument(
+        "--top-k",
+        type=number(integer=True, minimum=1),
+        help="genealogy of the k best trials only (default: every trial)",
+    )
+    plot.add_argument(
+        "--population-size",
+        type=number(integer=True, minimum=2),
+        help="for trials without GA records (default: the study's recorded setting)",
+    )
+    plot.add_argument(
+        "--n-elites",
+        type=number(integer=True, minimum=0),
+        help="with --population-size (default: the study's recorded setting)",
+    )
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    try:
+        from optuna_ga.visualization import write_figures
+    except ImportError as error:
+        raise CLIError(f"{error} ({DASHBOARD_EXTRA})") from error
+    study = load_study(args.storage, args.study_name)
+    recorded = recorded_config(study)
+    paths = write_figures(
+        study,
+        args.out,
+        formats=args.format,
+        params=args.params.split(",") if args.params else None,
+        top_k=args.top_k,
+        population_size=args.population_size or recorded.get("population_size"),
+        n_elites=args.n_elites if args.n_elites is not None else recorded.get("n_elites"),
+    )
+    for path in paths:
+        say(str(path))
+    return 0

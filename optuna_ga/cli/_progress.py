@@ -1,0 +1,205 @@
+"""What ``optuna-ga run`` prints while it runs, and the GA panels it publishes to the study.
+
+The parent process reads the study back from storage whenever one of its workers finishes a
+trial, so the lines cover every worker's trials (and other machines'), in generation order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+from collections.abc import Sequence
+
+import optuna
+from optuna.trial import FrozenTrial
+from optuna.trial import TrialState
+
+from optuna_ga._population import generation_range
+from optuna_ga.cli._common import one_line
+from optuna_ga.cli._common import say
+
+
+def generation_summary(
+    generation: int, members: Sequence[FrozenTrial], direction: optuna.study.StudyDirection
+) -> str:
+    """One line: best, mean and spread of a generation, and how many trials ended how.
+
+    Example:
+        >>> import optuna
+        >>> t = [optuna.create_trial(value=v, params={}, distributions={}) for v in (0.9, 0.8)]
+        >>> generation_summary(3, t, optuna.study.StudyDirection.MAXIMIZE)
+        'generation 3: best 0.9000, mean 0.8500 ± 0.0500 (2 complete, 0 pruned, 0 failed)'
+    """
+    values = [
+        t.value
+        for t in members
+        if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value)
+    ]
+    counts = {state: sum(t.state == state for t in members) for state in TrialState}
+    tail = (
+        f"({counts[TrialState.COMPLETE]} complete, {counts[TrialState.PRUNED]} pruned, "
+        f"{counts[TrialState.FAIL]} failed)"
+    )
+    if not values:
+        return f"generation {generation}: no completed trial {tail}"
+    pick = max if direction == optuna.study.StudyDirection.MAXIMIZE else min
+    mean = sum(values) / len(values)
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+    return f"generation {generation}: best {pick(values):.4f}, mean {mean:.4f} ± {std:.4f} {tail}"
+
+
+def best_or_none(study: optuna.Study) -> FrozenTrial | None:
+    """The best trial, or None while no trial has completed."""
+    try:
+        return study.best_trial
+    except ValueError:
+        return None
+
+
+def _complete_generations(trials: Sequence[FrozenTrial], size: int, elites: int) -> int:
+    """How many generations, from generation 0 on, have every trial finished."""
+    generation = 0
+    while True:
+        numbers = generation_range(generation, size, elites)
+        if numbers.stop > len(trials) or not all(trials[n].state.is_finished() for n in numbers):
+            return generation
+        generation += 1
+
+
+class Progress:
+    """A line per finished generation, and a progress line: a live bar on a terminal, else a
+    plain line every ``interval`` seconds without other output (0: never)."""
+
+    def __init__(
+        self, *, population_size: int, n_elites: int, label: str, tty: bool, interval: float
+    ) -> None:
+        self._size = population_size
+        self._elites = n_elites
+        self._label = label
+        self._tty = tty
+        self._interval = interval
+        self._reported = 0  # generations printed (or finished before this run)
+        self._bar = False
+        self._last_output = time.monotonic()
+        self._started = time.monotonic()
+
+    def start(self, study: optuna.Study) -> None:
+        """Skip the generations that finished before this run."""
+        trials = study.get_trials(deepcopy=False)
+        self._reported = _complete_generations(trials, self._size, self._elites)
+        self._started = self._last_output = time.monotonic()
+
+    def update(self, study: optuna.Study, done: int, total: int | None) -> bool:
+        """Print the generations finished since the last call; True if there were any."""
+        trials = study.get_trials(deepcopy=False)
+        complete = _complete_generations(trials, self._size, self._elites)
+        new = complete > self._reported
+        for generation in range(self._reported, complete):
+            members = [trials[n] for n in generation_range(generation, self._size, self._elites)]
+            self.line(generation_summary(generation, members, study.direction))
+        self._reported = complete
+        if self._tty:
+            self._clear()
+            say(self._status(study, trials, done, total), end="")
+            self._bar = True
+        return new
+
+    def tick(self, study: optuna.Study, done: int, total: int | None) -> None:
+        """Without a terminal: a plain progress line when nothing was printed for a while."""
+        if self._tty or self._interval <= 0:
+            return
+        if time.monotonic() - self._last_output >= self._interval:
+            trials = study.get_trials(deepcopy=False)
+            self.line(self._status(study, trials, done, total))
+
+    def line(self, text: str, *, err: bool = False) -> None:
+        """A line of its own (the bar, if any, is redrawn by the next update)."""
+        self._clear()
+        say(text, err=err)
+        self._last_output = time.monotonic()
+
+    def close(self) -> None:
+        self._clear()
+
+    def _clear(self) -> None:
+        if self._bar:
+            say("\r\033[K", end="")
+            self._bar = False
+
+    def _status(
+        self, study: optuna.Study, trials: Sequence[FrozenTrial], done: int, total: int | None
+    ) -> str:
+        best = best_or_none(study)
+        best_text = "none yet" if best is None else f"{best.value:.4f}"
+        minutes, seconds = divmod(int(time.monotonic() - self._started), 60)
+        finished = sum(t.state.is_finished() for t in trials)
+        of_total = f"{done} of {total}" if total is not None else f"{done}"
+        return (
+            f"[{minutes}:{seconds:02d}] {of_total} trials of this run done, {finished} in the "
+            f"study; generation {self._reported} running; best {self._label} {best_text}"
+        )
+
+
+class Panels:
+    """Publishes the GA panels and note of :mod:`optuna_ga.dashboard` to the study.
+
+    Without the dashboard extra, or after a failed publish, it says so once and stops trying;
+    the run goes on.
+    """
+
+    def __init__(self, *, enabled: bool, population_size: int, n_elites: int) -> None:
+        self.enabled = enabled
+        self._size = population_size
+        self._elites = n_elites
+
+    def warm_up(self) -> None:
+        """Draw once into a throwaway in-memory study, in a daemon thread.
+
+        plotly imports its figure machinery on first use (seconds on a busy machine); done
+        here, while the workers start, a later Ctrl-C never waits for it. The thread writes
+        to no real storage, so leaving it behind at exit is harmless.
+        """
+        if self.enabled:
+            threading.Thread(target=_draw_once, daemon=True).start()
+
+    def publish(self, study: optuna.Study, progress: Progress) -> None:
+        if not self.enabled:
+            return
+        try:
+            from optuna_ga.dashboard import publish
+
+            publish(study, population_size=self._size, n_elites=self._elites)
+        except ImportError:
+            self.enabled = False
+            progress.line(
+                "optuna-ga: GA panels not published: optuna-dashboard and plotly are not "
+                "installed (pip install 'optuna-ga[dashboard]'; --no-publish hides this line)",
+                err=True,
+            )
+        except Exception as error:
+            self.enabled = False
+            progress.line(
+                f"optuna-ga: publishing the GA panels failed, not retried: {one_line(error)}",
+                err=True,
+            )
+
+
+def _draw_once() -> None:
+    try:
+        from optuna_ga.dashboard import publish
+    except ImportError:  # publish says so
+        return
+    study = optuna.create_study()
+    for value in (0.0, 1.0):
+        study.add_trial(
+            optuna.trial.create_trial(
+                value=value,
+                params={"x": value},
+                distributions={"x": optuna.distributions.FloatDistribution(0, 1)},
+                user_attrs={"ga_generation": 0, "ga_parents": [], "ga_operator": "random"},
+            )
+        )
+    with contextlib.suppress(Exception):
+        publish(study, population_size=2, n_elites=0)
