@@ -93,6 +93,14 @@ def test_run_errors_name_the_flag(args: list[str], expected: str, tmp_path: Path
     assert not db.exists()  # a refused run leaves no database file
 
 
+def test_main_returns_the_usage_error_status(capsys: pytest.CaptureFixture[str]) -> None:
+    from optuna_ga.cli import main
+
+    assert main(["run", "--timeout", "nan"]) == 2  # returned, not raised as SystemExit
+    assert "argument --timeout" in capsys.readouterr().err
+    assert main(["--version"]) == 0
+
+
 # -- item 7: the device is checked before the first trial ----------------------------------
 
 
@@ -151,7 +159,8 @@ def test_missing_torch_names_the_extra(command: str, tmp_path: Path) -> None:
     line = one_line_error(
         run_cli(command, "--storage", url, prelude="sys.modules['torch'] = None")
     )
-    assert "torch not installed" in line and "pip install 'optuna-ga[torch]'" in line
+    assert "needs torch, which is not installed" in line
+    assert 'Install the extra: pip install "optuna-ga[torch]"' in line
 
 
 # -- item 6: passwords -----------------------------------------------------------------------

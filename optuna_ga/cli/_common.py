@@ -251,6 +251,9 @@ def recorded_config(study: optuna.Study) -> dict[str, Any]:
     return dict(recorded) if isinstance(recorded, dict) else {}
 
 
+_TORCH_EXTRA = {"torch": "torch", "sklearn": "scikit-learn"}  # module: distribution
+
+
 def torch_missing() -> CLIError | None:
     """A one-line error if the ``torch`` extra is not installed, else None."""
     import importlib.util
@@ -261,10 +264,11 @@ def torch_missing() -> CLIError | None:
         except (ImportError, ValueError):  # ValueError: import blocked (None in sys.modules)
             return True
 
-    missing = [m for m in ("torch", "sklearn") if absent(m)]
+    missing = [name for module, name in _TORCH_EXTRA.items() if absent(module)]
     if not missing:
         return None
-    return CLIError(
-        f"{' and '.join(missing)} not installed: this command needs the torch extra "
-        "(pip install 'optuna-ga[torch]')"
+    verb = "is" if len(missing) == 1 else "are"
+    return CLIError(  # as `import optuna_ga.torch` says it
+        f"optuna_ga.torch needs {' and '.join(missing)}, which {verb} not installed. "
+        'Install the extra: pip install "optuna-ga[torch]"'
     )
