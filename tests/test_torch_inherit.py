@@ -342,7 +342,7 @@ def _check_bounded(url: str, study_name: str, folder: Path) -> None:
         direction=study.direction,
         population_size=POPULATION,
         n_elites=ELITES,
-        modes=["hall_of_fame"],  # the sampler's default
+        modes=[GeneticSampler().population_mode],  # the sampler's default
     )
     stored = set(os.listdir(folder))
     assert {trials[n].user_attrs["ga_weights"] for n in keep} <= stored
