@@ -105,6 +105,7 @@ def enumerate_unseen(
 def _cross(
     space: Space,
     population: Sequence[Individual],
+    scores: np.ndarray,
     genomes: np.ndarray | None,
     operators: Operators,
     rng: np.random.Generator,
@@ -113,9 +114,9 @@ def _cross(
 
     Genes the child did not inherit (a conditional gene absent in the parent on its side of the
     cut) are drawn at random. ``genomes`` are the population's encodings, or None to encode
-    just the two parents. Returns the genome, the operator so far and the parents.
+    just the two parents; ``scores`` are the population's. Returns the genome, the operator so
+    far and the parents.
     """
-    scores = np.array([ind.score for ind in population])
     i, j = operators.selection(scores, rng)
     a, b = population[i], population[j]
     if genomes is None:
@@ -169,7 +170,8 @@ def breed(
     mutated again, with a rising rate, up to :data:`MAX_REMUTATIONS` times; then the sampler falls
     back to :func:`random_proposal`.
     """
-    x, operator, parents = _cross(space, population, None, operators, rng)
+    scores = np.array([ind.score for ind in population])
+    x, operator, parents = _cross(space, population, scores, None, operators, rng)
     rate = _rate(operators, len(space))
     for attempt in range(MAX_REMUTATIONS + 1):
         if attempt == 0:
@@ -198,10 +200,11 @@ def breed_candidates(
     caller checks only the children it considers, best first, which saves most of the checks.
     """
     genomes = np.array([space.encode(ind.params) for ind in population])
+    scores = np.array([ind.score for ind in population])
     rate = _rate(operators, len(space))
     children: dict[str, Proposal] = {}
     for _ in range(n_candidates):
-        x, operator, parents = _cross(space, population, genomes, operators, rng)
+        x, operator, parents = _cross(space, population, scores, genomes, operators, rng)
         y, _ = _mutate_at_least_one(space, x, rate, rng)
         params = space.decode(y)
         children.setdefault(
