@@ -15,13 +15,18 @@ from typing import Any
 import numpy as np
 
 from optuna_ga._encoding import Space
-from optuna_ga._encoding import canonical_hash
 from optuna_ga._encoding import cardinality
 from optuna_ga._encoding import grid
 from optuna_ga._population import Individual
+from optuna_ga.operators import CROSSOVERS
+from optuna_ga.operators import PAIR_SELECTIONS
+from optuna_ga.operators import ROW_CROSSOVERS
+from optuna_ga.operators import SELECTIONS
 from optuna_ga.operators import mutate
 from optuna_ga.operators import sample_uniform
 from optuna_ga.operators._crossover import Crossover
+from optuna_ga.operators._crossover import RowCrossover
+from optuna_ga.operators._selection import PairSelection
 from optuna_ga.operators._selection import Selection
 
 #: Re-mutations of a bred child that repeats an evaluated or running parameter set.
@@ -35,12 +40,28 @@ MAX_ENUMERATION = 20_000
 
 @dataclass(frozen=True)
 class Operators:
-    """The GA configuration that breeding needs."""
+    """The GA configuration that breeding needs: each operator in its single and batch form."""
 
     selection: Selection
     crossover: Crossover
     crossover_prob: float
     mutation_prob: float | None  # None: 1 / number of genes
+    pair_selection: PairSelection
+    row_crossover: RowCrossover
+
+    @classmethod
+    def named(
+        cls, selection: str, crossover: str, crossover_prob: float, mutation_prob: float | None
+    ) -> Operators:
+        """The operators of :data:`~optuna_ga.operators.SELECTIONS` and ``CROSSOVERS`` names."""
+        return cls(
+            selection=SELECTIONS[selection],
+            crossover=CROSSOVERS[crossover],
+            crossover_prob=crossover_prob,
+            mutation_prob=mutation_prob,
+            pair_selection=PAIR_SELECTIONS[selection],
+            row_crossover=ROW_CROSSOVERS[crossover],
+        )
 
 
 @dataclass(frozen=True)
@@ -186,28 +207,74 @@ def breed(
     return random_proposal(space, is_duplicate, rng, "random-fallback")
 
 
+@dataclass(frozen=True)
+class Brood:
+    """Children bred at once: their genomes and parents, decoded only when considered.
+
+    ``parents[k]`` holds the trial numbers of child ``k``'s parents; the second is -1 when the
+    child is a mutated copy of the first.
+    """
+
+    genomes: np.ndarray  # (m, d)
+    parents: np.ndarray  # (m, 2)
+
+    def __len__(self) -> int:
+        return len(self.genomes)
+
+    def proposal(self, space: Space, k: int, score: float | None = None) -> Proposal:
+        """Child ``k`` decoded, with its true lineage."""
+        first, second = (int(p) for p in self.parents[k])
+        if second < 0:
+            return Proposal(space.decode(self.genomes[k]), "mutation", [first], score=score)
+        return Proposal(
+            space.decode(self.genomes[k]), "crossover+mutation", [first, second], score=score
+        )
+
+
 def breed_candidates(
     space: Space,
     population: Sequence[Individual],
+    genomes: np.ndarray,
     operators: Operators,
     rng: np.random.Generator,
     n_candidates: int,
-) -> list[Proposal]:
-    """Up to ``n_candidates`` distinct children for the surrogate to choose from.
+) -> Brood:
+    """``n_candidates`` children bred at once, for the surrogate to choose from.
 
-    Each is bred as in :func:`breed`, except that at least one gene always mutates (so no child
-    is a copy of its first parent) and duplicates of known sets are *not* avoided here: the
-    caller checks only the children it considers, best first, which saves most of the checks.
+    Each is bred as in :func:`breed` (selection, crossover with probability ``crossover_prob``,
+    missing genes drawn at random, mutation), all in a few numpy operations over ``(m, d)``
+    arrays, except that at least one gene always mutates (so that few children are copies of
+    their first parent: a discrete gene may round back to its value). Duplicates of known sets
+    are *not* avoided here: the caller checks only the children it considers, best first, which
+    saves most of the checks. Children with equal genomes are kept once.
+
+    Args:
+        space: The genes.
+        population: The parents to draw from (not empty).
+        genomes: ``(len(population), d)`` their encodings over ``space``.
+        operators: The GA's operators (their batch forms are used).
+        rng: The random stream.
+        n_candidates: How many children to breed.
     """
-    genomes = np.array([space.encode(ind.params) for ind in population])
     scores = np.array([ind.score for ind in population])
-    rate = _rate(operators, len(space))
-    children: dict[str, Proposal] = {}
-    for _ in range(n_candidates):
-        x, operator, parents = _cross(space, population, scores, genomes, operators, rng)
-        y, _ = _mutate_at_least_one(space, x, rate, rng)
-        params = space.decode(y)
-        children.setdefault(
-            canonical_hash(params), Proposal(params, _label(operator, True), parents)
-        )
-    return list(children.values())
+    numbers = np.array([ind.number for ind in population])
+    m, d = n_candidates, len(space)
+    pairs = operators.pair_selection(scores, m, rng)
+    first, second = pairs[:, 0], pairs[:, 1]
+    crossed = (first != second) & (rng.random(m) < operators.crossover_prob)
+    child, _ = operators.row_crossover(genomes[first], genomes[second], rng)
+    x = np.where(crossed[:, None], child, genomes[first])
+    missing = np.isnan(x)
+    x[missing] = sample_uniform(space.low, space.high, space.n_choices, rng, m)[missing]
+    y, hit = mutate(x, space.low, space.high, space.n_choices, _rate(operators, d), rng)
+    unmutated = ~np.any(hit, axis=1)
+    if unmutated.any() and d > 0:  # mutate one random gene of those for sure
+        forced, _ = mutate(x, space.low, space.high, space.n_choices, 1.0, rng)
+        gene = rng.integers(d, size=m)
+        y = np.where(unmutated[:, None] & (np.arange(d) == gene[:, None]), forced, y)
+    first_of: dict[bytes, int] = {}
+    for k, row in enumerate(y):
+        first_of.setdefault(row.tobytes(), k)
+    keep = list(first_of.values())
+    parents = np.stack([numbers[first], np.where(crossed, numbers[second], -1)], axis=1)
+    return Brood(y[keep], parents[keep])

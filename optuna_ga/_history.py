@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,42 @@ from optuna_ga._population import next_population
 EVALUATED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
+@dataclass(frozen=True)
+class Encoded:
+    """Individuals and pruned trials encoded over one space (see :meth:`History.encoded`)."""
+
+    genomes: np.ndarray  # (n, d) the individuals, in the order digested
+    scores: np.ndarray  # (n,) their scores
+    pruned: np.ndarray  # (b, d) the pruned trials, in the order digested
+    row: Mapping[int, int]  # trial number -> row of ``genomes``
+
+    def of(self, individuals: Sequence[Individual]) -> np.ndarray:
+        """The genomes of these individuals (all digested), as ``(len(individuals), d)``."""
+        return self.genomes[[self.row[ind.number] for ind in individuals]]
+
+
+class _Encodings:
+    """Encodings over one space, grown as trials arrive (each trial is encoded once)."""
+
+    def __init__(self, space: Space) -> None:
+        self.space = space
+        d = len(space)
+        self._genomes, self._scores, self._pruned = np.zeros((0, d)), np.zeros(0), np.zeros((0, d))
+        self._row: dict[int, int] = {}
+
+    def extend(self, individuals: list[Individual], pruned: list[dict[str, Any]]) -> Encoded:
+        new = individuals[len(self._scores) :]
+        if new:
+            for k, ind in enumerate(new, start=len(self._scores)):
+                self._row[ind.number] = k
+            self._genomes = np.vstack([self._genomes, [self.space.encode(i.params) for i in new]])
+            self._scores = np.concatenate([self._scores, [ind.score for ind in new]])
+        if len(pruned) > len(self._pruned):
+            rows = [self.space.encode(p) for p in pruned[len(self._pruned) :]]
+            self._pruned = np.vstack([self._pruned, rows])
+        return Encoded(self._genomes, self._scores, self._pruned, self._row)
+
+
 class History:
     """Digest of the finished trials of one study.
 
@@ -54,8 +91,7 @@ class History:
         self.individuals: dict[int, Individual] = {}
         self._steady: dict[int, tuple[int, list[Individual]]] = {}  # size -> (digested, best)
         self._pruned: list[dict[str, Any]] = []  # parameter sets of pruned trials, in digest order
-        # Encodings of individuals and pruned trials over one space, extended as trials arrive.
-        self._encoded: tuple[Space | None, list[np.ndarray], list[np.ndarray]] = (None, [], [])
+        self._encoded: _Encodings | None = None  # over one space, extended as trials arrive
         self.evaluated_hashes: set[str] = set()
         self.structures: set[frozenset[str]] = set()
         self._order: list[str] = []
@@ -188,26 +224,16 @@ class History:
         }
         return len(tried) >= size
 
-    def encoded(self, space: Space) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The individuals encoded over ``space``, their scores, and the pruned trials encoded.
+    def encoded(self, space: Space) -> Encoded:
+        """The individuals and the pruned trials encoded over ``space``.
 
         Encodings are kept and extended as trials arrive, while the space stays the same object
         (:attr:`space` is rebuilt only when a gene or a distribution changes).
         """
         with self._lock:
-            cached, rows, bad = self._encoded
-            if cached is not space:
-                rows, bad = [], []
-                self._encoded = (space, rows, bad)
-            individuals = list(self.individuals.values())
-            rows.extend(space.encode(ind.params) for ind in individuals[len(rows) :])
-            bad.extend(space.encode(params) for params in self._pruned[len(bad) :])
-            d = len(space)
-            return (
-                np.array(rows).reshape(len(rows), d),
-                np.array([ind.score for ind in individuals]),
-                np.array(bad).reshape(len(bad), d),
-            )
+            if self._encoded is None or self._encoded.space is not space:
+                self._encoded = _Encodings(space)
+            return self._encoded.extend(list(self.individuals.values()), self._pruned)
 
     def population(
         self, generation: int, *, population_size: int, n_elites: int, mode: str

@@ -32,6 +32,7 @@ from optuna.trial import FrozenTrial
 from optuna.trial import TrialState
 
 from optuna_ga import _store
+from optuna_ga._breeding import Brood
 from optuna_ga._breeding import Operators
 from optuna_ga._breeding import Proposal
 from optuna_ga._breeding import breed
@@ -39,6 +40,7 @@ from optuna_ga._breeding import breed_candidates
 from optuna_ga._breeding import random_proposal
 from optuna_ga._encoding import Space
 from optuna_ga._encoding import fits
+from optuna_ga._history import Encoded
 from optuna_ga._history import History
 from optuna_ga._population import generation_of
 from optuna_ga._surrogate import density_ratio
@@ -178,11 +180,11 @@ class GeneticSampler(BaseSampler):
         if steady_state:
             self._mode = "steady_state"
         self._n_candidates = n_candidates
-        self._operators = Operators(
-            selection=SELECTIONS[selection],
-            crossover=CROSSOVERS[crossover],
-            crossover_prob=float(crossover_prob),
-            mutation_prob=None if mutation_prob is None else float(mutation_prob),
+        self._operators = Operators.named(
+            selection,
+            crossover,
+            float(crossover_prob),
+            None if mutation_prob is None else float(mutation_prob),
         )
         self._seed = secrets.randbits(63) if seed is None else seed
 
@@ -377,37 +379,37 @@ class GeneticSampler(BaseSampler):
         if not population:
             return random_proposal(space, is_duplicate, rng, "random")
         if self._n_candidates > 1:
-            candidates = breed_candidates(
-                space, population, self._operators, rng, self._n_candidates
+            encoded = digest.encoded(space)
+            brood = breed_candidates(
+                space, population, encoded.of(population), self._operators, rng, self._n_candidates
             )
-            chosen = _choose(digest, space, candidates, is_duplicate)
+            chosen = _choose(encoded, space, brood, is_duplicate)
             if chosen is not None:
                 return chosen
         return breed(space, population, self._operators, is_duplicate, rng)
 
 
 def _choose(
-    digest: History,
+    encoded: Encoded,
     space: Space,
-    candidates: list[Proposal],
+    brood: Brood,
     is_duplicate: Callable[[dict[str, Any]], bool],
 ) -> Proposal | None:
-    """The unseen candidate the surrogate scores highest, with its score; None if all repeat."""
-    observed, scores, pruned = digest.encoded(space)
-    x = np.array([space.encode(c.params) for c in candidates])
+    """The unseen child the surrogate scores highest, with its score; None if all repeat."""
     ratio = density_ratio(
-        x,
-        observed,
-        scores,
+        brood.genomes,
+        encoded.genomes,
+        encoded.scores,
         space.low,
         space.high,
         space.n_choices,
         gamma=SURROGATE_GAMMA,
-        extra_bad=pruned,
+        extra_bad=encoded.pruned,
     )
     for k in np.argsort(-ratio, kind="stable"):
-        if not is_duplicate(candidates[k].params):
-            return replace(candidates[k], score=round(float(ratio[k]), 6))
+        proposal = brood.proposal(space, int(k), round(float(ratio[k]), 6))
+        if not is_duplicate(proposal.params):
+            return proposal
     return None
 
 

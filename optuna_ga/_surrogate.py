@@ -86,32 +86,64 @@ def log_density(
     n = len(observed)
     if n == 0:
         return np.zeros(m)
-    categorical = n_choices > 0
-    span = np.where(high > low, high - low, 1.0)
     sigma = max(BANDWIDTH * n ** (-1.0 / (d + 4)), MIN_BANDWIDTH)
-
-    # (m, n, d) per-gene log kernel factors.
-    u_c = (candidates - low) / span
-    u_o = (observed - low) / span
-    z = (u_c[:, None, :] - u_o[None, :, :]) / sigma
-    log_k = -0.5 * z * z - math.log(sigma * math.sqrt(2.0 * math.pi))
-    if categorical.any():
-        k = n_choices[categorical].astype(float)
-        w = PRIOR_WEIGHT / (n + 1)
-        same = np.log(k * (1.0 + w) / (1.0 + k * w))
-        other = np.log(k * w / (1.0 + k * w))
-        equal = np.round(candidates[:, None, categorical]) == np.round(
-            observed[None, :, categorical]
+    numeric = n_choices == 0
+    span = np.where(high > low, high - low, 1.0)[numeric]
+    per_point = _numeric_log_kernels(
+        (candidates[:, numeric] - low[numeric]) / span,
+        (observed[:, numeric] - low[numeric]) / span,
+        sigma,
+    )
+    if not numeric.all():
+        per_point += _categorical_log_kernels(
+            candidates[:, ~numeric], observed[:, ~numeric], n_choices[~numeric], n
         )
-        log_k[:, :, categorical] = np.where(equal, same, other)
-    missing = np.isnan(candidates)[:, None, :] | np.isnan(observed)[None, :, :]
-    log_k[missing] = 0.0  # a gene missing on either side says nothing: factor 1
-
-    per_point = log_k.sum(axis=2)  # (m, n)
     # logsumexp over the n kernels and the uniform prior kernel (log 1 = 0).
     top = np.maximum(per_point.max(axis=1), 0.0)
     total = np.exp(-top) + np.exp(per_point - top[:, None]).sum(axis=1)
     return top + np.log(total) - math.log(n + 1)
+
+
+def _numeric_log_kernels(u: np.ndarray, v: np.ndarray, sigma: float) -> np.ndarray:
+    """``(m, n)`` sums over genes of log Gaussian kernels between rows of ``u`` and ``v``.
+
+    A NaN gene on either side contributes 0. By ``(a - b)^2 = a^2 - 2ab + b^2`` over the genes
+    both rows have, the sums are four matrix products rather than an ``(m, n, d)`` array.
+    """
+    has_u, has_v = ~np.isnan(u), ~np.isnan(v)
+    u, v = np.where(has_u, u, 0.0), np.where(has_v, v, 0.0)
+    has_u_f, has_v_f = has_u.astype(float), has_v.astype(float)
+    squares = (u * u) @ has_v_f.T + has_u_f @ (v * v).T - 2.0 * (u @ v.T)
+    shared = has_u_f @ has_v_f.T  # genes both rows have
+    log_norm = math.log(sigma * math.sqrt(2.0 * math.pi))
+    return -0.5 * np.maximum(squares, 0.0) / sigma**2 - shared * log_norm
+
+
+def _categorical_log_kernels(
+    x: np.ndarray, y: np.ndarray, n_choices: np.ndarray, n: int
+) -> np.ndarray:
+    """``(m, n)`` sums over categorical genes of log kernels between rows of ``x`` and ``y``.
+
+    A gene weighs ``log same`` where the two rows agree, ``log other`` where they differ and 0
+    where either lacks it; as matrix products over one-hot encodings of the choices.
+    """
+    k = n_choices.astype(float)
+    w = PRIOR_WEIGHT / (n + 1)
+    same = np.log(k * (1.0 + w) / (1.0 + k * w))
+    other = np.log(k * w / (1.0 + k * w))
+    has_x, has_y = (~np.isnan(x)).astype(float), (~np.isnan(y)).astype(float)
+    offsets = np.concatenate([[0], np.cumsum(n_choices)[:-1]])
+    total = int(n_choices.sum())
+    agree = _one_hot(x, offsets, total) * np.repeat(same - other, n_choices)
+    return (has_x * other) @ has_y.T + agree @ _one_hot(y, offsets, total).T
+
+
+def _one_hot(x: np.ndarray, offsets: np.ndarray, total: int) -> np.ndarray:
+    """Rows of choice indices (NaN: none) as ``(rows, total)`` one-hot blocks, one per gene."""
+    hot = np.zeros((len(x), total))
+    rows, genes = np.nonzero(~np.isnan(x))
+    hot[rows, offsets[genes] + np.round(x[rows, genes]).astype(int)] = 1.0
+    return hot
 
 
 def density_ratio(

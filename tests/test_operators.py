@@ -11,12 +11,17 @@ import pytest
 from optuna_ga.operators import differing
 from optuna_ga.operators import mutate
 from optuna_ga.operators import rank
+from optuna_ga.operators import rank_pairs
 from optuna_ga.operators import roulette
+from optuna_ga.operators import roulette_pairs
 from optuna_ga.operators import roulette_weights
 from optuna_ga.operators import sample_uniform
 from optuna_ga.operators import single_point
+from optuna_ga.operators import single_point_rows
 from optuna_ga.operators import tournament
+from optuna_ga.operators import tournament_pairs
 from optuna_ga.operators import uniform
+from optuna_ga.operators import uniform_rows
 
 
 class ScriptedRNG:
@@ -143,6 +148,82 @@ def test_selection_with_one_candidate() -> None:
     rng = np.random.default_rng(0)
     for select in (roulette, rank, tournament):
         assert select(np.array([1.0]), rng) == (0, 0)
+
+
+# -- batch forms -------------------------------------------------------------------------------
+
+
+def test_roulette_pairs_follow_the_weights_of_successive_draws() -> None:
+    # weights (1, 2, 4) / 7; the second is drawn among the others, renormalised:
+    # P(2, 1) = 4/7 * 2/3, P(0, 2) = 1/7 * 4/6, P(first = 1) = 2/7.
+    pairs = roulette_pairs(np.array([1.0, 2.0, 4.0]), 60000, np.random.default_rng(0))
+    assert pairs.shape == (60000, 2) and not np.any(pairs[:, 0] == pairs[:, 1])
+    counts = Counter(map(tuple, pairs.tolist()))
+    assert counts[(2, 1)] / 60000 == pytest.approx(8 / 21, abs=0.01)
+    assert counts[(0, 2)] / 60000 == pytest.approx(4 / 42, abs=0.01)
+    assert np.mean(pairs[:, 0] == 1) == pytest.approx(2 / 7, abs=0.01)
+
+
+def test_rank_pairs_are_linear_in_rank() -> None:
+    pairs = rank_pairs(np.array([10.0, -5.0, 3.0]), 30000, np.random.default_rng(0))
+    first = np.bincount(pairs[:, 0], minlength=3) / 30000
+    np.testing.assert_allclose(first, [3 / 6, 1 / 6, 2 / 6], atol=0.01)
+
+
+def test_tournament_pairs_hand_derived_and_exclusive() -> None:
+    # Three candidates: the first tournament sees all three, the second the other two.
+    pairs = tournament_pairs(np.array([5.0, 1.0, 9.0]), 50, np.random.default_rng(0))
+    assert pairs.tolist() == [[2, 0]] * 50
+    # Four: a tournament of three never crowns the worst; the best wins it 3 times in 4.
+    pairs = tournament_pairs(np.array([5.0, 1.0, 9.0, 7.0]), 20000, np.random.default_rng(1))
+    assert not np.any(pairs[:, 0] == 1) and not np.any(pairs[:, 0] == pairs[:, 1])
+    assert np.mean(pairs[:, 0] == 2) == pytest.approx(0.75, abs=0.015)
+
+
+def test_batch_selection_with_one_candidate() -> None:
+    for select in (roulette_pairs, rank_pairs, tournament_pairs):
+        assert select(np.array([1.0]), 3, np.random.default_rng(0)).tolist() == [[0, 0]] * 3
+
+
+def test_single_point_rows_cut_each_row_uniformly_among_nontrivial_positions() -> None:
+    a = np.zeros((30000, 4))
+    b = np.tile([1.0, 0.0, 1.0, 1.0], (30000, 1))  # differing genes 0, 2, 3: cuts 1, 2, 3
+    child, from_a = single_point_rows(a, b, np.random.default_rng(0))
+    cuts = Counter(from_a.sum(axis=1).tolist())
+    assert set(cuts) == {1, 2, 3}
+    for cut in (1, 2, 3):
+        assert cuts[cut] / 30000 == pytest.approx(1 / 3, abs=0.015)
+    np.testing.assert_array_equal(child, np.where(from_a, a, b))
+    # A row whose parents differ in fewer than two genes is a copy of its first parent.
+    one = single_point_rows(
+        np.array([[0.0, np.nan, 2.0]]), np.array([[0.0, np.nan, 3.0]]), np.random.default_rng(0)
+    )[0]
+    np.testing.assert_array_equal(one, [[0.0, np.nan, 2.0]])
+
+
+def test_uniform_rows_take_genes_by_coin() -> None:
+    child, from_a = uniform_rows(np.zeros((4000, 5)), np.ones((4000, 5)), np.random.default_rng(0))
+    np.testing.assert_array_equal(child, np.where(from_a, 0.0, 1.0))
+    assert from_a.mean() == pytest.approx(0.5, abs=0.02)
+
+
+def test_mutate_batch_mutates_rows_independently() -> None:
+    x = np.tile([2.0, 5.0, np.nan, 0.0], (2000, 1))
+    y, hit = mutate(x, LOW, HIGH, N_CHOICES, 0.5, np.random.default_rng(0))
+    assert y.shape == x.shape and hit.mean() == pytest.approx(0.5, abs=0.02)
+    changed = hit[:, 0]
+    assert np.all(y[changed, 0] != 2.0) and np.all(y[~changed, 0] == 2.0)
+    assert np.all(np.isin(y[changed, 0], [0.0, 1.0, 3.0]))
+    assert np.all((LOW[1] <= y[:, 1]) & (y[:, 1] <= HIGH[1]))
+    assert not np.isnan(y[hit[:, 2], 2]).any() and np.isnan(y[~hit[:, 2], 2]).all()
+    assert len({tuple(row) for row in y[:, :2].tolist()}) > 500  # rows do not share draws
+
+
+def test_sample_uniform_batch_shape_and_bounds() -> None:
+    draws = sample_uniform(LOW, HIGH, N_CHOICES, np.random.default_rng(0), size=500)
+    assert draws.shape == (500, 4)
+    assert set(draws[:, 0]) == {0.0, 1.0, 2.0, 3.0} and set(draws[:, 3]) == {0.0}
+    assert (draws[:, 1] >= 0).all() and (draws[:, 1] <= 10).all()
 
 
 # -- mutation ----------------------------------------------------------------------------------

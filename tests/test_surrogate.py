@@ -24,8 +24,6 @@ from optuna_ga._population import Individual
 from optuna_ga._surrogate import density_ratio
 from optuna_ga._surrogate import log_density
 from optuna_ga._surrogate import n_good
-from optuna_ga.operators import roulette
-from optuna_ga.operators import single_point
 
 UNIT = (np.array([0.0]), np.array([1.0]), np.array([0]))
 
@@ -140,7 +138,7 @@ SPACE = Space(
 )
 
 
-def test_candidates_are_distinct_valid_and_never_copies() -> None:
+def test_candidates_are_distinct_valid_and_rarely_copies() -> None:
     rng = np.random.default_rng(0)
     population = []
     for number in range(6):
@@ -150,17 +148,23 @@ def test_candidates_are_distinct_valid_and_never_copies() -> None:
         if number % 2:
             del params["cond"]
         population.append(Individual(number, float(number), params))
-    operators = Operators(roulette, single_point, 0.9, None)
-    children = breed_candidates(SPACE, population, operators, rng, 40)
+    operators = Operators.named("roulette", "single_point", 0.9, None)
+    genomes = np.array([SPACE.encode(ind.params) for ind in population])
+    brood = breed_candidates(SPACE, population, genomes, operators, rng, 40)
+    children = [brood.proposal(SPACE, k) for k in range(len(brood))]
     hashes = [canonical_hash(c.params) for c in children]
     assert len(children) >= 35 and len(set(hashes)) == len(hashes)
+    assert {c.operator for c in children} == {"mutation", "crossover+mutation"}
     by_number = {ind.number: ind.params for ind in population}
     for child in children:
         assert set(child.params) == set(SPACE.names)  # conditional genes filled in
         for name, value in child.params.items():
             assert fits(SPACE.distributions[name], value), (name, value)
         assert child.operator.endswith("mutation") and child.parents
-        assert child.params != by_number[child.parents[0]]
+    # A mutated discrete gene may round back to its value: a few copies, never chosen (they
+    # repeat an evaluated set), are allowed.
+    copies = [c for c in children if c.params == by_number[c.parents[0]]]
+    assert len(copies) <= 4
 
 
 @pytest.mark.parametrize("n_candidates", [2, 24])

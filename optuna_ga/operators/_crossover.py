@@ -11,6 +11,8 @@ from collections.abc import Callable
 import numpy as np
 
 Crossover = Callable[[np.ndarray, np.ndarray, np.random.Generator], tuple[np.ndarray, np.ndarray]]
+#: The same over ``(m, d)`` arrays: row ``k`` of the child crosses row ``k`` of each parent.
+RowCrossover = Crossover
 
 
 def differing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -68,4 +70,38 @@ def uniform(
     return np.where(from_a, a, b), from_a
 
 
+def single_point_rows(
+    a: np.ndarray, b: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`single_point` for each row of two ``(m, d)`` arrays at once.
+
+    Example:
+        >>> a, b = np.zeros((2, 4)), np.array([[1.0, 0, 1, 1], [0, 0, 0, 1]])
+        >>> child, from_a = single_point_rows(a, b, np.random.default_rng(0))
+        >>> child[1].tolist()  # one differing gene: no nontrivial cut, a copy of a
+        [0.0, 0.0, 0.0, 0.0]
+    """
+    m, d = a.shape
+    diff = differing(a, b)
+    first = np.argmax(diff, axis=1)
+    last = d - 1 - np.argmax(diff[:, ::-1], axis=1)
+    # Cut c uniform in [first + 1, last] where the parents differ in two genes or more.
+    cut = first + 1 + np.floor(rng.random(m) * (last - first)).astype(int)
+    cut = np.where(diff.sum(axis=1) >= 2, cut, d)
+    from_a = np.arange(d) < cut[:, None]
+    return np.where(from_a, a, b), from_a
+
+
+def uniform_rows(
+    a: np.ndarray, b: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`uniform` for each row of two ``(m, d)`` arrays at once."""
+    from_a = rng.random(a.shape) < 0.5
+    return np.where(from_a, a, b), from_a
+
+
 CROSSOVERS: dict[str, Crossover] = {"single_point": single_point, "uniform": uniform}
+ROW_CROSSOVERS: dict[str, RowCrossover] = {
+    "single_point": single_point_rows,
+    "uniform": uniform_rows,
+}

@@ -13,9 +13,15 @@ LOCAL_STEP = 0.1
 
 
 def sample_uniform(
-    low: np.ndarray, high: np.ndarray, n_choices: np.ndarray, rng: np.random.Generator
+    low: np.ndarray,
+    high: np.ndarray,
+    n_choices: np.ndarray,
+    rng: np.random.Generator,
+    size: int | None = None,
 ) -> np.ndarray:
     """A genome drawn uniformly in the transformed space (categorical: uniform choice).
+
+    With ``size``, a ``(size, d)`` array of genomes.
 
     Example:
         >>> from optuna_ga.operators import sample_uniform
@@ -23,10 +29,17 @@ def sample_uniform(
         ...                    np.random.default_rng(0))
         >>> bool(0.0 <= x[0] <= 1.0) and x[1] in (0.0, 1.0, 2.0)
         True
+        >>> sample_uniform(np.zeros(2), np.ones(2), np.zeros(2, int), np.random.default_rng(0),
+        ...                size=5).shape
+        (5, 2)
     """
-    x = rng.uniform(low, high)
+    shape = low.shape if size is None else (size, len(low))
+    x = rng.uniform(low, high, size=shape)
     categorical = n_choices > 0
-    x[categorical] = rng.integers(0, n_choices[categorical])
+    n_categorical = int(categorical.sum())
+    x[..., categorical] = rng.integers(
+        0, n_choices[categorical], size=(*shape[:-1], n_categorical)
+    )
     return x
 
 
@@ -47,6 +60,8 @@ def mutate(
       snaps the value onto ``step`` and the bounds.
     * A NaN gene that mutates is resampled uniformly.
 
+    ``x`` is one genome ``(d,)`` or a batch ``(m, d)``, mutated row by row.
+
     Reference for the Gaussian step: T. Bäck, *Evolutionary Algorithms in Theory and
     Practice*, 1996.
 
@@ -56,12 +71,13 @@ def mutate(
         >>> bool(hit[0]) and y[0] in (1.0, 2.0)
         True
     """
-    n = len(x)
-    hit = rng.random(n) < rate
-    uniform_draw = sample_uniform(low, high, n_choices, rng)
-    resample = rng.random(n) < 0.5
-    noise = rng.normal(0.0, LOCAL_STEP, n) * (high - low)
-    shift = rng.integers(1, np.maximum(n_choices, 2))
+    shape = x.shape
+    hit = rng.random(shape) < rate
+    uniform_draw = sample_uniform(low, high, n_choices, rng, None if x.ndim == 1 else len(x))
+    resample = rng.random(shape) < 0.5
+    noise = rng.normal(0.0, LOCAL_STEP, shape) * (high - low)
+    shift = rng.integers(1, np.maximum(n_choices, 2), size=shape)
+    low, high, n_choices = (np.broadcast_to(a, shape) for a in (low, high, n_choices))
     y = x.copy()
     missing = np.isnan(x)
     categorical = n_choices > 0

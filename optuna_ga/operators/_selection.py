@@ -12,6 +12,8 @@ from collections.abc import Callable
 import numpy as np
 
 Selection = Callable[[np.ndarray, np.random.Generator], tuple[int, int]]
+#: ``(scores, size, rng) -> (size, 2)`` parent indices: ``size`` draws of a selection at once.
+PairSelection = Callable[[np.ndarray, int, np.random.Generator], np.ndarray]
 
 TOURNAMENT_SIZE = 3
 
@@ -85,10 +87,7 @@ def rank(scores: np.ndarray, rng: np.random.Generator) -> tuple[int, int]:
         >>> i != j
         True
     """
-    order = np.argsort(np.asarray(scores, dtype=float), kind="stable")
-    weights = np.empty(len(order))
-    weights[order] = np.arange(1, len(order) + 1, dtype=float)
-    return _two_by_weights(weights / weights.sum(), rng)
+    return _two_by_weights(_rank_weights(scores), rng)
 
 
 def tournament(scores: np.ndarray, rng: np.random.Generator) -> tuple[int, int]:
@@ -117,4 +116,68 @@ def tournament(scores: np.ndarray, rng: np.random.Generator) -> tuple[int, int]:
     return first, one(np.delete(np.arange(n), first))
 
 
+def _rank_weights(scores: np.ndarray) -> np.ndarray:
+    order = np.argsort(np.asarray(scores, dtype=float), kind="stable")
+    weights = np.empty(len(order))
+    weights[order] = np.arange(1, len(order) + 1, dtype=float)
+    return weights / weights.sum()
+
+
+def pairs_by_weights(weights: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """``size`` pairs of distinct indices, each drawn as :func:`roulette` draws one pair.
+
+    The first of a pair is drawn with probability proportional to ``weights`` (all positive),
+    the second likewise among the others. Both at once by the Gumbel-top-2 trick: the two
+    largest of ``log w_i + G_i`` (``G_i`` standard Gumbel) are such a draw (Vieira, *Gumbel-max
+    trick and weighted reservoir sampling*, 2014). With a single index, both are 0.
+
+    Example:
+        >>> pairs = pairs_by_weights(np.array([0.2, 0.3, 0.5]), 4, np.random.default_rng(0))
+        >>> pairs.shape, bool(np.all(pairs[:, 0] != pairs[:, 1]))
+        ((4, 2), True)
+    """
+    n = len(weights)
+    if n == 1:
+        return np.zeros((size, 2), dtype=int)
+    keys = np.log(weights) + rng.gumbel(size=(size, n))
+    return np.argsort(-keys, axis=1, kind="stable")[:, :2]
+
+
+def roulette_pairs(scores: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """``size`` draws of :func:`roulette` at once, as a ``(size, 2)`` array."""
+    return pairs_by_weights(roulette_weights(scores), size, rng)
+
+
+def rank_pairs(scores: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """``size`` draws of :func:`rank` at once, as a ``(size, 2)`` array."""
+    return pairs_by_weights(_rank_weights(scores), size, rng)
+
+
+def tournament_pairs(scores: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """``size`` draws of :func:`tournament` at once, as a ``(size, 2)`` array.
+
+    Each tournament's entrants are the first :data:`TOURNAMENT_SIZE` of a random order; the
+    second tournament's order excludes the first winner.
+    """
+    scores = np.asarray(scores, dtype=float)
+    n = len(scores)
+    if n == 1:
+        return np.zeros((size, 2), dtype=int)
+    rows = np.arange(size)
+
+    def winners(keys: np.ndarray, k: int) -> np.ndarray:
+        entrants = np.argpartition(keys, k - 1, axis=1)[:, :k]
+        return entrants[rows, np.argmax(scores[entrants], axis=1)]
+
+    keys = rng.random((size, n))
+    first = winners(keys, min(TOURNAMENT_SIZE, n))
+    keys[rows, first] = np.inf  # never an entrant of the second tournament
+    return np.stack([first, winners(keys, min(TOURNAMENT_SIZE, n - 1))], axis=1)
+
+
 SELECTIONS: dict[str, Selection] = {"roulette": roulette, "tournament": tournament, "rank": rank}
+PAIR_SELECTIONS: dict[str, PairSelection] = {
+    "roulette": roulette_pairs,
+    "tournament": tournament_pairs,
+    "rank": rank_pairs,
+}
