@@ -231,9 +231,12 @@ class History:
         (:attr:`space` is rebuilt only when a gene or a distribution changes).
         """
         with self._lock:
-            if self._encoded is None or self._encoded.space is not space:
-                self._encoded = _Encodings(space)
-            return self._encoded.extend(list(self.individuals.values()), self._pruned)
+            encodings = self._encoded
+            if encodings is None or encodings.space is not space:
+                encodings = _Encodings(space)
+                if space is self._space:  # not a one-off space (see :meth:`space_with`)
+                    self._encoded = encodings
+            return encodings.extend(list(self.individuals.values()), self._pruned)
 
     def population(
         self, generation: int, *, population_size: int, n_elites: int, mode: str

@@ -20,6 +20,7 @@ from optuna_ga._breeding import breed_candidates
 from optuna_ga._encoding import Space
 from optuna_ga._encoding import canonical_hash
 from optuna_ga._encoding import fits
+from optuna_ga._history import History
 from optuna_ga._population import Individual
 from optuna_ga._surrogate import density_ratio
 from optuna_ga._surrogate import log_density
@@ -259,3 +260,27 @@ def test_same_seed_guided_runs_are_reproducible() -> None:
 def test_bad_n_candidates_raise(bad: object) -> None:
     with pytest.raises(ValueError, match="n_candidates"):
         GeneticSampler(n_candidates=bad)  # type: ignore[arg-type]
+
+
+def test_history_encodings_grow_with_the_study_and_match_encode() -> None:
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(_conditional, n_trials=12)
+    history = History(study.direction)
+    history.update(study.trials)
+    space = history.space
+    first = history.encoded(space)
+    assert first.genomes.shape == (12, len(space))
+    study.optimize(_conditional, n_trials=5)
+    history.update(study.trials)
+    grown = history.encoded(space)
+    assert grown.genomes.shape == (17, len(space))
+    np.testing.assert_array_equal(grown.genomes[:12], first.genomes)
+    for t in study.trials:
+        np.testing.assert_array_equal(
+            grown.of([history.individuals[t.number]])[0], space.encode(t.params)
+        )
+    assert grown.scores.tolist() == [-t.value for t in study.trials]  # minimised: negated
+    # A one-off space (a trial's own distributions) is encoded apart, the cache kept.
+    other = Space({**space.distributions, "x": FloatDistribution(-9, 9)})
+    assert history.encoded(other).genomes.shape == (17, len(space))
+    assert history.encoded(space).genomes is grown.genomes  # nothing new: the same arrays
