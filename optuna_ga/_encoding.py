@@ -189,6 +189,8 @@ class Space:
         self.n_choices = np.array(
             [len(self._choices.get(name, ())) for name in self.names], dtype=int
         )
+        #: Distinct values of each gene (``inf`` for a continuous one), see :func:`cardinality`.
+        self.sizes = np.array([cardinality(d) for d in self.distributions.values()], dtype=float)
 
     def __len__(self) -> int:
         return len(self.names)

@@ -43,6 +43,7 @@ from optuna_ga._encoding import fits
 from optuna_ga._history import Encoded
 from optuna_ga._history import History
 from optuna_ga._population import generation_of
+from optuna_ga._surrogate import bandwidths
 from optuna_ga._surrogate import density_ratio
 from optuna_ga.operators import CROSSOVERS
 from optuna_ga.operators import SELECTIONS
@@ -405,6 +406,7 @@ def _choose(
         space.n_choices,
         gamma=SURROGATE_GAMMA,
         extra_bad=encoded.pruned,
+        bandwidth=bandwidths(space.sizes),
     )
     for k in np.argsort(-ratio, kind="stable"):
         proposal = brood.proposal(space, int(k), round(float(ratio[k]), 6))

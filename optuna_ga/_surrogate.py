@@ -16,8 +16,9 @@ gene, and the leading 1 is a uniform prior kernel (``K = 1`` everywhere), so a r
 tried yet scores 0, not minus infinity:
 
 * numeric gene (scaled to ``[0, 1]`` over its transformed range): a Gaussian of width
-  ``sigma = BANDWIDTH * n ** (-1 / (d + 4))`` (Scott's rule; ``n`` points in the group, ``d``
-  genes), floored at :data:`MIN_BANDWIDTH`;
+  ``sigma = b * n ** (-1 / (d + 4))`` (Scott's rule; ``n`` points in the group, ``d`` genes),
+  floored at :data:`MIN_BANDWIDTH`, where ``b`` is :data:`BANDWIDTH` for a gene with at most
+  :data:`FINE_SIZE` values and :data:`FINE_BANDWIDTH` for a finer one (see :func:`bandwidths`);
 * categorical gene with ``k`` choices: weight ``1 + w`` on the observed choice and ``w`` on every
   choice, normalised (``w = PRIOR_WEIGHT / (n + 1)``, Optuna's TPE smoothing), times ``k``;
 * a gene the observed individual does not have (a conditional gene) says nothing: factor 1.
@@ -33,6 +34,11 @@ import numpy as np
 
 #: Kernel width of a numeric gene for one point, as a share of its transformed range.
 BANDWIDTH = 0.2
+#: Kernel width for one point of a gene with more than :data:`FINE_SIZE` values (a continuous
+#: one, or a fine grid): sharper, so that children near a good value are told apart from
+#: children a little further off.
+FINE_BANDWIDTH = 0.1
+FINE_SIZE = 20
 #: Smallest kernel width, as a share of the range.
 MIN_BANDWIDTH = 0.01
 #: Weight of the uniform prior in a categorical kernel (Optuna's TPE ``prior_weight``).
@@ -55,12 +61,23 @@ def n_good(n: int, gamma: float) -> int:
     return min(max(math.ceil(gamma * n), 1), max(n - 1, 1))
 
 
+def bandwidths(sizes: np.ndarray) -> np.ndarray:
+    """Kernel width for one point of each gene, from its number of values (``inf``: continuous).
+
+    Example:
+        >>> bandwidths(np.array([5, 21, np.inf])).tolist()
+        [0.2, 0.1, 0.1]
+    """
+    return np.where(np.asarray(sizes) > FINE_SIZE, FINE_BANDWIDTH, BANDWIDTH)
+
+
 def log_density(
     candidates: np.ndarray,
     observed: np.ndarray,
     low: np.ndarray,
     high: np.ndarray,
     n_choices: np.ndarray,
+    bandwidth: float | np.ndarray = BANDWIDTH,
 ) -> np.ndarray:
     """Log of the kernel density of ``observed`` (with the uniform prior kernel) at each candidate.
 
@@ -70,6 +87,8 @@ def log_density(
         low: ``(d,)`` transformed lower bounds of the genes.
         high: ``(d,)`` transformed upper bounds.
         n_choices: ``(d,)`` choices of each categorical gene, 0 for a numeric one.
+        bandwidth: Kernel width for one point, for all genes or ``(d,)`` per gene (only the
+            numeric genes' entries are used).
 
     Returns:
         ``(m,)`` log densities relative to the uniform density (0 means "uniform").
@@ -86,8 +105,9 @@ def log_density(
     n = len(observed)
     if n == 0:
         return np.zeros(m)
-    sigma = max(BANDWIDTH * n ** (-1.0 / (d + 4)), MIN_BANDWIDTH)
     numeric = n_choices == 0
+    width = np.broadcast_to(np.asarray(bandwidth, dtype=float), (d,))[numeric]
+    sigma = np.maximum(width * n ** (-1.0 / (d + 4)), MIN_BANDWIDTH)
     span = np.where(high > low, high - low, 1.0)[numeric]
     per_point = _numeric_log_kernels(
         (candidates[:, numeric] - low[numeric]) / span,
@@ -104,19 +124,19 @@ def log_density(
     return top + np.log(total) - math.log(n + 1)
 
 
-def _numeric_log_kernels(u: np.ndarray, v: np.ndarray, sigma: float) -> np.ndarray:
-    """``(m, n)`` sums over genes of log Gaussian kernels between rows of ``u`` and ``v``.
+def _numeric_log_kernels(u: np.ndarray, v: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """``(m, n)`` sums over genes of log Gaussian kernels (widths ``sigma``) between rows.
 
     A NaN gene on either side contributes 0. By ``(a - b)^2 = a^2 - 2ab + b^2`` over the genes
     both rows have, the sums are four matrix products rather than an ``(m, n, d)`` array.
     """
     has_u, has_v = ~np.isnan(u), ~np.isnan(v)
-    u, v = np.where(has_u, u, 0.0), np.where(has_v, v, 0.0)
+    u, v = np.where(has_u, u / sigma, 0.0), np.where(has_v, v / sigma, 0.0)
     has_u_f, has_v_f = has_u.astype(float), has_v.astype(float)
     squares = (u * u) @ has_v_f.T + has_u_f @ (v * v).T - 2.0 * (u @ v.T)
-    shared = has_u_f @ has_v_f.T  # genes both rows have
-    log_norm = math.log(sigma * math.sqrt(2.0 * math.pi))
-    return -0.5 * np.maximum(squares, 0.0) / sigma**2 - shared * log_norm
+    log_norm = np.log(sigma * math.sqrt(2.0 * math.pi))
+    shared_norm = (has_u_f * log_norm) @ has_v_f.T  # over the genes both rows have
+    return -0.5 * np.maximum(squares, 0.0) - shared_norm
 
 
 def _categorical_log_kernels(
@@ -156,6 +176,7 @@ def density_ratio(
     *,
     gamma: float,
     extra_bad: np.ndarray | None = None,
+    bandwidth: float | np.ndarray = BANDWIDTH,
 ) -> np.ndarray:
     """Score candidates by ``log l(x) - log g(x)`` (see the module docstring).
 
@@ -169,6 +190,7 @@ def density_ratio(
         gamma: Share of the observed individuals that form the good group, in ``(0, 1)``.
         extra_bad: ``(b, d)`` genomes known to be bad without a score (pruned trials), in the
             order observed.
+        bandwidth: As in :func:`log_density`.
 
     Returns:
         ``(m,)`` scores; all zero when there is nothing to compare yet (fewer than 2 observed).
@@ -191,6 +213,6 @@ def density_ratio(
     if extra_bad is not None and len(extra_bad):
         bad = np.concatenate([bad, extra_bad])
     bad = bad[-MAX_BAD:]
-    return log_density(candidates, good, low, high, n_choices) - log_density(
-        candidates, bad, low, high, n_choices
+    return log_density(candidates, good, low, high, n_choices, bandwidth) - log_density(
+        candidates, bad, low, high, n_choices, bandwidth
     )

@@ -22,6 +22,7 @@ from optuna_ga._encoding import canonical_hash
 from optuna_ga._encoding import fits
 from optuna_ga._history import History
 from optuna_ga._population import Individual
+from optuna_ga._surrogate import bandwidths
 from optuna_ga._surrogate import density_ratio
 from optuna_ga._surrogate import log_density
 from optuna_ga._surrogate import n_good
@@ -73,6 +74,28 @@ def test_log_density_two_genes_multiply_and_missing_genes_count_one() -> None:
     nan_x = np.array([[0.5, np.nan]])
     want_nan = math.log((1 + _gauss(0.0, sigma) + _gauss(0.3, sigma)) / 3)
     assert log_density(nan_x, observed, low, high, k)[0] == pytest.approx(want_nan)
+
+
+def test_log_density_per_gene_bandwidths_by_hand() -> None:
+    # n = 1, d = 2: sigma_i = b_i * 1 ** (-1/6) = b_i; the kernel is a product of Gaussians.
+    low, high, k = np.zeros(2), np.ones(2), np.zeros(2, dtype=int)
+    got = log_density(np.array([[0.3, 0.3]]), np.array([[0.5, 0.5]]), low, high, k, [0.2, 0.1])
+    want = math.log((1 + _gauss(0.2, 0.2) * _gauss(0.2, 0.1)) / 2)
+    assert got[0] == pytest.approx(want)
+
+
+def test_fine_genes_get_the_sharper_bandwidth() -> None:
+    space = Space(
+        {
+            "coarse": IntDistribution(0, 20),  # 21 values: fine
+            "index": IntDistribution(0, 9),
+            "x": FloatDistribution(0.0, 1.0),
+            "grid": FloatDistribution(0.0, 1.0, step=0.25),
+            "c": CategoricalDistribution(list(range(30))),
+        }
+    )
+    assert space.sizes.tolist() == [21, 10, math.inf, 5, 30]
+    assert bandwidths(space.sizes).tolist() == [0.1, 0.2, 0.1, 0.2, 0.1]  # "c" is unused
 
 
 def test_log_density_with_nothing_observed_is_uniform() -> None:
