@@ -92,7 +92,10 @@ def run_one(task: tuple[str, str, str, int, int]) -> Result:
         trial.set_user_attr("key", key)
         return value
 
-    study = optuna.create_study(sampler=SAMPLERS[sampler](seed), pruner=PRUNERS[pruner]())
+    # A fixed name: HyperbandPruner draws each trial's bracket from a CRC of the study name.
+    study = optuna.create_study(
+        study_name=f"{name}-{seed}", sampler=SAMPLERS[sampler](seed), pruner=PRUNERS[pruner]()
+    )
     study.optimize(objective, n_trials=100_000)
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     best = min(done, key=lambda t: float(t.value or math.inf))
