@@ -57,6 +57,11 @@ MAX_CLAIM_ROUNDS = 5
 CLAIM_JITTER_S = 0.005
 #: Share of the individuals that the surrogate treats as good (see :mod:`optuna_ga._surrogate`).
 SURROGATE_GAMMA = 0.15
+#: While fewer than ``EARLY_SIZES * population_size`` individuals have finished, each trial
+#: chooses among ``EARLY_FACTOR * n_candidates`` children: early trials weigh most, and values
+#: are few, so a lucky one is not yet over-exploited (measured in ``benchmarks/RESULTS.md``).
+EARLY_SIZES = 5
+EARLY_FACTOR = 2
 
 
 class GeneticSampler(BaseSampler):
@@ -107,7 +112,8 @@ class GeneticSampler(BaseSampler):
         n_candidates: Children bred per trial, ``>= 1``. With more than one, a surrogate
             fitted on the finished trials (a density ratio between good and bad trials, see
             :mod:`optuna_ga._surrogate`) picks the one that is evaluated and records its score
-            as the ``ga_surrogate_score`` user attr. ``1`` is the classic GA.
+            as the ``ga_surrogate_score`` user attr; until ``5 * population_size`` individuals
+            have finished, twice as many children are bred. ``1`` is the classic GA.
         seed: Seed for reproducible runs, an int in ``[0, 2**63 - 1]``. ``None`` draws one at
             construction; workers that share a seed still breed different children (each trial
             number has its own stream).
@@ -381,8 +387,11 @@ class GeneticSampler(BaseSampler):
             return random_proposal(space, is_duplicate, rng, "random")
         if self._n_candidates > 1:
             encoded = digest.encoded(space)
+            n_candidates = self._n_candidates
+            if len(encoded.scores) < EARLY_SIZES * self._population_size:
+                n_candidates *= EARLY_FACTOR
             brood = breed_candidates(
-                space, population, encoded.of(population), self._operators, rng, self._n_candidates
+                space, population, encoded.of(population), self._operators, rng, n_candidates
             )
             chosen = _choose(encoded, space, brood, is_duplicate)
             if chosen is not None:

@@ -307,3 +307,26 @@ def test_history_encodings_grow_with_the_study_and_match_encode() -> None:
     other = Space({**space.distributions, "x": FloatDistribution(-9, 9)})
     assert history.encoded(other).genomes.shape == (17, len(space))
     assert history.encoded(space).genomes is grown.genomes  # nothing new: the same arrays
+
+
+def test_young_studies_choose_among_twice_as_many_children(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import optuna_ga._sampler as sampler_module
+
+    seen: list[tuple[int, int]] = []
+    real = sampler_module.breed_candidates
+
+    def spy(space: Space, population: Any, genomes: Any, *args: Any) -> Any:
+        operators, rng, n = args
+        seen.append((n_finished[0], n))
+        return real(space, population, genomes, operators, rng, n)
+
+    n_finished = [0]
+    monkeypatch.setattr(sampler_module, "breed_candidates", spy)
+    study = optuna.create_study(sampler=GeneticSampler(seed=0, population_size=4, n_candidates=3))
+    study.optimize(
+        _conditional, n_trials=40, callbacks=[lambda s, t: n_finished.__setitem__(0, t.number + 1)]
+    )
+    assert seen and {n for done, n in seen if done < 20} == {6}
+    assert {n for done, n in seen if done >= 20} == {3}
