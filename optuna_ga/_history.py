@@ -89,6 +89,7 @@ class History:
         self._digested: set[int] = set()  # finished trials at or above the watermark
         self.finished: dict[int, FrozenTrial] = {}
         self.individuals: dict[int, Individual] = {}
+        self._in_order: list[Individual] = []  # the same, in the order digested (append-only)
         self._steady: dict[int, tuple[int, list[Individual]]] = {}  # size -> (digested, best)
         self._pruned: list[dict[str, Any]] = []  # parameter sets of pruned trials, in digest order
         self._encoded: _Encodings | None = None  # over one space, extended as trials arrive
@@ -132,9 +133,9 @@ class History:
             self._pruned.append(dict(trial.params))
         value = trial.value if trial.state == TrialState.COMPLETE else None
         if value is not None and math.isfinite(value):
-            self.individuals[trial.number] = Individual(
-                trial.number, self._sign * value, dict(trial.params)
-            )
+            individual = Individual(trial.number, self._sign * value, dict(trial.params))
+            self.individuals[trial.number] = individual
+            self._in_order.append(individual)
 
     def _learn_space(self, trial: FrozenTrial) -> None:
         names = list(trial.distributions)
@@ -236,7 +237,7 @@ class History:
                 encodings = _Encodings(space)
                 if space is self._space:  # not a one-off space (see :meth:`space_with`)
                     self._encoded = encodings
-            return encodings.extend(list(self.individuals.values()), self._pruned)
+            return encodings.extend(self._in_order, self._pruned)
 
     def population(
         self, generation: int, *, population_size: int, n_elites: int, mode: str
@@ -252,9 +253,8 @@ class History:
             with self._lock:
                 # Kept incrementally: the best so far, merged with the individuals since.
                 seen, top = self._steady.get(population_size, (0, []))
-                individuals = list(self.individuals.values())
-                top = best([*top, *individuals[seen:]], population_size)
-                self._steady[population_size] = (len(individuals), top)
+                top = best([*top, *self._in_order[seen:]], population_size)
+                self._steady[population_size] = (len(self._in_order), top)
                 return top
         key = (population_size, n_elites, mode)
         with self._lock:

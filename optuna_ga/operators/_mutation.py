@@ -77,7 +77,8 @@ def mutate(
     resample = rng.random(shape) < 0.5
     noise = rng.normal(0.0, LOCAL_STEP, shape) * (high - low)
     shift = rng.integers(1, np.maximum(n_choices, 2), size=shape)
-    low, high, n_choices = (np.broadcast_to(a, shape) for a in (low, high, n_choices))
+    if x.ndim > 1:  # per-gene bounds for every row, for the masked assignments below
+        low, high, n_choices = (np.broadcast_to(a, shape) for a in (low, high, n_choices))
     y = x.copy()
     missing = np.isnan(x)
     categorical = n_choices > 0
