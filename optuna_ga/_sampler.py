@@ -58,8 +58,9 @@ CLAIM_JITTER_S = 0.005
 #: Share of the individuals that the surrogate treats as good (see :mod:`optuna_ga._surrogate`).
 SURROGATE_GAMMA = 0.15
 #: While fewer than ``EARLY_SIZES * population_size`` individuals have finished, each trial
-#: chooses among ``EARLY_FACTOR * n_candidates`` children: early trials weigh most, and values
-#: are few, so a lucky one is not yet over-exploited (measured in ``benchmarks/RESULTS.md``).
+#: chooses among ``EARLY_FACTOR * n_candidates`` children: each early trial is a large share of
+#: the budget, and later, on noisy objectives, sharper picks chase lucky values (measured in
+#: ``benchmarks/RESULTS.md``).
 EARLY_SIZES = 5
 EARLY_FACTOR = 2
 
