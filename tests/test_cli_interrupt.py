@@ -188,3 +188,20 @@ def test_progress_lines_without_a_terminal(tmp_path: Path) -> None:
     assert progress, result.stdout
     assert "\r" not in result.stdout and "\033" not in result.stdout  # no terminal codes
     assert "best validation accuracy" in progress[-1]
+
+
+def test_interrupt_inside_exec_still_exits_130(tmp_path: Path) -> None:
+    # Ctrl-C while a module defines a dataclass raises KeyboardInterrupt inside ``exec``;
+    # ``python -m`` must still end with status 130 and one line, not die of SIGINT.
+    (tmp_path / "interrupted_in_exec.py").write_text(
+        "import sys\n"
+        "import optuna_ga.cli._parser as parser\n"
+        "parser.run_command = lambda argv: exec('raise KeyboardInterrupt')\n"
+        "from optuna_ga.cli import main\n"
+        "sys.exit(main([]))\n"
+    )
+    env = {**ENV, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    done = subprocess.run(
+        [sys.executable, "-m", "interrupted_in_exec"], capture_output=True, text=True, env=env
+    )
+    assert (done.returncode, done.stderr) == (130, "optuna-ga: interrupted\n")

@@ -39,6 +39,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         with contextlib.suppress(OSError):
             print("optuna-ga: interrupted", file=sys.stderr, flush=True)
+        # An interrupt that landed inside ``exec`` of a string (dataclasses build their methods
+        # so, while modules are imported) leaves CPython's "unhandled KeyboardInterrupt" flag
+        # set, although it was handled here. Under ``python -m`` the process would then die of
+        # SIGINT instead of exiting 130. Every ``exec`` of a string clears the flag first.
+        exec("pass")
         return 130
 
 
