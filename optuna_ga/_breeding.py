@@ -126,24 +126,17 @@ def enumerate_unseen(
 def _cross(
     space: Space,
     population: Sequence[Individual],
-    scores: np.ndarray,
-    genomes: np.ndarray | None,
     operators: Operators,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, str, list[int]]:
     """Select two parents and cross them (or copy the first): the child before mutation.
 
     Genes the child did not inherit (a conditional gene absent in the parent on its side of the
-    cut) are drawn at random. ``genomes`` are the population's encodings, or None to encode
-    just the two parents; ``scores`` are the population's. Returns the genome, the operator so
-    far and the parents.
+    cut) are drawn at random. Returns the genome, the operator so far and the parents.
     """
-    i, j = operators.selection(scores, rng)
+    i, j = operators.selection(np.array([ind.score for ind in population]), rng)
     a, b = population[i], population[j]
-    if genomes is None:
-        xa, xb = space.encode(a.params), space.encode(b.params)
-    else:
-        xa, xb = genomes[i], genomes[j]
+    xa, xb = space.encode(a.params), space.encode(b.params)
     if i != j and rng.random() < operators.crossover_prob:
         x, _ = operators.crossover(xa, xb, rng)
         operator, parents = "crossover", [a.number, b.number]
@@ -191,8 +184,7 @@ def breed(
     mutated again, with a rising rate, up to :data:`MAX_REMUTATIONS` times; then the sampler falls
     back to :func:`random_proposal`.
     """
-    scores = np.array([ind.score for ind in population])
-    x, operator, parents = _cross(space, population, scores, None, operators, rng)
+    x, operator, parents = _cross(space, population, operators, rng)
     rate = _rate(operators, len(space))
     for attempt in range(MAX_REMUTATIONS + 1):
         if attempt == 0:
@@ -224,10 +216,12 @@ class Brood:
     def proposal(self, space: Space, k: int, score: float | None = None) -> Proposal:
         """Child ``k`` decoded, with its true lineage."""
         first, second = (int(p) for p in self.parents[k])
-        if second < 0:
-            return Proposal(space.decode(self.genomes[k]), "mutation", [first], score=score)
+        crossed = second >= 0
         return Proposal(
-            space.decode(self.genomes[k]), "crossover+mutation", [first, second], score=score
+            space.decode(self.genomes[k]),
+            _label("crossover" if crossed else "", mutated=True),
+            [first, second] if crossed else [first],
+            score=score,
         )
 
 
