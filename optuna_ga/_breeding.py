@@ -126,6 +126,7 @@ def enumerate_unseen(
 def _cross(
     space: Space,
     population: Sequence[Individual],
+    genomes: np.ndarray,
     operators: Operators,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, str, list[int]]:
@@ -136,12 +137,11 @@ def _cross(
     """
     i, j = operators.selection(np.array([ind.score for ind in population]), rng)
     a, b = population[i], population[j]
-    xa, xb = space.encode(a.params), space.encode(b.params)
     if i != j and rng.random() < operators.crossover_prob:
-        x, _ = operators.crossover(xa, xb, rng)
+        x, _ = operators.crossover(genomes[i], genomes[j], rng)
         operator, parents = "crossover", [a.number, b.number]
     else:
-        x, operator, parents = xa.copy(), "", [a.number]
+        x, operator, parents = genomes[i].copy(), "", [a.number]
     missing = np.isnan(x)
     if missing.any():
         x[missing] = sample_uniform(space.low, space.high, space.n_choices, rng)[missing]
@@ -171,6 +171,7 @@ def _rate(operators: Operators, n: int) -> float:
 def breed(
     space: Space,
     population: Sequence[Individual],
+    genomes: np.ndarray,
     operators: Operators,
     is_duplicate: Callable[[dict[str, Any]], bool],
     rng: np.random.Generator,
@@ -182,9 +183,10 @@ def breed(
     probability ``mutation_prob``. Genes the child did not inherit (a conditional gene absent in
     the parent on its side of the cut) are drawn at random. A child that repeats a known set is
     mutated again, with a rising rate, up to :data:`MAX_REMUTATIONS` times; then the sampler falls
-    back to :func:`random_proposal`.
+    back to :func:`random_proposal`. ``genomes`` are the population's encodings over ``space``
+    (as in :func:`breed_candidates`).
     """
-    x, operator, parents = _cross(space, population, operators, rng)
+    x, operator, parents = _cross(space, population, genomes, operators, rng)
     rate = _rate(operators, len(space))
     for attempt in range(MAX_REMUTATIONS + 1):
         if attempt == 0:

@@ -18,9 +18,11 @@ parameters. The idea follows Optuna's ``_SearchSpaceTransform``; this module is 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
@@ -47,6 +49,9 @@ def _canonical_value(value: Any) -> Any:
     return str(value)
 
 
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)  # as json.dumps, made once
+
+
 def canonical_hash(params: Mapping[str, Any]) -> str:
     """Return a process-independent hash of a parameter set.
 
@@ -66,7 +71,7 @@ def canonical_hash(params: Mapping[str, Any]) -> str:
         False
     """
     items = sorted((str(k), _canonical_value(v)) for k, v in params.items())
-    text = json.dumps(items, separators=(",", ":"), ensure_ascii=True)
+    text = _JSON.encode(items)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -191,6 +196,7 @@ class Space:
         )
         #: Distinct values of each gene (``inf`` for a continuous one), see :func:`cardinality`.
         self.sizes = np.array([cardinality(d) for d in self.distributions.values()], dtype=float)
+        self._decoders = [self._decoder(name) for name in self.names]
 
     def __len__(self) -> int:
         return len(self.names)
@@ -213,16 +219,18 @@ class Space:
 
     def decode(self, x: np.ndarray) -> dict[str, Any]:
         """Decode to parameters snapped onto their distributions; NaN genes are left out."""
-        params: dict[str, Any] = {}
-        for i, (name, dist) in enumerate(self.distributions.items()):
-            if np.isnan(x[i]):
-                continue
-            if name in self._choices:
-                values = self._choices[name]
-                params[name] = values[_clip(round(float(x[i])), 0, len(values) - 1)]
-                continue
-            params[name] = _snap(dist, float(x[i]))
-        return params
+        return {
+            name: decode(t)
+            for name, decode, t in zip(self.names, self._decoders, x.tolist(), strict=True)
+            if t == t  # not NaN
+        }
+
+    def _decoder(self, name: str) -> Callable[[float], Any]:
+        """The function that maps gene ``name``'s transformed value to a valid value."""
+        if name in self._choices:
+            values = self._choices[name]
+            return lambda t: values[_clip(round(t), 0, len(values) - 1)]
+        return functools.partial(_snap, self.distributions[name])
 
 
 def _snap(dist: BaseDistribution, t: float) -> Any:

@@ -53,26 +53,54 @@ class Encoded:
         return self.genomes[[self.row[ind.number] for ind in individuals]]
 
 
+class _Rows:
+    """A growing array of rows: appending copies amortised O(1) per row (capacity doubles)."""
+
+    def __init__(self, *tail: int) -> None:
+        self._buffer = np.zeros((16, *tail))
+        self.n = 0
+
+    def extend(self, rows: Sequence[Any]) -> None:
+        if not len(rows):
+            return
+        end = self.n + len(rows)
+        if end > len(self._buffer):
+            grown = np.zeros((max(end, 2 * len(self._buffer)), *self._buffer.shape[1:]))
+            grown[: self.n] = self._buffer[: self.n]
+            self._buffer = grown
+        self._buffer[self.n : end] = rows
+        self.n = end
+
+    @property
+    def array(self) -> np.ndarray:
+        """The rows so far (a view: later appends never change these rows)."""
+        return self._buffer[: self.n]
+
+
 class _Encodings:
     """Encodings over one space, grown as trials arrive (each trial is encoded once)."""
 
     def __init__(self, space: Space) -> None:
         self.space = space
         d = len(space)
-        self._genomes, self._scores, self._pruned = np.zeros((0, d)), np.zeros(0), np.zeros((0, d))
+        self._genomes, self._scores, self._pruned = _Rows(d), _Rows(), _Rows(d)
         self._row: dict[int, int] = {}
+        self._last: Encoded | None = None
 
     def extend(self, individuals: list[Individual], pruned: list[dict[str, Any]]) -> Encoded:
-        new = individuals[len(self._scores) :]
-        if new:
-            for k, ind in enumerate(new, start=len(self._scores)):
-                self._row[ind.number] = k
-            self._genomes = np.vstack([self._genomes, [self.space.encode(i.params) for i in new]])
-            self._scores = np.concatenate([self._scores, [ind.score for ind in new]])
-        if len(pruned) > len(self._pruned):
-            rows = [self.space.encode(p) for p in pruned[len(self._pruned) :]]
-            self._pruned = np.vstack([self._pruned, rows])
-        return Encoded(self._genomes, self._scores, self._pruned, self._row)
+        new = individuals[self._genomes.n :]
+        new_pruned = pruned[self._pruned.n :]
+        if self._last is not None and not new and not new_pruned:
+            return self._last
+        for k, ind in enumerate(new, start=self._genomes.n):
+            self._row[ind.number] = k
+        self._genomes.extend([self.space.encode(ind.params) for ind in new])
+        self._scores.extend([ind.score for ind in new])
+        self._pruned.extend([self.space.encode(p) for p in new_pruned])
+        self._last = Encoded(
+            self._genomes.array, self._scores.array, self._pruned.array, self._row
+        )
+        return self._last
 
 
 class History:

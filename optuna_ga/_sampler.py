@@ -386,18 +386,19 @@ class GeneticSampler(BaseSampler):
         )
         if not population:
             return random_proposal(space, is_duplicate, rng, "random")
+        encoded = digest.encoded(space)
+        genomes = encoded.of(population)
         if self._n_candidates > 1:
-            encoded = digest.encoded(space)
             n_candidates = self._n_candidates
             if len(encoded.scores) < EARLY_SIZES * self._population_size:
                 n_candidates *= EARLY_FACTOR
             brood = breed_candidates(
-                space, population, encoded.of(population), self._operators, rng, n_candidates
+                space, population, genomes, self._operators, rng, n_candidates
             )
             chosen = _choose(encoded, space, brood, is_duplicate)
             if chosen is not None:
                 return chosen
-        return breed(space, population, self._operators, is_duplicate, rng)
+        return breed(space, population, genomes, self._operators, is_duplicate, rng)
 
 
 def _choose(

@@ -205,14 +205,16 @@ def density_ratio(
     """
     if len(observed) < 2:
         return np.zeros(len(candidates))
-    order = np.argsort(-scores, kind="stable")
-    k = n_good(len(observed), gamma)
-    good = observed[order[: min(k, MAX_GOOD)]]
-    rest = np.sort(order[k:])  # in the order observed: the most recent last
-    bad = observed[rest]
-    if extra_bad is not None and len(extra_bad):
-        bad = np.concatenate([bad, extra_bad])
-    bad = bad[-MAX_BAD:]
+    n = len(observed)
+    k = n_good(n, gamma)
+    top = np.argpartition(-scores, k - 1)[:k]  # the k best, in no order: O(n), not a sort
+    good = observed[top[np.argsort(-scores[top], kind="stable")[:MAX_GOOD]]]
+    is_rest = np.ones(n, dtype=bool)
+    is_rest[top] = False
+    rest = np.flatnonzero(is_rest)  # in the order observed: the most recent last
+    extra = np.zeros((0, observed.shape[1])) if extra_bad is None else extra_bad[-MAX_BAD:]
+    n_rest = MAX_BAD - len(extra)
+    bad = np.concatenate([observed[rest[len(rest) - n_rest :]], extra]) if n_rest else extra
     return log_density(candidates, good, low, high, n_choices, bandwidth) - log_density(
         candidates, bad, low, high, n_choices, bandwidth
     )

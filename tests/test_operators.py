@@ -50,6 +50,9 @@ class ScriptedRNG:
     def normal(self, *args: Any, **kwargs: Any) -> Any:
         return self._next("normal", *args, **kwargs)
 
+    def gumbel(self, *args: Any, **kwargs: Any) -> Any:
+        return self._next("gumbel", *args, **kwargs)
+
 
 # -- crossover ---------------------------------------------------------------------------------
 
@@ -114,12 +117,14 @@ def test_roulette_weights_hand_derived() -> None:
     np.testing.assert_allclose(roulette_weights(np.array([2.0, 2.0])), [0.5, 0.5])
 
 
-def test_roulette_draws_two_distinct_parents_with_renormalised_weights() -> None:
-    rng = ScriptedRNG(choice=[2, 1])
-    assert roulette(np.array([1.0, 2.0, 4.0]), rng) == (2, 1)  # type: ignore[arg-type]
-    (_, _, kw1), (_, _, kw2) = rng.calls
-    np.testing.assert_allclose(kw1["p"], [1 / 7, 2 / 7, 4 / 7])
-    np.testing.assert_allclose(kw2["p"], [1 / 3, 2 / 3, 0.0])
+def test_roulette_draws_the_two_largest_perturbed_log_weights() -> None:
+    # Gumbel-top-2: keys log w + G with w = (1, 2, 4) / 7. With G = 0 the order is the weights';
+    # G = 5 on the first lifts log(1/7) + 5 = 3.05 above log(4/7) = -0.56 > log(2/7) = -1.25.
+    scores = np.array([1.0, 2.0, 4.0])
+    rng = ScriptedRNG(gumbel=[np.zeros((1, 3)), np.array([[5.0, 0.0, 0.0]])])
+    assert roulette(scores, rng) == (2, 1)  # type: ignore[arg-type]
+    assert roulette(scores, rng) == (0, 2)  # type: ignore[arg-type]
+    assert rng.calls[0][2] == {"size": (1, 3)}
 
 
 def test_roulette_frequencies_follow_fitness() -> None:
@@ -132,9 +137,11 @@ def test_roulette_frequencies_follow_fitness() -> None:
 
 
 def test_rank_weights_are_linear_in_rank() -> None:
-    rng = ScriptedRNG(choice=[0, 2])
-    assert rank(np.array([10.0, -5.0, 3.0]), rng) == (0, 2)  # type: ignore[arg-type]
-    np.testing.assert_allclose(rng.calls[0][2]["p"], [3 / 6, 1 / 6, 2 / 6])
+    # weights (3, 1, 2) / 6; G = (0, 0, 1.2): keys log(1/2), log(1/6), log(1/3) + 1.2 = 0.10
+    rng = ScriptedRNG(gumbel=[np.zeros((1, 3)), np.array([[0.0, 0.0, 1.2]])])
+    scores = np.array([10.0, -5.0, 3.0])
+    assert rank(scores, rng) == (0, 2)  # type: ignore[arg-type]
+    assert rank(scores, rng) == (2, 0)  # type: ignore[arg-type]
 
 
 def test_tournament_picks_the_best_of_the_drawn() -> None:
@@ -235,17 +242,40 @@ N_CHOICES = np.array([4, 0, 0, 1])
 
 def test_mutate_hand_derived() -> None:
     x = np.array([1.0, 5.0, 5.0, 0.0])
-    rng = ScriptedRNG(
-        random=[np.array([0.0, 0.0, 0.0, 0.0]), np.array([0.9, 0.1, 0.9, 0.9])],
-        uniform=[np.array([9.0, 7.0, 8.0, 9.0])],
-        integers=[np.array([3, 0]), np.array([2, 1, 1, 1])],
-        normal=[np.array([0.0, 0.0, 0.5, 0.0])],
+    uniforms = np.array(
+        [
+            [0.0, 0.0, 0.0, 0.0],  # hit: every gene (rate 1)
+            [0.9, 0.1, 0.9, 0.9],  # resample: gene 1 only (< 1/2, numeric)
+            [0.0, 0.7, 0.0, 0.0],  # uniform value: gene 1 -> 0 + 0.7 * 10 = 7
+            [0.5, 0.0, 0.0, 0.0],  # categorical shift: 1 + floor(0.5 * (4 - 1)) = 2
+        ]
     )
+    rng = ScriptedRNG(random=[uniforms], normal=[np.array([0.0, 0.0, 0.5, 0.0])])
     y, hit = mutate(x, LOW, HIGH, N_CHOICES, 1.0, rng)  # type: ignore[arg-type]
     # gene 0: categorical, (1 + 2) % 4 = 3; gene 1: resampled -> 7; gene 2: step 0.5 * 10 -> 10
     # (clipped); gene 3: one choice, unchanged
     assert y.tolist() == [3.0, 7.0, 10.0, 0.0]
     assert hit.all()
+    assert [name for name, _, _ in rng.calls] == ["random", "normal"]
+
+
+def test_mutated_categorical_shift_is_uniform_over_the_other_choices() -> None:
+    x = np.full((30000, 1), 1.0)
+    rng = np.random.default_rng(1)
+    y, _ = mutate(x, np.array([-0.5]), np.array([3.5]), np.array([4]), 1.0, rng)
+    counts = Counter(y[:, 0].tolist())
+    assert set(counts) == {0.0, 2.0, 3.0}
+    for choice in (0.0, 2.0, 3.0):
+        assert counts[choice] / 30000 == pytest.approx(1 / 3, abs=0.015)
+
+
+def test_sample_uniform_choices_are_equally_likely() -> None:
+    draws = sample_uniform(LOW, HIGH, N_CHOICES, np.random.default_rng(2), size=40000)
+    counts = Counter(draws[:, 0].tolist())
+    assert set(counts) == {0.0, 1.0, 2.0, 3.0}
+    for choice in range(4):
+        assert counts[float(choice)] / 40000 == pytest.approx(0.25, abs=0.01)
+    assert draws[:, 1].mean() == pytest.approx(5.0, abs=0.1)
 
 
 def test_mutated_categorical_always_changes() -> None:

@@ -21,7 +21,8 @@ def sample_uniform(
 ) -> np.ndarray:
     """A genome drawn uniformly in the transformed space (categorical: uniform choice).
 
-    With ``size``, a ``(size, d)`` array of genomes.
+    With ``size``, a ``(size, d)`` array of genomes. One uniform draw per gene makes both kinds
+    (see :func:`_uniform_from`): a single call into the RNG, whatever the genes.
 
     Example:
         >>> from optuna_ga.operators import sample_uniform
@@ -34,13 +35,18 @@ def sample_uniform(
         (5, 2)
     """
     shape = low.shape if size is None else (size, len(low))
-    x = rng.uniform(low, high, size=shape)
-    categorical = n_choices > 0
-    n_categorical = int(categorical.sum())
-    x[..., categorical] = rng.integers(
-        0, n_choices[categorical], size=(*shape[:-1], n_categorical)
-    )
-    return x
+    return _uniform_from(rng.random(shape), low, high, n_choices)
+
+
+def _uniform_from(
+    u: np.ndarray, low: np.ndarray, high: np.ndarray, n_choices: np.ndarray
+) -> np.ndarray:
+    """Uniform genes from uniform ``u`` in ``[0, 1)``: ``low + u (high - low)``, or a choice.
+
+    A categorical gene with ``n`` choices takes ``floor(u n)``, each choice with probability
+    ``1 / n`` (``u n`` rounds below ``n`` for every ``u < 1``).
+    """
+    return np.where(n_choices > 0, np.floor(u * n_choices), low + u * (high - low))
 
 
 def mutate(
@@ -60,7 +66,9 @@ def mutate(
       snaps the value onto ``step`` and the bounds.
     * A NaN gene that mutates is resampled uniformly.
 
-    ``x`` is one genome ``(d,)`` or a batch ``(m, d)``, mutated row by row.
+    ``x`` is one genome ``(d,)`` or a batch ``(m, d)``, mutated row by row. All the draws come
+    from two calls into the RNG (uniforms and normals), so a mutation costs about as much for
+    one genome as for a batch of them.
 
     Reference for the Gaussian step: T. Bäck, *Evolutionary Algorithms in Theory and
     Practice*, 1996.
@@ -71,22 +79,18 @@ def mutate(
         >>> bool(hit[0]) and y[0] in (1.0, 2.0)
         True
     """
-    shape = x.shape
-    hit = rng.random(shape) < rate
-    uniform_draw = sample_uniform(low, high, n_choices, rng, None if x.ndim == 1 else len(x))
-    resample = rng.random(shape) < 0.5
-    noise = rng.normal(0.0, LOCAL_STEP, shape) * (high - low)
-    shift = rng.integers(1, np.maximum(n_choices, 2), size=shape)
-    if x.ndim > 1:  # per-gene bounds for every row, for the masked assignments below
-        low, high, n_choices = (np.broadcast_to(a, shape) for a in (low, high, n_choices))
-    y = x.copy()
+    u = rng.random((4, *x.shape))  # hit, resample, uniform value, categorical shift
+    noise = rng.normal(0.0, LOCAL_STEP, x.shape) * (high - low)
+    hit = u[0] < rate
     missing = np.isnan(x)
     categorical = n_choices > 0
-    numeric = hit & ~missing & ~categorical
-    drawn = (hit & missing) | (numeric & resample)
-    y[drawn] = uniform_draw[drawn]
-    local = numeric & ~resample
-    y[local] = np.clip(x[local] + noise[local], low[local], high[local])
-    other = hit & ~missing & categorical & (n_choices > 1)
-    y[other] = (np.round(x[other]) + shift[other]) % n_choices[other]
+    x0 = np.where(missing, 0.0, x)  # no NaN arithmetic below (its results are never used)
+    drawn = hit & (missing | (~categorical & (u[1] < 0.5)))
+    stepped = hit & ~drawn & ~categorical
+    shifted = hit & ~missing & (n_choices > 1)
+    # A categorical gene moves by 1 .. n-1 choices, each shift with probability 1 / (n - 1).
+    shift = 1.0 + np.floor(u[3] * (np.maximum(n_choices, 2) - 1))
+    y = np.where(stepped, np.clip(x0 + noise, low, high), x)
+    y = np.where(shifted, (np.round(x0) + shift) % np.maximum(n_choices, 1), y)
+    y = np.where(drawn, _uniform_from(u[2], low, high, n_choices), y)
     return y, hit

@@ -7,6 +7,7 @@ both indices are 0.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -36,29 +37,22 @@ def roulette_weights(scores: np.ndarray) -> np.ndarray:
         [0.25, 0.75]
     """
     scores = np.asarray(scores, dtype=float)
-    largest = float(np.abs(scores).max())
-    if not 0.0 < largest < np.inf:
+    low, high = float(scores.min()), float(scores.max())
+    largest = max(-low, high)
+    if not 0.0 < largest < math.inf:
         return np.full(len(scores), 1.0 / len(scores))
-    scores = np.ldexp(scores, -np.frexp(largest)[1])  # max - min cannot overflow now
-    spread = float(scores.max() - scores.min())
+    scale = math.ldexp(1.0, -math.frexp(largest)[1])  # max - min cannot overflow now
+    low, high = low * scale, high * scale
+    spread = high - low
     if spread <= 0.0:
         return np.full(len(scores), 1.0 / len(scores))
-    weights = scores - scores.min() + spread / len(scores)
+    weights = scores * scale - (low - spread / len(scores))
     return weights / weights.sum()
 
 
 def _two_by_weights(weights: np.ndarray, rng: np.random.Generator) -> tuple[int, int]:
-    n = len(weights)
-    first = int(rng.choice(n, p=weights))
-    if n == 1:
-        return first, first
-    rest = weights.copy()
-    rest[first] = 0.0
-    if rest.sum() <= 0.0:
-        rest = np.ones(n)
-        rest[first] = 0.0
-    second = int(rng.choice(n, p=rest / rest.sum()))
-    return first, second
+    first, second = pairs_by_weights(weights, 1, rng)[0]
+    return int(first), int(second)
 
 
 def roulette(scores: np.ndarray, rng: np.random.Generator) -> tuple[int, int]:
