@@ -210,7 +210,7 @@ def summarize(runs: list[Run], samplers: list[str], tables: list[str]) -> str:
             for b in BUDGETS:
                 ms = [med[t, s, b] for t in fam if not math.isnan(med[t, s, b])]
                 ok = len(ms) == len(fam)
-                cells.append(f"{math.exp(np.mean(np.log(ms))):.3f}" if ok else "-")
+                cells.append(f"{math.exp(np.mean(np.log(ms))):.4g}" if ok else "-")
             rows.append(cells)
         out.append(markdown_table(header, rows))
         out.append("")

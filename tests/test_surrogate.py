@@ -24,6 +24,7 @@ from optuna_ga._encoding import fits
 from optuna_ga._history import History
 from optuna_ga._population import Individual
 from optuna_ga._surrogate import bandwidths
+from optuna_ga._surrogate import best_first
 from optuna_ga._surrogate import density_ratio
 from optuna_ga._surrogate import log_density
 from optuna_ga._surrogate import n_good
@@ -339,3 +340,16 @@ def test_young_studies_choose_among_twice_as_many_children(
     )
     assert seen and {n for done, n in seen if done < 20} == {6}
     assert {n for done, n in seen if done >= 20} == {3}
+
+
+def test_best_first_is_a_stable_sort_of_the_best() -> None:
+    scores = np.array([2.0, 5.0, 2.0, 5.0, 1.0, 2.0])
+    assert best_first(scores, 1).tolist() == [1]
+    assert best_first(scores, 3).tolist() == [1, 3, 0]  # of the tied 2.0s, the first
+    assert best_first(scores, 4).tolist() == [1, 3, 0, 2]
+    assert best_first(scores, 9).tolist() == [1, 3, 0, 2, 5, 4]
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        s = rng.integers(0, 4, size=30).astype(float)
+        k = int(rng.integers(1, 31))
+        assert best_first(s, k).tolist() == np.argsort(-s, kind="stable")[:k].tolist()
