@@ -256,6 +256,7 @@ def load_cache(path: str | None) -> dict[tuple[str, str, int, int], Run]:
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds start here")
     parser.add_argument("--gp-seeds", type=int, default=5, help="seeds for GPSampler (slow)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--samplers", nargs="+", default=DEFAULT_SAMPLERS)
@@ -284,7 +285,9 @@ def main(argv: list[str] | None = None) -> str:
             budget = GP_BUDGET if s == "GPSampler" else max(BUDGETS)
             if args.quick:
                 budget = 30
-            tasks += [(t, s, seed, budget) for seed in range(n_seeds)]
+            tasks += [
+                (t, s, seed, budget) for seed in range(args.first_seed, args.first_seed + n_seeds)
+            ]
     cache = load_cache(args.cache)
     todo = [task for task in tasks if task not in cache or task[1].startswith(tuple(args.rerun))]
     start = time.perf_counter()

@@ -1,10 +1,10 @@
 """Per-trial overhead of GeneticSampler against RandomSampler, TPESampler and NSGAIISampler.
 
 The objective is trivial (5 floats and 3 categoricals), so what is timed is Optuna, the storage
-and the sampler. For each sampler and storage it reports the median milliseconds per trial (ask,
-objective and tell) in the first and the last 10% of trials, and the ratios to RandomSampler and
-TPESampler measured in the same run. The samplers' studies run interleaved, one trial of each in
-turn, so that load on the machine affects them alike.
+and the sampler. For each sampler and storage it reports the median milliseconds per trial in the
+first and the last 10% of trials, and the ratios to RandomSampler and TPESampler measured in the
+same run. Every sampler runs ``--repeats`` times, the samplers in turn, and each figure is the
+median over the repeats, so that a busy spell of the shared machine does not decide a ratio.
 
     python -m benchmarks.overhead --quick
     python -m benchmarks.overhead --trials 500 3000 --out benchmarks/OVERHEAD.md
@@ -44,27 +44,16 @@ def objective(trial: optuna.Trial) -> float:
 
 
 def time_trials(
-    samplers: dict[str, optuna.samplers.BaseSampler],
-    n_trials: int,
-    storages: dict[str, str | None],
-) -> dict[str, np.ndarray]:
-    """Milliseconds per trial (ask, objective, tell) of each sampler's study, interleaved.
-
-    The studies advance in lock-step, one trial of each in turn, so that a busy moment of the
-    machine slows every sampler alike and the ratios between them stay steady.
-    """
-    studies = {
-        name: optuna.create_study(sampler=sampler, storage=storages[name])
-        for name, sampler in samplers.items()
-    }
-    ms: dict[str, list[float]] = {name: [] for name in samplers}
-    for _ in range(n_trials):
-        for name, study in studies.items():
-            start = time.perf_counter()
-            trial = study.ask()
-            study.tell(trial, objective(trial))
-            ms[name].append((time.perf_counter() - start) * 1000.0)
-    return {name: np.array(values) for name, values in ms.items()}
+    sampler: optuna.samplers.BaseSampler, n_trials: int, storage: str | None
+) -> np.ndarray:
+    """Milliseconds per trial, from one trial's end to the next one's."""
+    ends: list[float] = []
+    study = optuna.create_study(sampler=sampler, storage=storage)
+    start = time.perf_counter()
+    study.optimize(
+        objective, n_trials=n_trials, callbacks=[lambda s, t: ends.append(time.perf_counter())]
+    )
+    return np.diff([start, *ends]) * 1000.0
 
 
 def main(argv: list[str] | None = None) -> str:
@@ -76,28 +65,31 @@ def main(argv: list[str] | None = None) -> str:
         "--storages", nargs="+", default=["memory", "sqlite"], choices=["memory", "sqlite"]
     )
     parser.add_argument("--samplers", nargs="+", default=list(SAMPLERS), choices=list(SAMPLERS))
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each sampler")
     parser.add_argument("--quick", action="store_true", help="60 trials, in memory: a smoke run")
     parser.add_argument("--out", help="write the markdown here")
     args = parser.parse_args(argv)
     if args.quick:
-        args.trials, args.storages = [60], ["memory"]
+        args.trials, args.storages, args.repeats = [60], ["memory"], 1
     quiet()
 
     rows = []
     for storage_kind in args.storages:
         for n_trials in args.trials:
-            with tempfile.TemporaryDirectory() as tmp:
-                storages = {
-                    name: None if storage_kind == "memory" else f"sqlite:///{tmp}/{k}.db"
-                    for k, name in enumerate(args.samplers)
-                }
-                samplers = {name: SAMPLERS[name]() for name in args.samplers}
-                times = time_trials(samplers, n_trials, storages)
-            medians: dict[str, tuple[float, float]] = {}
+            # Each repeat runs every sampler once, in turn, so that a busy spell of the machine
+            # does not fall on one sampler only; each figure is the median over the repeats.
+            runs: dict[str, list[tuple[float, float]]] = {name: [] for name in args.samplers}
             k = max(1, n_trials // 10)
-            for name, ms in times.items():
-                medians[name] = (float(np.median(ms[:k])), float(np.median(ms[-k:])))
-                first, last = medians[name]
+            for _ in range(args.repeats):
+                for name in args.samplers:
+                    with tempfile.TemporaryDirectory() as tmp:
+                        url = None if storage_kind == "memory" else f"sqlite:///{tmp}/b.db"
+                        ms = time_trials(SAMPLERS[name](), n_trials, url)
+                    runs[name].append((float(np.median(ms[:k])), float(np.median(ms[-k:]))))
+            medians: dict[str, tuple[float, float]] = {}
+            for name, pairs in runs.items():
+                first, last = (float(np.median(values)) for values in zip(*pairs, strict=True))
+                medians[name] = (first, last)
                 print(f"{storage_kind} {n_trials} {name}: {first:.3f} / {last:.3f} ms", flush=True)
             base = medians.get("RandomSampler")
             tpe = medians.get("TPESampler")

@@ -500,6 +500,7 @@ def main(argv: list[str] | None = None) -> str:
         "--samplers", nargs="+", default=[*SAMPLERS, BRUTE], choices=[*SAMPLERS, BRUTE]
     )
     parser.add_argument("--seeds", type=int, default=None, help="default 30 (--quick: 3)")
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds start here")
     parser.add_argument("--budget", type=int, default=None, help="default 200 (--quick: 50)")
     parser.add_argument("--table", default=nn_table.DEFAULT_TABLE, help="the NN table CSV")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
@@ -524,7 +525,7 @@ def main(argv: list[str] | None = None) -> str:
         for p in args.problems
         for s in args.samplers
         if not (s == BRUTE and not p.startswith("nn-"))
-        for seed in range(args.seeds)
+        for seed in range(args.first_seed, args.first_seed + args.seeds)
     ]
     start = time.perf_counter()
     if args.jobs > 1:

@@ -206,7 +206,7 @@ class Brood:
     """Children bred at once: their genomes and parents, decoded only when considered.
 
     ``parents[k]`` holds the trial numbers of child ``k``'s parents; the second is -1 when the
-    child is a mutated copy of the first.
+    child is a mutated copy of the first, both are -1 for a random point.
     """
 
     genomes: np.ndarray  # (m, d)
@@ -218,6 +218,8 @@ class Brood:
     def proposal(self, space: Space, k: int, score: float | None = None) -> Proposal:
         """Child ``k`` decoded, with its true lineage."""
         first, second = (int(p) for p in self.parents[k])
+        if first < 0:  # a random point (see :func:`random_candidates`)
+            return Proposal(space.decode(self.genomes[k]), "random", score=score)
         crossed = second >= 0
         return Proposal(
             space.decode(self.genomes[k]),
@@ -274,3 +276,9 @@ def breed_candidates(
     keep = list(first_of.values())
     parents = np.stack([numbers[first], np.where(crossed, numbers[second], -1)], axis=1)
     return Brood(y[keep], parents[keep])
+
+
+def random_candidates(space: Space, rng: np.random.Generator, n_candidates: int) -> Brood:
+    """``n_candidates`` uniform random points, for the surrogate to choose from (no parents)."""
+    genomes = sample_uniform(space.low, space.high, space.n_choices, rng, n_candidates)
+    return Brood(genomes, np.full((n_candidates, 2), -1))

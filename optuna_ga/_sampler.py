@@ -37,12 +37,14 @@ from optuna_ga._breeding import Operators
 from optuna_ga._breeding import Proposal
 from optuna_ga._breeding import breed
 from optuna_ga._breeding import breed_candidates
+from optuna_ga._breeding import random_candidates
 from optuna_ga._breeding import random_proposal
 from optuna_ga._encoding import Space
 from optuna_ga._encoding import fits
 from optuna_ga._history import Encoded
 from optuna_ga._history import History
 from optuna_ga._population import generation_of
+from optuna_ga._surrogate import FINE_SIZE
 from optuna_ga._surrogate import bandwidths
 from optuna_ga._surrogate import density_ratio
 from optuna_ga.operators import CROSSOVERS
@@ -63,15 +65,23 @@ SURROGATE_GAMMA = 0.15
 #: ``benchmarks/RESULTS.md``).
 EARLY_SIZES = 5
 EARLY_FACTOR = 2
+#: Once this many individuals have finished, each remaining random individual of generation 0 is
+#: the most promising of ``n_candidates`` uniform random points, if some gene has more than
+#: ``FINE_SIZE`` values: random points rarely land near a good value of such a gene. Where every
+#: gene is coarse (all of the public tables), ten random points cover each gene, and guidance
+#: only narrowed generation 0 (measured in ``benchmarks/RESULTS.md``). Immigrants stay uniform.
+GUIDED_RANDOM_AFTER = 4
 
 
 class GeneticSampler(BaseSampler):
     """Genetic-algorithm sampler: elitism, roulette breeding, crossover and mutation.
 
     Generation 0 is ``population_size`` random individuals (or trials that were enqueued or ran
-    before). Every later generation keeps the ``n_elites`` best individuals found so far as
-    parents (they are not trained again) and fills ``population_size - n_elites`` trials with
-    children: two parents are drawn by ``selection``, crossed with probability
+    before); with ``n_candidates > 1`` and some gene of more than 20 values (a float, a wide int
+    range), each one after the first four finished is the most promising of ``n_candidates``
+    uniform random points. Every later generation keeps the ``n_elites`` best individuals found
+    so far as parents (they are not trained again) and fills ``population_size - n_elites``
+    trials with children: two parents are drawn by ``selection``, crossed with probability
     ``crossover_prob``, and each gene mutates with probability ``mutation_prob``. The last
     ``n_immigrants`` trials of each generation are random newcomers. By default
     (``steady_state=True``) parents are the best ``population_size`` individuals finished so
@@ -375,6 +385,13 @@ class GeneticSampler(BaseSampler):
 
         n_children = self._population_size - self._n_elites
         if generation == 0:
+            if self._n_candidates > 1 and bool(np.any(space.sizes > FINE_SIZE)):
+                encoded = digest.encoded(space)
+                if len(encoded.scores) >= GUIDED_RANDOM_AFTER:
+                    brood = random_candidates(space, rng, self._n_candidates)
+                    chosen = _choose(encoded, space, brood, is_duplicate)
+                    if chosen is not None:
+                        return chosen
             return random_proposal(space, is_duplicate, rng, "random")
         if slot >= n_children - self._n_immigrants:
             return random_proposal(space, is_duplicate, rng, "immigrant")

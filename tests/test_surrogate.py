@@ -18,6 +18,7 @@ import optuna_ga._sampler as sampler_module
 from optuna_ga import GeneticSampler
 from optuna_ga._breeding import Operators
 from optuna_ga._breeding import breed_candidates
+from optuna_ga._breeding import random_candidates
 from optuna_ga._encoding import Space
 from optuna_ga._encoding import canonical_hash
 from optuna_ga._encoding import fits
@@ -353,3 +354,31 @@ def test_best_first_is_a_stable_sort_of_the_best() -> None:
         s = rng.integers(0, 4, size=30).astype(float)
         k = int(rng.integers(1, 31))
         assert best_first(s, k).tolist() == np.argsort(-s, kind="stable")[:k].tolist()
+
+
+def test_random_individuals_are_guided_once_a_few_have_finished() -> None:
+    study = optuna.create_study(sampler=GeneticSampler(seed=2, population_size=10, n_candidates=8))
+    study.optimize(_conditional, n_trials=10)  # generation 0
+    after = sampler_module.GUIDED_RANDOM_AFTER
+    for t in study.trials:
+        assert t.user_attrs["ga_generation"] == 0
+        assert t.user_attrs["ga_operator"] == "random" and t.user_attrs["ga_parents"] == []
+        assert ("ga_surrogate_score" in t.user_attrs) == (t.number >= after)
+    classic = optuna.create_study(sampler=GeneticSampler(seed=2, n_candidates=1))
+    classic.optimize(_conditional, n_trials=10)
+    assert not any("ga_surrogate_score" in t.user_attrs for t in classic.trials)
+
+    def coarse(trial: optuna.Trial) -> float:  # every gene has at most 20 values: not guided
+        return trial.suggest_int("a", 0, 19) + (trial.suggest_categorical("b", ["x", "y"]) == "x")
+
+    study = optuna.create_study(sampler=GeneticSampler(seed=2, population_size=10, n_candidates=8))
+    study.optimize(coarse, n_trials=10)
+    assert not any("ga_surrogate_score" in t.user_attrs for t in study.trials)
+
+
+def test_random_candidates_have_no_parents() -> None:
+    brood = random_candidates(SPACE, np.random.default_rng(0), 5)
+    assert brood.genomes.shape == (5, len(SPACE))
+    proposal = brood.proposal(SPACE, 2, 0.5)
+    assert proposal.operator == "random" and proposal.parents == [] and proposal.score == 0.5
+    assert all(fits(SPACE.distributions[k], v) for k, v in proposal.params.items())
