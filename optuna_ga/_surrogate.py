@@ -235,7 +235,7 @@ def density_ratio(
     rest = np.flatnonzero(is_rest)  # in the order observed: the most recent last
     extra = np.zeros((0, observed.shape[1])) if extra_bad is None else extra_bad[-MAX_BAD:]
     n_rest = MAX_BAD - len(extra)
-    bad = np.concatenate([observed[rest[len(rest) - n_rest :]], extra]) if n_rest else extra
+    bad = np.concatenate([observed[rest[-n_rest:]], extra]) if n_rest else extra
     return log_density(candidates, good, low, high, n_choices, bandwidth) - log_density(
         candidates, bad, low, high, n_choices, bandwidth
     )
