@@ -82,6 +82,8 @@ def mutate(
     u = rng.random((4, *x.shape))  # hit, resample, uniform value, categorical shift
     noise = rng.normal(0.0, LOCAL_STEP, x.shape) * (high - low)
     hit = u[0] < rate
+    if not hit.any():  # common at the default rate of 1 / d: nothing to compute
+        return x.copy(), hit
     missing = np.isnan(x)
     categorical = n_choices > 0
     x0 = np.where(missing, 0.0, x)  # no NaN arithmetic below (its results are never used)
@@ -90,7 +92,7 @@ def mutate(
     shifted = hit & ~missing & (n_choices > 1)
     # A categorical gene moves by 1 .. n-1 choices, each shift with probability 1 / (n - 1).
     shift = 1.0 + np.floor(u[3] * (np.maximum(n_choices, 2) - 1))
-    y = np.where(stepped, np.clip(x0 + noise, low, high), x)
+    y = np.where(stepped, np.minimum(np.maximum(x0 + noise, low), high), x)
     y = np.where(shifted, (np.round(x0) + shift) % np.maximum(n_choices, 1), y)
     y = np.where(drawn, _uniform_from(u[2], low, high, n_choices), y)
     return y, hit
