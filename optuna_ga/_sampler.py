@@ -59,6 +59,13 @@ MAX_CLAIM_ROUNDS = 5
 CLAIM_JITTER_S = 0.005
 #: Share of the individuals that the surrogate treats as good (see :mod:`optuna_ga._surrogate`).
 SURROGATE_GAMMA = 0.15
+#: Once ``MATURE_SIZES * population_size`` individuals have finished, the surrogate treats the
+#: best ``MATURE_GAMMA`` of them as good. On a noisy objective the best few values of a long
+#: study are largely lucky draws, and children bred to look like them chase the luck; a broader
+#: good group follows the regions that are good on average (measured in
+#: ``benchmarks/RESULTS.md``).
+MATURE_SIZES = 10
+MATURE_GAMMA = 0.25
 #: While fewer than ``EARLY_SIZES * population_size`` individuals have finished, each trial
 #: chooses among ``EARLY_FACTOR * n_candidates`` children: each early trial is a large share of
 #: the budget, and later, on noisy objectives, sharper picks chase lucky values (measured in
@@ -124,7 +131,9 @@ class GeneticSampler(BaseSampler):
             fitted on the finished trials (a density ratio between good and bad trials, see
             :mod:`optuna_ga._surrogate`) picks the one that is evaluated and records its score
             as the ``ga_surrogate_score`` user attr; until ``5 * population_size`` individuals
-            have finished, twice as many children are bred. ``1`` is the classic GA.
+            have finished, twice as many children are bred, and from ``10 * population_size``
+            on, the surrogate's good group grows from the best 15% to the best 25%.
+            ``1`` is the classic GA.
         seed: Seed for reproducible runs, an int in ``[0, 2**63 - 1]``. ``None`` draws one at
             construction; workers that share a seed still breed different children (each trial
             number has its own stream).
@@ -389,7 +398,7 @@ class GeneticSampler(BaseSampler):
                 encoded = digest.encoded(space)
                 if len(encoded.scores) >= GUIDED_RANDOM_AFTER:
                     brood = random_candidates(space, rng, self._n_candidates)
-                    chosen = _choose(encoded, space, brood, is_duplicate)
+                    chosen = _choose(encoded, space, brood, is_duplicate, self._gamma(encoded))
                     if chosen is not None:
                         return chosen
             return random_proposal(space, is_duplicate, rng, "random")
@@ -412,10 +421,16 @@ class GeneticSampler(BaseSampler):
             brood = breed_candidates(
                 space, population, genomes, self._operators, rng, n_candidates
             )
-            chosen = _choose(encoded, space, brood, is_duplicate)
+            chosen = _choose(encoded, space, brood, is_duplicate, self._gamma(encoded))
             if chosen is not None:
                 return chosen
         return breed(space, population, genomes, self._operators, is_duplicate, rng)
+
+    def _gamma(self, encoded: Encoded) -> float:
+        """The surrogate's share of good individuals: larger once the study is mature."""
+        if len(encoded.scores) >= MATURE_SIZES * self._population_size:
+            return MATURE_GAMMA
+        return SURROGATE_GAMMA
 
 
 def _choose(
@@ -423,6 +438,7 @@ def _choose(
     space: Space,
     brood: Brood,
     is_duplicate: Callable[[dict[str, Any]], bool],
+    gamma: float,
 ) -> Proposal | None:
     """The unseen child the surrogate scores highest, with its score; None if all repeat."""
     ratio = density_ratio(
@@ -432,7 +448,7 @@ def _choose(
         space.low,
         space.high,
         space.n_choices,
-        gamma=SURROGATE_GAMMA,
+        gamma=gamma,
         extra_bad=encoded.pruned,
         bandwidth=bandwidths(space.sizes),
     )

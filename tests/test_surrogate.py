@@ -343,6 +343,21 @@ def test_young_studies_choose_among_twice_as_many_children(
     assert {n for done, n in seen if done >= 20} == {3}
 
 
+def test_mature_studies_count_more_individuals_as_good(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[int, float]] = []
+    real = sampler_module.density_ratio
+
+    def spy(candidates: Any, observed: Any, *args: Any, gamma: float, **kwargs: Any) -> Any:
+        seen.append((len(observed), gamma))
+        return real(candidates, observed, *args, gamma=gamma, **kwargs)
+
+    monkeypatch.setattr(sampler_module, "density_ratio", spy)
+    study = optuna.create_study(sampler=GeneticSampler(seed=0, population_size=4, n_candidates=3))
+    study.optimize(_conditional, n_trials=60)
+    assert {gamma for n, gamma in seen if n < 40} == {sampler_module.SURROGATE_GAMMA}
+    assert {gamma for n, gamma in seen if n >= 40} == {sampler_module.MATURE_GAMMA}
+
+
 def test_best_first_is_a_stable_sort_of_the_best() -> None:
     scores = np.array([2.0, 5.0, 2.0, 5.0, 1.0, 2.0])
     assert best_first(scores, 1).tolist() == [1]
