@@ -8,8 +8,8 @@ median over the repeats, so that a busy spell of the shared machine does not dec
 
 Each trial is timed twice: wall time, and the CPU time of this process (``time.process_time``).
 On a shared machine, wall time also counts the moments another process held the core; CPU time
-counts only the work done, so its ratios are the steadier measure of a sampler's cost. In memory
-both are reported; on SQLite the storage waits on the disk, so wall time is what matters there.
+counts only the work done, so its ratios are the steadier measure of a sampler's cost. Both are
+reported for every storage; on SQLite, where the storage waits on the disk, read the wall rows.
 
     python -m benchmarks.overhead --quick
     python -m benchmarks.overhead --trials 500 3000 --out benchmarks/OVERHEAD.md
