@@ -24,7 +24,7 @@ import optuna
 from optuna_ga import GeneticSampler
 from optuna_ga import canonical_hash
 from optuna_ga.storages import make_storage
-from optuna_ga.storages import mask_password
+from optuna_ga.storages import mask_url
 
 
 def objective(trial: optuna.Trial) -> float:
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> optuna.Study:
     distinct = len({canonical_hash(t.params) for t in done})
     best = study.best_trial
     print(
-        f"{len(done)} trials in {mask_password(args.storage)} from {len(per_worker)} "
+        f"{len(done)} trials in {mask_url(args.storage)} from {len(per_worker)} "
         f"processes ({per_worker} trials each); {distinct} distinct parameter sets\n"
         f"best value {best.value:.4f} in trial {best.number} "
         f"(generation {best.user_attrs['ga_generation']}): {best.params}"

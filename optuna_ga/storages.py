@@ -23,34 +23,115 @@ from __future__ import annotations
 import re
 import warnings
 from typing import Any
+from urllib.parse import unquote
 
 import optuna
 from optuna.storages import BaseStorage
 
-__all__ = ["make_storage", "mask_password"]
+__all__ = ["make_storage", "mask_password", "mask_url"]
 
-# user:password@ of a URL: the password runs to the URL's last "@" (greedy), so a password with
-# "@" in it is masked whole. A URL ends at a space or a quote.
-_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s'\"]*:)[^\s'\"]*(?=@)")
+# user:password@ of a URL in a text: the password runs to the URL's last "@" (greedy), so a
+# password with "@" or quotes in it is masked whole. In a text a URL ends at a space; a URL
+# known as such (``mask_password(text, url=...)``, ``mask_url``) may hold spaces too.
+_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s'\"]*:)\S*(?=@)", re.IGNORECASE)
 # password=... in a URL's query (libpq: postgresql://host/db?password=...).
 _QUERY_PASSWORD = re.compile(r"(?P<head>[?&](?:password|passwd|pwd)=)[^&#\s'\"]*", re.IGNORECASE)
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+#: Shorter passwords are masked in URLs only, not wherever they occur in a message.
+_MIN_SCRUBBED = 4
 
 
-def mask_password(text: str) -> str:
+def _userinfo(url: str) -> tuple[str, str, str, str] | None:
+    """``(scheme://, user, password, @rest)`` of a URL with a password, else None.
+
+    The password runs from the first ":" after the user to the URL's last "@", so that it may
+    hold any character, "@", ":", "/", quotes and spaces included.
+    """
+    match = _SCHEME.match(url)
+    if match is None:
+        return None
+    rest = url[match.end() :]
+    at = rest.rfind("@")
+    user, colon, password = rest[: max(at, 0)].partition(":")
+    if at < 0 or not colon or "/" in user:
+        return None
+    return match.group(), user, password, rest[at:]
+
+
+def mask_url(url: str) -> str:
+    """The storage URL ``url`` with its password replaced by ``***``, whatever it holds.
+
+    Example:
+        >>> mask_url("postgresql://ga:s3c'r@t /x@db:5432/studies")
+        'postgresql://ga:***@db:5432/studies'
+        >>> mask_url("POSTGRESQL://ga@db/studies?password=s3cret")
+        'POSTGRESQL://ga@db/studies?password=***'
+        >>> mask_url("sqlite:///optuna_ga.db")
+        'sqlite:///optuna_ga.db'
+    """
+    parts = _userinfo(url)
+    if parts is not None:
+        head, user, _, rest = parts
+        url = f"{head}{user}:***{rest}"
+    return _QUERY_PASSWORD.sub(lambda m: m.group("head") + "***", url)
+
+
+def mask_password(text: str, *, url: str | None = None) -> str:
     """Replace the password of every URL in ``text`` by ``***``.
+
+    Args:
+        text: A message.
+        url: The storage URL the message may be about: it is masked wherever it occurs, and
+            so is its password on its own (one of at least 4 characters), whatever it holds.
 
     Example:
         >>> mask_password("postgresql://ga:s3cret@db:5432/studies")
         'postgresql://ga:***@db:5432/studies'
-        >>> mask_password("postgresql://ga:s3cret@pw@db/studies")  # "@" in the password
-        'postgresql://ga:***@db/studies'
+        >>> mask_password("PostgreSQL://ga:s3cret@pw@db/studies")  # "@" in the password
+        'PostgreSQL://ga:***@db/studies'
         >>> mask_password("postgresql://ga@db/studies?sslmode=require&password=s3cret")
         'postgresql://ga@db/studies?sslmode=require&password=***'
         >>> mask_password("sqlite:///optuna_ga.db")
         'sqlite:///optuna_ga.db'
+        >>> url = "postgresql://ga:s3c ret@db/studies"
+        >>> mask_password(f"cannot open {url}: wrong password 's3c ret'", url=url)
+        "cannot open postgresql://ga:***@db/studies: wrong password '***'"
     """
+    if url is not None:
+        text = text.replace(url, mask_url(url))
+        parts = _userinfo(url)
+        if parts is not None:
+            password = parts[2]
+            for secret in {password, unquote(password)}:
+                if len(secret) >= _MIN_SCRUBBED:
+                    text = text.replace(secret, "***")
     text = _PASSWORD.sub(lambda m: m.group("head") + "***", text)
     return _QUERY_PASSWORD.sub(lambda m: m.group("head") + "***", text)
+
+
+def _rdb_url(url: str) -> str:
+    """The URL as SQLAlchemy reads it: scheme in lower case, "@" of the password escaped.
+
+    SQLAlchemy takes a password to the first "@", where :func:`mask_url` (and a user) takes
+    it to the last one (unless a "?" comes first: then the last "@" is in the query).
+    ``postgres://`` is SQLAlchemy's ``postgresql://``.
+
+    Example:
+        >>> _rdb_url("PostgreSQL://ga:p@ss@db/studies")
+        'postgresql://ga:p%40ss@db/studies'
+        >>> _rdb_url("postgres://ga@db/studies?application_name=a@b")
+        'postgresql://ga@db/studies?application_name=a@b'
+    """
+    scheme, sep, rest = url.partition("://")
+    scheme = scheme.lower()
+    if scheme.split("+")[0] == "postgres":
+        scheme = "postgresql" + scheme[len("postgres") :]
+    url = scheme + sep + rest
+    parts = _userinfo(url)
+    if parts is not None and "@" in parts[2] and "?" not in parts[2]:
+        head, user, password, rest = parts
+        url = f"{head}{user}:{password.replace('@', '%40')}{rest}"
+    return url
 
 
 def make_storage(
@@ -101,6 +182,7 @@ def make_storage(
             "postgresql://HOST:PORT/DB (with USER:PASSWORD@ before HOST if needed), "
             "mysql://..., journal:///FILE.log or redis://HOST:PORT/DB."
         )
+    url = _rdb_url(url)
     engine_kwargs: dict[str, Any] = {}
     if scheme.startswith("sqlite"):
         engine_kwargs["connect_args"] = {"timeout": 60}

@@ -7,7 +7,9 @@ SQLite files that the test writes with Optuna.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +21,7 @@ import torch
 from optuna_ga.cli import build_parser
 from optuna_ga.storages import make_storage
 from optuna_ga.storages import mask_password
+from optuna_ga.storages import mask_url
 
 ENV = {**os.environ, "PYTHONWARNINGS": "ignore"}
 
@@ -41,6 +44,12 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     return lines[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def ga_study(
@@ -288,3 +297,85 @@ def test_best_says_what_the_value_is(tmp_path: Path) -> None:
     assert "): validation accuracy 0.75" in result.stdout
     result = run_cli("best", "--storage", url, "--study-name", "other")
     assert "): value 0.75" in result.stdout
+
+
+# -- issue 19 item 5: secrets ----------------------------------------------------------------
+
+# Each password holds odd characters between pieces ("Zq7", "Xw9", "Kp4") found nowhere else.
+SECRETS = ["Zq7'Xw9", 'Zq7"Xw9', "Zq7 Xw9", "Zq7@Xw9", "Zq7:Xw9", "Zq7/Xw9", "Zq7'X\"w9 K@p:4/Kp4"]
+
+
+def leaked(text: str) -> bool:
+    """Whether ``text`` shows a piece of any of the SECRETS."""
+    return any(piece in text for piece in ("Zq7", "Xw9", "Kp4"))
+
+
+@pytest.mark.parametrize(
+    "scheme", ["postgresql", "PostgreSQL", "POSTGRESQL", "postgresql+psycopg"]
+)
+@pytest.mark.parametrize("secret", SECRETS)
+def test_mask_url_hides_any_password(scheme: str, secret: str) -> None:
+    url = f"{scheme}://ga:{secret}@db.example:5432/studies?sslmode=disable"
+    assert mask_url(url) == f"{scheme}://ga:***@db.example:5432/studies?sslmode=disable"
+    text = f"cannot open {url}: refused"
+    assert not leaked(mask_password(text, url=url))
+    if " " not in secret:  # in a text, without the URL, a space ends the URL
+        assert not leaked(mask_password(text)) and not leaked(mask_password(repr(text)))
+
+
+def test_mask_url_leaves_urls_without_password() -> None:
+    for url in ("sqlite:///a@b:c.db", "journal:///tmp/x.log", "redis://h:6379/0", "SQLite:///x"):
+        assert mask_url(url) == url
+    assert mask_url("redis://:Zq7@h:6379/0") == "redis://:***@h:6379/0"
+    assert mask_url("PostgreSQL://ga@h/db?Password=Zq7") == "PostgreSQL://ga@h/db?Password=***"
+
+
+@pytest.mark.parametrize("command", ["run", "best", "train-best", "plot", "dashboard"])
+@pytest.mark.parametrize("scheme", ["PostgreSQL", "POSTGRESQL"])
+def test_no_command_prints_the_password_of_an_unreachable_storage(
+    command: str, scheme: str
+) -> None:
+    url = f"{scheme}://u:{SECRETS[-1]}@127.0.0.1:1/x"
+    result = run_cli(command, "--storage", url, *(["--epochs", "1"] if command == "run" else []))
+    line = one_line_error(result)
+    assert f"cannot open storage {scheme}://u:***@127.0.0.1:1/x: " in line
+    assert "connection" in line  # what went wrong: the server is not there
+    assert not leaked(result.stdout + result.stderr), result.stderr
+
+
+def test_run_best_and_dashboard_hide_the_password_on_postgresql(
+    postgres_url: str, study_name: str
+) -> None:
+    # The server trusts local users, so any password connects: the URL is used as typed.
+    _, _, tail = postgres_url.partition("://")
+    user, _, where = tail.rpartition("@")
+    url = f"POSTGRESQL://{user.split(':')[0]}:{SECRETS[-1]}@{where}"
+    shown = mask_url(url)
+    assert "***" in shown
+    try:
+        result = run_cli(
+            "run", "--storage", url, "--study-name", study_name, "--n-trials", "1",
+            "--epochs", "1", "--population-size", "2", "--n-elites", "0", "--no-publish",
+            "--threads", "1",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert f"study {study_name!r} in {shown}: 0 trials so far" in result.stdout
+        assert not leaked(result.stdout + result.stderr)
+        result = run_cli("best", "--storage", url, "--study-name", "no-such-study")
+        assert f"no study named 'no-such-study' in {shown}" in one_line_error(result)
+        assert not leaked(result.stdout)
+        code = "import sys\nfrom optuna_ga.cli import main\nsys.exit(main(sys.argv[1:]))"
+        server = subprocess.Popen(
+            [sys.executable, "-c", code, "dashboard", "--storage", url, "--no-publish",
+             "--port", str(free_port())],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+        )  # fmt: skip
+        assert server.stdout is not None
+        first = server.stdout.readline()
+        server.terminate()
+        out, err = server.communicate(timeout=30)
+        assert f" for {shown}" in first, first + err
+        assert not leaked(first + out + err)
+    finally:
+        with contextlib.suppress(KeyError):
+            optuna.delete_study(study_name=study_name, storage=postgres_url)

@@ -18,6 +18,7 @@ import optuna
 
 from optuna_ga.storages import make_storage
 from optuna_ga.storages import mask_password
+from optuna_ga.storages import mask_url
 
 DEFAULT_STORAGE = "sqlite:///optuna_ga.db"
 CONFIG_ATTR = "optuna_ga_config"  # study user attr: how `run` was configured
@@ -53,10 +54,11 @@ def _silence(stream: TextIO) -> None:
         pass
 
 
-def one_line(error: BaseException | str) -> str:
+def one_line(error: BaseException | str, *, url: str | None = None) -> str:
     """An error message on one line, whitespace collapsed, passwords masked.
 
     SQLAlchemy and psycopg put the SQL statement and a link after the first line: those go.
+    ``url``: the storage URL the error may be about (see :func:`mask_password`).
 
     Example:
         >>> one_line(ValueError("bad value\\n  more about it"))
@@ -73,7 +75,7 @@ def one_line(error: BaseException | str) -> str:
         if line.lstrip().startswith(("[SQL:", "[parameters:", "(Background on this error")):
             break
         kept.append(line.strip())
-    return mask_password(" ".join(" ".join(kept).split()))
+    return mask_password(" ".join(" ".join(kept).split()), url=url)
 
 
 def flag_names(
@@ -201,8 +203,8 @@ def open_storage(url: str, *, existing: bool = False, **kwargs: Any) -> Any:
     path = local_file(url)
     if existing and path is not None and not path.exists():
         raise CLIError(
-            f"no database file {path} (from --storage {mask_password(url)}): "
-            f"`optuna-ga run --storage {mask_password(url)}` creates it"
+            f"no database file {path} (from --storage {mask_url(url)}): "
+            f"`optuna-ga run --storage {mask_url(url)}` creates it"
         )
     try:
         storage = make_storage(url, **kwargs)
@@ -211,14 +213,16 @@ def open_storage(url: str, *, existing: bool = False, **kwargs: Any) -> Any:
     except ValueError:
         raise
     except Exception as error:
-        raise CLIError(f"cannot open storage {mask_password(url)}: {one_line(error)}") from error
+        raise CLIError(
+            f"cannot open storage {mask_url(url)}: {one_line(error, url=url)}"
+        ) from error
 
 
 def load_study(url: str, study_name: str | None) -> optuna.Study:
     """The named study, or the only one in the storage; the file must exist."""
     storage = open_storage(url, existing=True, heartbeat_interval=None)
     names = [s.study_name for s in storage.get_all_studies()]
-    where = mask_password(url)
+    where = mask_url(url)
     if not names:
         raise CLIError(
             f"storage {where} holds no study yet: `optuna-ga run --storage {where}` makes one"

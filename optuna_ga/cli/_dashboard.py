@@ -14,7 +14,7 @@ from optuna_ga.cli._common import open_storage
 from optuna_ga.cli._common import recorded_config
 from optuna_ga.cli._common import say
 from optuna_ga.cli._common import storage_arguments
-from optuna_ga.storages import mask_password
+from optuna_ga.storages import mask_url
 
 DASHBOARD_EXTRA = "pip install 'optuna-ga[dashboard]'"
 
@@ -69,6 +69,6 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         names = publish_all(storage)
         if names:
             say(f"published the GA panels of {', '.join(names)}")
-    say(f"optuna-dashboard on http://{args.host}:{args.port}/ for {mask_password(args.storage)}")
+    say(f"optuna-dashboard on http://{args.host}:{args.port}/ for {mask_url(args.storage)}")
     optuna_dashboard.run_server(storage, host=args.host, port=args.port)
     return 0

@@ -60,12 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
 def run_command(argv: Sequence[str] | None) -> int:
     """Parse ``argv``, run the command; an expected error is one line and exit status 2."""
     try:
-        try:
-            args = build_parser().parse_args(argv)
-        except SystemExit as stop:  # --help, --version, or a usage error argparse printed
-            return stop.code if isinstance(stop.code, int) else 2
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # --help, --version, or a usage error argparse printed
+        return stop.code if isinstance(stop.code, int) else 2
+    try:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         return int(args.func(args))
     except (CLIError, ValueError, FileNotFoundError, ImportError) as error:
-        say(f"optuna-ga: error: {one_line(error)}", err=True)
+        say(f"optuna-ga: error: {one_line(error, url=args.storage)}", err=True)
         return 2

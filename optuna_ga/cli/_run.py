@@ -48,7 +48,7 @@ from optuna_ga.cli._workers import Pool
 from optuna_ga.cli._workers import Worker
 from optuna_ga.operators import CROSSOVERS
 from optuna_ga.operators import SELECTIONS
-from optuna_ga.storages import mask_password
+from optuna_ga.storages import mask_url
 
 MODELS = ("mlp", "cnn")
 PRUNERS = ("none", "median", "hyperband")
@@ -495,7 +495,7 @@ class _Run:
         planned = "until the timeout" if self.n_trials is None else self.n_trials
         goal = "maximizing" if direction == "maximize" else "minimizing"
         say(
-            f"study {config.study_name!r} in {mask_password(config.storage)}: "
+            f"study {config.study_name!r} in {mask_url(config.storage)}: "
             f"{len(study.trials)} trials so far; running {planned} more with "
             f"{len(self.pool.workers)} worker(s), {goal} the {self.label}"
         )
