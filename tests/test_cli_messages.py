@@ -379,3 +379,17 @@ def test_run_best_and_dashboard_hide_the_password_on_postgresql(
     finally:
         with contextlib.suppress(KeyError):
             optuna.delete_study(study_name=study_name, storage=postgres_url)
+
+
+# -- issue 19 item 5: one error style ----------------------------------------------------------
+
+
+def test_usage_and_runtime_errors_have_one_style(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/s.db"
+    ga_study(url)
+    usage = one_line_error(run_cli("best", "--storage", url, "--nope"))
+    runtime = one_line_error(run_cli("best", "--storage", url, "--study-name", "nope"))
+    assert usage.startswith("optuna-ga best: error: unrecognized arguments: --nope")
+    assert runtime.startswith("optuna-ga best: error: no study named 'nope'")
+    line = one_line_error(run_cli("train-best", "--storage", url, "--study-name", "nope"))
+    assert line.startswith("optuna-ga train-best: error: ")

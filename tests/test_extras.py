@@ -33,6 +33,6 @@ def test_optuna_ga_run_without_torch_names_the_extra_in_one_line(tmp_path: Path)
     result = _python(NO_TORCH + run, tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "optuna-ga: error: optuna_ga.torch needs torch, which is not installed. "
+        "optuna-ga run: error: optuna_ga.torch needs torch, which is not installed. "
         'Install the extra: pip install "optuna-ga[torch]"'
     ]

@@ -57,15 +57,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """``parser.parse_args``, with unknown arguments reported by the command's own parser."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        sub.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def run_command(argv: Sequence[str] | None) -> int:
     """Parse ``argv``, run the command; an expected error is one line and exit status 2."""
     try:
-        args = build_parser().parse_args(argv)
+        args = _parse(build_parser(), argv)
     except SystemExit as stop:  # --help, --version, or a usage error argparse printed
         return stop.code if isinstance(stop.code, int) else 2
     try:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         return int(args.func(args))
     except (CLIError, ValueError, FileNotFoundError, ImportError) as error:
-        say(f"optuna-ga: error: {one_line(error, url=args.storage)}", err=True)
+        # As argparse words a usage error: `optuna-ga best: error: ...`.
+        say(f"optuna-ga {args.command}: error: {one_line(error, url=args.storage)}", err=True)
         return 2
