@@ -36,6 +36,8 @@ __all__ = ["make_storage", "mask_password", "mask_url"]
 _PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s'\"]*:)\S*(?=@)", re.IGNORECASE)
 # password=... in a URL's query (libpq: postgresql://host/db?password=...).
 _QUERY_PASSWORD = re.compile(r"(?P<head>[?&](?:password|passwd|pwd)=)[^&#\s'\"]*", re.IGNORECASE)
+#: URL schemes (before any "+driver") of SQLAlchemy databases, for Optuna's RDBStorage.
+RDB_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb")
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 #: Shorter passwords are masked in URLs only, not wherever they occur in a message.
 _MIN_SCRUBBED = 4
@@ -109,7 +111,7 @@ def mask_password(text: str, *, url: str | None = None) -> str:
     return _QUERY_PASSWORD.sub(lambda m: m.group("head") + "***", text)
 
 
-def _rdb_url(url: str) -> str:
+def rdb_url(url: str) -> str:
     """The URL as SQLAlchemy reads it: scheme in lower case, "@" of the password escaped.
 
     SQLAlchemy takes a password to the first "@", where :func:`mask_url` (and a user) takes
@@ -117,9 +119,9 @@ def _rdb_url(url: str) -> str:
     ``postgres://`` is SQLAlchemy's ``postgresql://``.
 
     Example:
-        >>> _rdb_url("PostgreSQL://ga:p@ss@db/studies")
+        >>> rdb_url("PostgreSQL://ga:p@ss@db/studies")
         'postgresql://ga:p%40ss@db/studies'
-        >>> _rdb_url("postgres://ga@db/studies?application_name=a@b")
+        >>> rdb_url("postgres://ga@db/studies?application_name=a@b")
         'postgresql://ga@db/studies?application_name=a@b'
     """
     scheme, sep, rest = url.partition("://")
@@ -176,13 +178,13 @@ def make_storage(
         from optuna.storages.journal import JournalRedisBackend
 
         return optuna.storages.JournalStorage(JournalRedisBackend(url))
-    if scheme.split("+")[0] not in ("sqlite", "postgresql", "postgres", "mysql", "mariadb"):
+    if scheme.split("+")[0] not in RDB_SCHEMES:
         raise ValueError(
             f"Unknown storage URL {mask_password(url)!r}: use sqlite:///FILE.db, "
             "postgresql://HOST:PORT/DB (with USER:PASSWORD@ before HOST if needed), "
             "mysql://..., journal:///FILE.log or redis://HOST:PORT/DB."
         )
-    url = _rdb_url(url)
+    url = rdb_url(url)
     engine_kwargs: dict[str, Any] = {}
     if scheme.startswith("sqlite"):
         engine_kwargs["connect_args"] = {"timeout": 60}

@@ -10,8 +10,10 @@ import argparse
 import contextlib
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import optuna
@@ -393,3 +395,61 @@ def test_usage_and_runtime_errors_have_one_style(tmp_path: Path) -> None:
     assert runtime.startswith("optuna-ga best: error: no study named 'nope'")
     line = one_line_error(run_cli("train-best", "--storage", url, "--study-name", "nope"))
     assert line.startswith("optuna-ga train-best: error: ")
+
+
+# -- issue 19 item 5: reading commands write nothing ------------------------------------------
+
+
+def sqlite_tables(path: Path) -> list[str]:
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        rows = connection.execute("select name from sqlite_master where type = 'table'")
+        return sorted(row[0] for row in rows)
+
+
+@pytest.mark.parametrize("command", ["best", "train-best", "plot", "dashboard"])
+def test_reading_commands_leave_a_foreign_sqlite_file_alone(command: str, tmp_path: Path) -> None:
+    db = tmp_path / "other.db"
+    with contextlib.closing(sqlite3.connect(db)) as connection:
+        connection.execute("create table notes (id integer primary key, text varchar)")
+        connection.commit()
+    before = db.read_bytes()
+    line = one_line_error(run_cli(command, "--storage", f"sqlite:///{db}"))
+    assert line.startswith(f"optuna-ga {command}: error: storage sqlite:///{db} is not an Optuna")
+    assert sqlite_tables(db) == ["notes"] and db.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
+
+
+def test_reading_commands_leave_a_file_that_is_no_database_alone(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database\n" * 100)
+    line = one_line_error(run_cli("best", "--storage", f"sqlite:///{text}"))
+    assert f"storage sqlite:///{text} is not an Optuna database" in line
+    assert text.read_text() == "not a database\n" * 100
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    line = one_line_error(run_cli("best", "--storage", f"sqlite:///{empty}"))
+    assert f"storage sqlite:///{empty} holds no study yet" in line
+    assert empty.read_bytes() == b""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db", "notes.txt"]
+
+
+def test_reading_commands_create_no_table_in_a_postgresql_database(postgres_url: str) -> None:
+    import sqlalchemy
+
+    name = f"optuna_ga_foreign_{uuid.uuid4().hex[:8]}"
+    admin = sqlalchemy.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f"create database {name}"))
+    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        engine = sqlalchemy.create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(sqlalchemy.text("create table notes (id integer primary key)"))
+        line = one_line_error(run_cli("best", "--storage", url))
+        assert f"storage {url} is not an Optuna database" in line
+        assert sqlalchemy.inspect(engine).get_table_names() == ["notes"]
+        engine.dispose()
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sqlalchemy.text(f"drop database {name} with (force)"))
+        admin.dispose()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import re
+import sqlite3
 import sys
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -16,9 +18,11 @@ from typing import TextIO
 
 import optuna
 
+from optuna_ga.storages import RDB_SCHEMES
 from optuna_ga.storages import make_storage
 from optuna_ga.storages import mask_password
 from optuna_ga.storages import mask_url
+from optuna_ga.storages import rdb_url
 
 DEFAULT_STORAGE = "sqlite:///optuna_ga.db"
 CONFIG_ATTR = "optuna_ga_config"  # study user attr: how `run` was configured
@@ -206,6 +210,8 @@ def open_storage(url: str, *, existing: bool = False, **kwargs: Any) -> Any:
             f"no database file {path} (from --storage {mask_url(url)}): "
             f"`optuna-ga run --storage {mask_url(url)}` creates it"
         )
+    if existing:
+        _check_optuna_tables(url)
     try:
         storage = make_storage(url, **kwargs)
         storage.get_all_studies()
@@ -216,6 +222,65 @@ def open_storage(url: str, *, existing: bool = False, **kwargs: Any) -> Any:
         raise CLIError(
             f"cannot open storage {mask_url(url)}: {one_line(error, url=url)}"
         ) from error
+
+
+def _table_names(url: str) -> list[str] | None:
+    """The tables of an RDB storage, read without writing; None for other storages."""
+    scheme = url.partition(":")[0].lower().split("+")[0]
+    if scheme not in RDB_SCHEMES:
+        return None
+    path = local_file(url)
+    if path is not None:  # sqlite3 itself, read-only: SQLAlchemy would create a missing file
+        try:
+            with contextlib.closing(
+                sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            ) as connection:
+                rows = connection.execute("select name from sqlite_master where type = 'table'")
+                return [row[0] for row in rows]
+        except sqlite3.DatabaseError as error:  # "file is not a database"
+            raise CLIError(
+                f"storage {mask_url(url)} is not an Optuna database: {one_line(error)}"
+            ) from error
+    if scheme == "sqlite":  # in memory: nothing to spoil
+        return None
+    import sqlalchemy
+
+    try:
+        engine = sqlalchemy.create_engine(rdb_url(url))
+        try:
+            return list(sqlalchemy.inspect(engine).get_table_names())
+        finally:
+            engine.dispose()
+    except Exception as error:
+        raise CLIError(
+            f"cannot open storage {mask_url(url)}: {one_line(error, url=url)}"
+        ) from error
+
+
+def _check_optuna_tables(url: str) -> None:
+    """A reading command on a database without Optuna's tables stops before Optuna creates
+    them there."""
+    present = _table_names(url)
+    if present is None:
+        return
+    where = mask_url(url)
+    if not present:
+        raise CLIError(
+            f"storage {where} holds no study yet: `optuna-ga run --storage {where}` makes one"
+        )
+    from optuna.storages._rdb.models import BaseModel
+
+    missing = sorted(set(BaseModel.metadata.tables) - set(present))
+    if len(missing) == len(BaseModel.metadata.tables):
+        raise CLIError(
+            f"storage {where} is not an Optuna database: none of Optuna's tables are there "
+            f"(it has {', '.join(sorted(present)[:5])}{', ...' if len(present) > 5 else ''})"
+        )
+    if missing:
+        raise CLIError(
+            f"storage {where} lacks Optuna {optuna.__version__}'s tables {', '.join(missing)}: "
+            "a study of an older Optuna? `optuna storage upgrade --storage URL` upgrades it"
+        )
 
 
 def load_study(url: str, study_name: str | None) -> optuna.Study:
