@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -453,3 +455,51 @@ def test_reading_commands_create_no_table_in_a_postgresql_database(postgres_url:
         with admin.connect() as connection:
             connection.execute(sqlalchemy.text(f"drop database {name} with (force)"))
         admin.dispose()
+
+
+# -- issue 19 item 5: a read-only database ------------------------------------------------------
+
+
+def mlp_study(url: str) -> None:
+    optuna.create_study(study_name="mlp-digits", storage=url, direction="maximize")
+
+
+def test_run_on_a_read_only_sqlite_uri_is_one_line(tmp_path: Path) -> None:
+    db = tmp_path / "ro.db"
+    mlp_study(f"sqlite:///{db}")
+    before = db.read_bytes()
+    url = f"sqlite:///file:{db}?mode=ro&uri=true"  # read-only for root too
+    line = one_line_error(run_cli("run", "--storage", url, "--n-trials", "1", "--epochs", "1"))
+    assert line == (
+        f"optuna-ga run: error: cannot write to {db} (from --storage {url}): "
+        "(sqlite3.OperationalError) attempt to write a readonly database"
+    )
+    assert db.read_bytes() == before
+
+
+def test_run_on_a_read_only_sqlite_file_is_one_line_before_the_workers_start() -> None:
+    # As a user without write permission (root writes anyway: the test runs the command as
+    # nobody then), in a folder that user can read.
+    folder = Path(tempfile.mkdtemp(prefix="optuna_ga_ro_"))
+    try:
+        folder.chmod(0o755)
+        db = folder / "ro.db"
+        mlp_study(f"sqlite:///{db}")
+        db.chmod(0o444)
+        before = db.read_bytes()
+        command = [sys.executable, "-m", "optuna_ga", "run", "--storage", f"sqlite:///{db}"]
+        if os.geteuid() == 0:
+            setpriv = shutil.which("setpriv")
+            assert setpriv is not None, "setpriv (util-linux) runs the command as nobody"
+            command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=300, env=ENV, cwd=folder
+        )
+        assert one_line_error(result) == (
+            f"optuna-ga run: error: cannot write to {db} (from --storage sqlite:///{db}): "
+            "the file is read-only for this user"
+        )
+        assert "worker" not in result.stderr and result.stdout == ""
+        assert db.read_bytes() == before
+    finally:
+        shutil.rmtree(folder)

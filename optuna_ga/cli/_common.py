@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from typing import NoReturn
 from typing import TextIO
+from urllib.parse import unquote
+from urllib.parse import urlparse
 
 import optuna
 
@@ -70,6 +72,8 @@ def one_line(error: BaseException | str, *, url: str | None = None) -> str:
         >>> one_line(RuntimeError("(psycopg.OperationalError) no route\\n[SQL: select 1]"))
         '(psycopg.OperationalError) no route'
     """
+    if isinstance(error, optuna.exceptions.StorageInternalError) and error.__cause__:
+        error = error.__cause__  # "An exception is raised during the commit ...": the why
     text = str(error).strip() if not isinstance(error, str) else error.strip()
     if not text and isinstance(error, BaseException):
         text = type(error).__name__
@@ -182,18 +186,48 @@ def local_file(url: str) -> Path | None:
     Example:
         >>> str(local_file("sqlite:///runs/a.db")), str(local_file("journal:///tmp/a.log"))
         ('runs/a.db', '/tmp/a.log')
+        >>> str(local_file("sqlite:///file:/tmp/a.db?mode=ro&uri=true"))
+        '/tmp/a.db'
         >>> local_file("postgresql://h/db") is None
         True
     """
     scheme, _, rest = url.partition(":")
     scheme = scheme.lower()
     if scheme.split("+")[0] == "sqlite":  # SQLAlchemy: sqlite:///relative, sqlite:////absolute
-        path = rest.removeprefix("///").split("?")[0]
+        path, _, query = rest.removeprefix("///").partition("?")
+        if path.startswith("file:") and "uri=true" in query.lower().split("&"):
+            path = unquote(urlparse(path).path)  # sqlite:///file:runs/a.db?mode=ro&uri=true
     elif scheme == "journal":  # as make_storage reads it
         path = rest.removeprefix("//")
     else:
         return None
     return Path(path) if path and path != ":memory:" else None
+
+
+def check_writable(url: str) -> None:
+    """For ``run``: the database file behind ``url`` (if any) is one this user may write.
+
+    (SQLite also writes a journal beside the file, so its folder must be writable too.) A
+    storage that refuses writes for another reason is caught by :func:`cannot_write`.
+    """
+    path = local_file(url)
+    if path is None:
+        return
+    folder = path.parent if str(path.parent) else Path(".")
+    why = None
+    if path.exists() and not os.access(path, os.W_OK):
+        why = "the file is read-only for this user"
+    elif folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+        why = f"its folder {folder} is read-only for this user"
+    if why is not None:
+        raise CLIError(f"cannot write to {path} (from --storage {mask_url(url)}): {why}")
+
+
+def cannot_write(url: str, error: BaseException) -> CLIError:
+    """The one-line error for a storage that refused to store the study."""
+    path = local_file(url)
+    where = f"{path} (from --storage {mask_url(url)})" if path else f"storage {mask_url(url)}"
+    return CLIError(f"cannot write to {where}: {one_line(error, url=url)}")
 
 
 def open_storage(url: str, *, existing: bool = False, **kwargs: Any) -> Any:

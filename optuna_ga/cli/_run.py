@@ -34,6 +34,8 @@ from optuna_ga.cli._best import print_best
 from optuna_ga.cli._common import CONFIG_ATTR
 from optuna_ga.cli._common import DEFAULT_STORAGE
 from optuna_ga.cli._common import CLIError
+from optuna_ga.cli._common import cannot_write
+from optuna_ga.cli._common import check_writable
 from optuna_ga.cli._common import flag_names
 from optuna_ga.cli._common import number
 from optuna_ga.cli._common import open_storage
@@ -365,6 +367,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     missing = torch_missing()
     if missing is not None:
         raise missing
+    check_writable(config.storage)
     with _StopSignals() as stop:
         return _Run(config, args, stop).main()
 
@@ -476,20 +479,24 @@ class _Run:
     def _open_study(self, direction: Any) -> None:
         config = self.config
         storage = open_storage(config.storage, heartbeat_interval=None)
-        study = optuna.create_study(
-            study_name=config.study_name,
-            storage=storage,
-            load_if_exists=True,
-            direction=direction,
-        )
-        if study.direction.name.lower() != direction:
-            raise CLIError(
-                f"study {config.study_name!r} was created to {study.direction.name.lower()}, "
-                f"but this objective wants to {direction}: use another --study-name"
+        try:
+            study = optuna.create_study(
+                study_name=config.study_name,
+                storage=storage,
+                load_if_exists=True,
+                direction=direction,
             )
-        study.set_user_attr(
-            CONFIG_ATTR, {k: v for k, v in asdict(config).items() if k != "storage"}
-        )
+            if study.direction.name.lower() != direction:
+                raise CLIError(
+                    f"study {config.study_name!r} was created to "
+                    f"{study.direction.name.lower()}, but this objective wants to {direction}: "
+                    "use another --study-name"
+                )
+            study.set_user_attr(
+                CONFIG_ATTR, {k: v for k, v in asdict(config).items() if k != "storage"}
+            )
+        except optuna.exceptions.StorageInternalError as error:  # e.g. a read-only database
+            raise cannot_write(config.storage, error) from error
         self.study = study
         self.progress.start(study)
         planned = "until the timeout" if self.n_trials is None else self.n_trials
