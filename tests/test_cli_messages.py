@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
+import re
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -503,3 +506,68 @@ def test_run_on_a_read_only_sqlite_file_is_one_line_before_the_workers_start() -
         assert db.read_bytes() == before
     finally:
         shutil.rmtree(folder)
+
+
+# -- issue 19 item 5: the dashboard's address ---------------------------------------------------
+
+
+def test_dashboard_on_a_busy_port_is_one_line_naming_the_flag(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/d.db"
+    ga_study(url)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_cli("dashboard", "--storage", url, "--port", str(port))
+    line = one_line_error(result)
+    assert line == (
+        f"optuna-ga dashboard: error: --port {port}: address already in use on 127.0.0.1 "
+        "(another server listens there: choose another --port, or 0 for a free one)"
+    )
+    assert result.stdout == ""  # nothing published, no "Listening on"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--host", "no-such-host.invalid"], "--host 'no-such-host.invalid': "),
+        (["--host", "192.0.2.1"], "--host '192.0.2.1': not an address of this machine"),
+        (["--port", "70000"], "argument --port: must be an integer in [0, 65535], got '70000'"),
+        (["--port", "-1"], "argument --port: must be an integer in [0, 65535], got '-1'"),
+    ],
+)
+def test_dashboard_on_a_bad_address_is_one_line_naming_the_flag(
+    args: list[str], expected: str, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path}/d.db"
+    ga_study(url)
+    result = run_cli("dashboard", "--storage", url, *args)
+    assert expected in one_line_error(result)
+    assert result.stdout == ""
+
+
+def test_dashboard_on_port_0_serves_on_a_free_port(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/d.db"
+    ga_study(url)
+    code = "import sys\nfrom optuna_ga.cli import main\nsys.exit(main(sys.argv[1:]))"
+    server = subprocess.Popen(
+        [sys.executable, "-c", code, "dashboard", "--storage", url, "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        assert server.stdout.readline() == "published the GA panels of ga\n"
+        match = re.fullmatch(
+            rf"optuna-dashboard on http://127\.0\.0\.1:(\d+)/ for {re.escape(url)}\n",
+            server.stdout.readline(),
+        )
+        assert match is not None and int(match.group(1)) > 0
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{match.group(1)}/api/studies") as page:
+            assert [s["study_name"] for s in json.loads(page.read())["study_summaries"]] == ["ga"]
+    finally:
+        server.send_signal(signal.SIGINT)  # Ctrl-C stops the server quietly
+        _, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
+    assert "Traceback" not in err

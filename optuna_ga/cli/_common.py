@@ -140,17 +140,30 @@ class HelpFormatter(argparse.HelpFormatter):
 
 
 def number(
-    *, integer: bool = False, minimum: float | None = None, above: float | None = None
+    *,
+    integer: bool = False,
+    minimum: float | None = None,
+    above: float | None = None,
+    maximum: float | None = None,
 ) -> Callable[[str], Any]:
-    """An argparse ``type``: a finite int or float, at least ``minimum`` or above ``above``.
+    """An argparse ``type``: a finite int or float, at least ``minimum`` or above ``above``,
+    at most ``maximum``.
 
     Example:
         >>> number(above=0)("2.5"), number(integer=True, minimum=1)("3")
         (2.5, 3)
+        >>> number(integer=True, minimum=1, maximum=4096)("5000")
+        Traceback (most recent call last):
+        ...
+        argparse.ArgumentTypeError: must be an integer in [1, 4096], got '5000'
     """
     kind = "an integer" if integer else "a number"
-    bound = "" if minimum is None else f" >= {minimum:g}"
-    bound += "" if above is None else f" > {above:g}"
+    if minimum is not None and maximum is not None:
+        bound = f" in [{minimum:g}, {maximum:g}]"
+    else:
+        bound = "" if minimum is None else f" >= {minimum:g}"
+        bound += "" if above is None else f" > {above:g}"
+        bound += "" if maximum is None else f" <= {maximum:g}"
 
     def parse(text: str) -> Any:
         try:
@@ -161,6 +174,7 @@ def number(
             not math.isfinite(value)
             or (minimum is not None and value < minimum)
             or (above is not None and value <= above)
+            or (maximum is not None and value > maximum)
         ):
             raise argparse.ArgumentTypeError(f"must be {kind}{bound}, got {text!r}")
         return value

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import socket
+from typing import Any
+from wsgiref.simple_server import WSGIServer
+from wsgiref.simple_server import make_server
 
 import optuna
 from optuna.storages import BaseStorage
@@ -23,7 +28,10 @@ def add_arguments(dash: argparse.ArgumentParser) -> None:
     storage_arguments(dash, study=False)
     dash.add_argument("--host", default="127.0.0.1", help="address to bind")
     dash.add_argument(
-        "--port", type=number(integer=True, minimum=1), default=8080, help="port to bind"
+        "--port",
+        type=number(integer=True, minimum=0, maximum=65535),
+        default=8080,
+        help="port to bind; 0: a free one",
     )
     dash.add_argument(
         "--publish",
@@ -58,6 +66,40 @@ def publish_all(storage: BaseStorage) -> list[str]:
     return published
 
 
+def listen(host: str, port: int) -> WSGIServer:
+    """A WSGI server bound to ``host`` and ``port``, or a one-line error naming the flag.
+
+    The server of ``optuna_dashboard.run_server`` (wsgiref's), bound before anything else is
+    done or printed.
+    """
+
+    class Server(WSGIServer):
+        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+    try:
+        return make_server(host, port, _no_app, server_class=Server)
+    except socket.gaierror as error:  # an unknown name
+        raise CLIError(f"--host {host!r}: {error.strerror}") from None
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            why = (
+                f"--port {port}: address already in use on {host} (another server listens "
+                "there: choose another --port, or 0 for a free one)"
+            )
+        elif error.errno == errno.EADDRNOTAVAIL:
+            why = f"--host {host!r}: not an address of this machine ({error.strerror})"
+        elif error.errno == errno.EACCES:
+            why = f"--port {port}: {error.strerror} (ports below 1024 need privileges)"
+        else:
+            why = f"cannot listen on --host {host!r} --port {port}: {one_line(error)}"
+        raise CLIError(why) from None
+
+
+def _no_app(environ: Any, start_response: Any) -> list[bytes]:  # pragma: no cover
+    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+    return [b"starting"]
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
     try:
         import optuna_dashboard
@@ -65,10 +107,19 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     except ImportError as error:
         raise CLIError(f"{error.name} is not installed: {DASHBOARD_EXTRA}") from error
     storage = open_storage(args.storage, existing=True, heartbeat_interval=None)
-    if args.publish:
-        names = publish_all(storage)
-        if names:
-            say(f"published the GA panels of {', '.join(names)}")
-    say(f"optuna-dashboard on http://{args.host}:{args.port}/ for {mask_url(args.storage)}")
-    optuna_dashboard.run_server(storage, host=args.host, port=args.port)
+    server = listen(args.host, args.port)
+    try:
+        if args.publish:
+            names = publish_all(storage)
+            if names:
+                say(f"published the GA panels of {', '.join(names)}")
+        server.set_app(optuna_dashboard.wsgi(storage))
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        port = server.server_address[1]
+        say(f"optuna-dashboard on http://{host}:{port}/ for {mask_url(args.storage)}")
+        server.serve_forever()
+    except KeyboardInterrupt:  # Ctrl-C is how a server stops
+        pass
+    finally:
+        server.server_close()
     return 0
