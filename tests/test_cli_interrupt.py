@@ -205,3 +205,36 @@ def test_interrupt_inside_exec_still_exits_130(tmp_path: Path) -> None:
         [sys.executable, "-m", "interrupted_in_exec"], capture_output=True, text=True, env=env
     )
     assert (done.returncode, done.stderr) == (130, "optuna-ga: interrupted\n")
+
+
+def test_ctrl_c_while_four_workers_start_prints_one_line(tmp_path: Path) -> None:
+    # A terminal's Ctrl-C goes to the whole process group: the workers get SIGINT too, also
+    # while their interpreter starts and imports (optuna, torch). Not one traceback from them.
+    db = tmp_path / "s.db"
+    command = cli(
+        "run", "--storage", f"sqlite:///{db}", "--workers", "4", "--n-trials", "8", *TINY
+    )  # fmt: skip
+
+    def spawned(n: int, then: float = 0.0) -> Callable[[subprocess.Popen[str]], bool]:
+        def moment(process: subprocess.Popen[str]) -> bool:
+            if len(workers_of(process.pid)) < n:
+                return False
+            time.sleep(then)
+            return True
+
+        return moment
+
+    moments = [spawned(1), spawned(4), spawned(4, 0.3), spawned(4, 1.0), spawned(4, 2.0)]
+    for round_, moment in enumerate(moments):
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+            start_new_session=True,
+        )  # fmt: skip
+        wait_for(lambda moment=moment, process=process: moment(process))
+        os.killpg(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+        where = f"round {round_}: {err!r}"
+        assert process.returncode == 130, where
+        assert len(err.strip().splitlines()) == 1 and "optuna-ga: interrupted" in err, where
+        assert "Traceback" not in out + err, where
+        assert "RUNNING" not in states(db), where

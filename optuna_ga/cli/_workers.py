@@ -3,9 +3,10 @@
 Every trial runs in a worker process; the parent only starts workers, prints and publishes.
 This is what makes Ctrl-C reliable:
 
-* Workers ignore SIGINT. The parent's handler only sets a flag, so no ``KeyboardInterrupt``
-  lands inside Optuna or SQLAlchemy code, where it can be swallowed (``Exception ignored in
-  ... _cleanup``) or leave a trial RUNNING.
+* Workers ignore SIGINT, from their first instruction on (they start with it blocked). The
+  parent's handler only sets a flag, so no ``KeyboardInterrupt`` lands inside Optuna or
+  SQLAlchemy code, where it can be swallowed (``Exception ignored in ... _cleanup``) or leave
+  a trial RUNNING.
 * The parent stops a worker with SIGKILL: at once, also in the middle of an epoch. A worker
   sends the parent the number of each trial it starts, through a pipe, as soon as Optuna has
   created it; from before the trial is created until its number is sent (and around each
@@ -162,7 +163,10 @@ def worker_main(
     busy: Any,
 ) -> None:
     """A worker process: build the objective, wait for "go", run its trials."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
+    # Ctrl-C is the parent's business. The worker started with SIGINT blocked (see
+    # Pool.start), so one that came during start-up is pending: ignoring SIGINT discards it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     link = _Link(conn, busy)
     try:
@@ -252,7 +256,15 @@ class Pool:
             args=(config, n_trials, timeout, token, theirs, busy),
             daemon=True,
         )
-        process.start()
+        # A terminal's Ctrl-C reaches the workers too. A new process inherits the blocked
+        # signals, so it gets none while its interpreter starts and imports (a traceback each,
+        # else) until worker_main ignores SIGINT; here a Ctrl-C waits until the start is done.
+        # (What multiprocessing does for its resource tracker.)
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         theirs.close()
         worker = Worker(
             slot=slot, token=token, n_trials=n_trials, process=process, conn=ours, busy=busy
