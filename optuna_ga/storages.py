@@ -136,6 +136,30 @@ def rdb_url(url: str) -> str:
     return url
 
 
+#: Upper ends of :func:`make_storage`'s ranges: a day between heartbeats, ten days of grace.
+MAX_HEARTBEAT_INTERVAL = 86_400
+MAX_GRACE_PERIOD = 864_000
+MAX_RETRY = 100
+
+
+def _check_int(name: str, value: object, low: int, high: int, *, shown: str | None = None) -> None:
+    """``value`` is None or an int (not a bool) in ``[low, high]``, else a ValueError.
+
+    ``shown``: the range as the message shows it (default ``[low, high]``).
+
+    Example:
+        >>> _check_int("max_retry", True, 0, 100)
+        Traceback (most recent call last):
+        ...
+        ValueError: max_retry must be None or an int in [0, 100], got True.
+    """
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        shown = shown or f"[{low}, {high}]"
+        raise ValueError(f"{name} must be None or an int in {shown}, got {value!r}.")
+
+
 def make_storage(
     url: str,
     *,
@@ -147,27 +171,47 @@ def make_storage(
 
     Args:
         url: Storage URL.
-        heartbeat_interval: Seconds between heartbeats of a running trial on RDB storages;
-            ``None`` disables crash detection.
-        grace_period: Seconds without a heartbeat after which a trial counts as dead; default
-            ``2 * heartbeat_interval``.
-        max_retry: How often a dead worker's trial is retried (``None``: no limit).
+        heartbeat_interval: Seconds between heartbeats of a running trial on RDB storages,
+            an int in [1, 86400]; ``None`` disables crash detection.
+        grace_period: Seconds without a heartbeat after which a trial counts as dead, an int
+            in [heartbeat_interval + 1, 864000]; default ``2 * heartbeat_interval``. Must be
+            ``None`` without a heartbeat.
+        max_retry: How often a dead worker's trial is retried, an int in [0, 100]
+            (``None``: no limit).
 
     Returns:
         A storage for ``optuna.create_study`` / ``optuna.load_study``.
 
     Raises:
-        ValueError: If the URL has an unknown scheme or a bad heartbeat setting.
+        ValueError: If the URL is not a str or has an unknown scheme, or another argument is
+            out of its range (the message names it and the range).
 
     Example:
         >>> storage = make_storage("sqlite:///:memory:", heartbeat_interval=None)
         >>> type(storage).__name__
         'RDBStorage'
     """
-    if heartbeat_interval is not None and heartbeat_interval < 1:
-        raise ValueError(f"heartbeat_interval must be >= 1 second, got {heartbeat_interval}.")
-    if grace_period is not None and grace_period < 1:
-        raise ValueError(f"grace_period must be >= 1 second, got {grace_period}.")
+    if not isinstance(url, str):
+        raise ValueError(f"url must be a storage URL (a str), got {url!r}.")
+    _check_int("heartbeat_interval", heartbeat_interval, 1, MAX_HEARTBEAT_INTERVAL)
+    if heartbeat_interval is None:
+        if grace_period is not None:
+            raise ValueError(
+                f"grace_period must be None when heartbeat_interval is None (no heartbeat, "
+                f"nothing to wait for), got {grace_period!r}."
+            )
+    else:
+        _check_int(
+            "grace_period",
+            grace_period,
+            heartbeat_interval + 1,
+            MAX_GRACE_PERIOD,
+            shown=(
+                f"[heartbeat_interval + 1, {MAX_GRACE_PERIOD}] = "
+                f"[{heartbeat_interval + 1}, {MAX_GRACE_PERIOD}]"
+            ),
+        )
+    _check_int("max_retry", max_retry, 0, MAX_RETRY)
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
     if scheme == "journal":
         from optuna.storages.journal import JournalFileBackend

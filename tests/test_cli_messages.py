@@ -571,3 +571,73 @@ def test_dashboard_on_port_0_serves_on_a_free_port(tmp_path: Path) -> None:
         _, err = server.communicate(timeout=30)
     assert server.returncode == 0, err
     assert "Traceback" not in err
+
+
+# -- issue 19 item 5: every argument has a range ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--n-candidates", "1000000000"], "--n-candidates: must be an integer in [1, 4096], got"),
+        (["--n-candidates", "0"], "argument --n-candidates: must be an integer in [1, 4096]"),
+        (["--heartbeat-interval", "86401"], "--heartbeat-interval: must be an integer in [0, "),
+        (["--workers", "100000"], "argument --workers: must be an integer in [1, 256], got"),
+        (["--threads", "100000"], "argument --threads: must be an integer in [1, 256], got"),
+    ],
+)
+def test_run_refuses_numbers_out_of_range(args: list[str], expected: str, tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    line = one_line_error(run_cli("run", "--storage", f"sqlite:///{db}", *args))
+    assert line.startswith("optuna-ga run: error: argument ") and expected in line
+    assert not db.exists()
+
+
+HEARTBEAT = "heartbeat_interval must be None or an int in [1, 86400], got "
+GRACE = "grace_period must be None or an int in [heartbeat_interval + 1, 864000] = [31, 864000]"
+RETRY = "max_retry must be None or an int in [0, 100], got "
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"heartbeat_interval": float("nan")}, HEARTBEAT + "nan"),
+        ({"heartbeat_interval": float("inf")}, HEARTBEAT + "inf"),
+        ({"heartbeat_interval": True}, HEARTBEAT + "True"),
+        ({"heartbeat_interval": "30"}, HEARTBEAT + "'30'"),
+        ({"heartbeat_interval": 30.0}, HEARTBEAT + "30.0"),
+        ({"heartbeat_interval": 0}, HEARTBEAT + "0"),
+        ({"heartbeat_interval": 86401}, HEARTBEAT + "86401"),
+        ({"heartbeat_interval": 30, "grace_period": 30}, GRACE + ", got 30"),
+        ({"heartbeat_interval": 30, "grace_period": 864001}, GRACE + ", got 864001"),
+        ({"heartbeat_interval": 30, "grace_period": "60"}, GRACE + ", got '60'"),
+        ({"heartbeat_interval": None, "grace_period": 60}, "grace_period must be None when"),
+        ({"max_retry": -1}, RETRY + "-1"),
+        ({"max_retry": True}, RETRY + "True"),
+        ({"max_retry": 101}, RETRY + "101"),
+        ({"max_retry": 2.0}, RETRY + "2.0"),
+    ],
+)
+def test_make_storage_names_the_argument_and_its_range(
+    kwargs: dict[str, object], expected: str, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path}/s.db"
+    with pytest.raises(ValueError) as raised:
+        make_storage(url, **kwargs)  # type: ignore[arg-type]
+    assert str(raised.value).startswith(expected) and "\n" not in str(raised.value)
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_make_storage_refuses_a_url_that_is_not_a_string() -> None:
+    with pytest.raises(ValueError, match=r"^url must be a storage URL \(a str\), got 5\.$"):
+        make_storage(5)  # type: ignore[arg-type]
+
+
+def test_make_storage_takes_the_ends_of_its_ranges(tmp_path: Path) -> None:
+    for kwargs in (
+        {"heartbeat_interval": 1, "grace_period": 2, "max_retry": 0},
+        {"heartbeat_interval": 86400, "grace_period": 864000, "max_retry": 100},
+        {"heartbeat_interval": None, "max_retry": None},
+    ):
+        storage = make_storage(f"sqlite:///{tmp_path}/s.db", **kwargs)  # type: ignore[arg-type]
+        assert storage.get_all_studies() == []

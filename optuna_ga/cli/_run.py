@@ -50,6 +50,7 @@ from optuna_ga.cli._workers import Pool
 from optuna_ga.cli._workers import Worker
 from optuna_ga.operators import CROSSOVERS
 from optuna_ga.operators import SELECTIONS
+from optuna_ga.storages import MAX_HEARTBEAT_INTERVAL
 from optuna_ga.storages import mask_url
 
 MODELS = ("mlp", "cnn")
@@ -57,6 +58,10 @@ PRUNERS = ("none", "median", "hyperband")
 DEFAULT_N_TRIALS = 60
 #: Workers that died by themselves are replaced at most this many times per run.
 MAX_RESTARTS = 3
+#: Upper ends of the ranges of --workers, --threads and --n-candidates (GeneticSampler's).
+MAX_WORKERS = 256
+MAX_THREADS = 256
+MAX_CANDIDATES = 4096
 
 #: Python argument names in library messages, and the flags that set them.
 FLAGS = {
@@ -114,7 +119,7 @@ def add_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--workers",
         metavar="N",
-        type=number(integer=True, minimum=1),
+        type=number(integer=True, minimum=1, maximum=MAX_WORKERS),
         default=1,
         help="worker processes on this machine, sharing --n-trials",
     )
@@ -135,7 +140,7 @@ def add_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--heartbeat-interval",
         metavar="SECONDS",
-        type=number(integer=True, minimum=0),
+        type=number(integer=True, minimum=0, maximum=MAX_HEARTBEAT_INTERVAL),
         default=30,
         help="seconds between heartbeats of a running trial on RDB storages, for crash "
         "recovery across machines; 0: none",
@@ -198,7 +203,7 @@ def add_arguments(run: argparse.ArgumentParser) -> None:
     ga.add_argument(
         "--n-candidates",
         metavar="N",
-        type=number(integer=True, minimum=1),
+        type=number(integer=True, minimum=1, maximum=MAX_CANDIDATES),
         default=24,
         help="children bred per trial, of which a surrogate picks one; 1: the classic GA",
     )
@@ -237,7 +242,7 @@ def add_arguments(run: argparse.ArgumentParser) -> None:
     training.add_argument(
         "--threads",
         metavar="N",
-        type=number(integer=True, minimum=1),
+        type=number(integer=True, minimum=1, maximum=MAX_THREADS),
         default=1,
         help="torch threads per worker",
     )

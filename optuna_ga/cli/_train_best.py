@@ -35,7 +35,10 @@ def add_arguments(train: argparse.ArgumentParser) -> None:
         "--device", help="cpu, cuda, cuda:1, ... (default: cuda if available, else cpu)"
     )
     train.add_argument(
-        "--threads", type=number(integer=True, minimum=1), default=1, help="torch threads"
+        "--threads",
+        type=number(integer=True, minimum=1, maximum=256),
+        default=1,
+        help="torch threads",
     )
     train.add_argument("--out", default="best_model", help="folder for the weights and config")
 
