@@ -641,3 +641,97 @@ def test_make_storage_takes_the_ends_of_its_ranges(tmp_path: Path) -> None:
     ):
         storage = make_storage(f"sqlite:///{tmp_path}/s.db", **kwargs)  # type: ignore[arg-type]
         assert storage.get_all_studies() == []
+
+
+# -- issue 19 item 5: corrupt values in the storage ---------------------------------------------
+
+
+def corrupt(db: Path, sql: str) -> None:
+    with contextlib.closing(sqlite3.connect(db)) as connection:
+        connection.execute(sql)
+        connection.commit()
+
+
+@pytest.mark.parametrize("command", ["best", "plot"])
+def test_a_corrupt_trial_attr_is_named(command: str, tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    ga_study(f"sqlite:///{db}")
+    corrupt(db, "update trial_user_attributes set value_json = '{bad' where key = 'ga_parents' "
+            "and trial_id = (select trial_id from trials where number = 2)")  # fmt: skip
+    out = ["--out", str(tmp_path / "plots")] if command == "plot" else []
+    line = one_line_error(run_cli(command, "--storage", f"sqlite:///{db}", *out))
+    assert line.startswith(
+        f"optuna-ga {command}: error: storage sqlite:///{db}: trial #2 of study 'ga' has a "
+        "corrupt user attr 'ga_parents': '{bad' is not JSON (Expecting property name"
+    ), line
+
+
+def test_a_corrupt_study_attr_is_named(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    ga_study(f"sqlite:///{db}")
+    corrupt(db, "update study_user_attributes set value_json = '[1,' "
+            "where key = 'optuna_ga_config'")  # fmt: skip
+    line = one_line_error(run_cli("best", "--storage", f"sqlite:///{db}"))
+    assert f"storage sqlite:///{db}: study 'ga' has a corrupt user attr 'optuna_ga_config': " in (
+        line
+    )
+
+
+def set_config(db: Path, config: object) -> None:
+    corrupt(db, f"update study_user_attributes set value_json = '{json.dumps(config)}' "
+            "where key = 'optuna_ga_config'")  # fmt: skip
+
+
+def test_plot_names_a_bad_recorded_setting_and_its_flag(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    ga_study(f"sqlite:///{db}")
+    set_config(db, {"population_size": "x", "n_elites": 0})
+    out = tmp_path / "plots"
+    args = ["plot", "--storage", f"sqlite:///{db}", "--out", str(out), "--format", "html"]
+    line = one_line_error(run_cli(*args))
+    assert line == (
+        "optuna-ga plot: error: study 'ga' records population_size='x' in its user attr "
+        "optuna_ga_config, not an int >= 2: pass --population-size to override it"
+    )
+    assert not out.exists()
+    set_config(db, {"population_size": 2, "n_elites": 5})
+    line = one_line_error(run_cli(*args))
+    assert "records n_elites=5 in its user attr optuna_ga_config, not an int in [0, 1]" in line
+    set_config(db, ["not", "a", "mapping"])
+    line = one_line_error(run_cli(*args))
+    assert "study 'ga' has a user attr optuna_ga_config that is not a JSON object" in line
+    result = run_cli(*args, "--population-size", "2", "--n-elites", "0")
+    assert result.returncode == 0, result.stderr
+
+
+def test_train_best_names_a_bad_recorded_dataset(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    study = ga_study(f"sqlite:///{db}")
+    study.set_user_attr("optuna_ga_config", {"dataset": 5})
+    corrupt(db, "insert into trial_user_attributes (trial_id, key, value_json) "
+            "select trial_id, 'architecture', '\"mlp\"' from trials")  # fmt: skip
+    line = one_line_error(run_cli("train-best", "--storage", f"sqlite:///{db}"))
+    assert line == (
+        "optuna-ga train-best: error: study 'ga' records dataset=5 in its user attr "
+        "optuna_ga_config, not a dataset name: pass --dataset to override it"
+    )
+
+
+def test_dashboard_names_a_bad_recorded_setting(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    ga_study(f"sqlite:///{db}")
+    set_config(db, {"population_size": 1})
+    code = "import sys\nfrom optuna_ga.cli import main\nsys.exit(main(sys.argv[1:]))"
+    server = subprocess.Popen(
+        [sys.executable, "-c", code, "dashboard", "--storage", f"sqlite:///{db}", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+    )  # fmt: skip
+    assert server.stdout is not None
+    first = server.stdout.readline()
+    server.send_signal(signal.SIGINT)
+    _, err = server.communicate(timeout=30)
+    assert first.startswith("optuna-dashboard on http://127.0.0.1:"), first + err
+    assert err.strip().splitlines() == [
+        "optuna-ga: GA panels of study 'ga' not published: study 'ga' records "
+        "population_size=1 in its user attr optuna_ga_config, not an int >= 2"
+    ]

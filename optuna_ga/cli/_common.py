@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import math
 import os
 import re
@@ -354,6 +355,68 @@ def load_study(url: str, study_name: str | None) -> optuna.Study:
     return optuna.load_study(study_name=study_name, storage=storage)
 
 
+# Where Optuna's RDB storage keeps JSON: table, column, owner ("trial" or "study") and what.
+_JSON_COLUMNS = (
+    ("trial_user_attributes", "key", "value_json", "trial", "user attr"),
+    ("trial_system_attributes", "key", "value_json", "trial", "system attr"),
+    ("trial_params", "param_name", "distribution_json", "trial", "distribution of parameter"),
+    ("study_user_attributes", "key", "value_json", "study", "user attr"),
+    ("study_system_attributes", "key", "value_json", "study", "system attr"),
+)
+
+
+def corrupt_json(url: str) -> str | None:
+    """Which stored value of the RDB storage ``url`` is not JSON, in words; None if none is
+    found (or the storage is not an RDB)."""
+    if url.partition(":")[0].lower().split("+")[0] not in RDB_SCHEMES:
+        return None
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(rdb_url(url))
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(sqlalchemy.text("select study_id, study_name from studies"))
+            names: dict[Any, Any] = {row[0]: row[1] for row in rows}
+            for table, name, column, owner, what in _JSON_COLUMNS:
+                if owner == "trial":
+                    query = (
+                        f"select t.number, t.study_id, a.{name}, a.{column} from {table} a "
+                        "join trials t on t.trial_id = a.trial_id order by t.study_id, t.number"
+                    )
+                else:
+                    query = f"select null, study_id, {name}, {column} from {table} order by 2"
+                for number, study_id, key, text in connection.execute(sqlalchemy.text(query)):
+                    try:
+                        json.loads(text)
+                    except (TypeError, ValueError) as error:
+                        study = f"study {names.get(study_id, study_id)!r}"
+                        where = study if number is None else f"trial #{number} of {study}"
+                        shown = text if len(text or "") <= 40 else text[:37] + "..."
+                        return (
+                            f"{where} has a corrupt {what} {key!r}: {shown!r} is not JSON "
+                            f"({one_line(error)})"
+                        )
+    except sqlalchemy.exc.SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()
+    return None
+
+
+def error_text(error: BaseException, url: str) -> str:
+    """The one line for an error of a command on the storage ``url``.
+
+    A value in the storage that is not JSON makes Optuna raise a bare ``JSONDecodeError``
+    (``Expecting ',' delimiter``): the line names the storage, the trial or study and the
+    attribute.
+    """
+    if isinstance(error, json.JSONDecodeError):
+        found = corrupt_json(url)
+        what = found or f"a stored value is not JSON ({one_line(error)})"
+        return f"storage {mask_url(url)}: {what}"
+    return one_line(error, url=url)
+
+
 def value_name(study: optuna.Study) -> str:
     """What the study's values are: validation accuracy or loss for ``optuna-ga run`` studies."""
     if CONFIG_ATTR not in study.user_attrs:
@@ -363,9 +426,60 @@ def value_name(study: optuna.Study) -> str:
 
 
 def recorded_config(study: optuna.Study) -> dict[str, Any]:
-    """How ``optuna-ga run`` configured the study (empty for other studies)."""
-    recorded = study.user_attrs.get(CONFIG_ATTR)
-    return dict(recorded) if isinstance(recorded, dict) else {}
+    """How ``optuna-ga run`` configured the study (empty for other studies).
+
+    Raises:
+        CLIError: If the study's ``optuna_ga_config`` user attr is not a JSON object.
+    """
+    recorded = study.user_attrs.get(CONFIG_ATTR, {})
+    if not isinstance(recorded, dict):
+        raise CLIError(
+            f"study {study.study_name!r} has a user attr {CONFIG_ATTR} that is not a JSON "
+            f"object: {recorded!r}"
+        )
+    return dict(recorded)
+
+
+def _is_int(value: Any, low: int, high: float = math.inf) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def recorded_setting(
+    study: optuna.Study, name: str, *, flag: str | None = None, population_size: Any = None
+) -> Any:
+    """The setting ``name`` that ``optuna-ga run`` recorded for the study, checked (None when
+    not recorded).
+
+    Args:
+        study: The study.
+        name: ``population_size``, ``n_elites``, ``dataset`` or ``data_dir``.
+        flag: The flag that overrides it, named in the error.
+        population_size: For ``n_elites``: the population it is checked against.
+
+    Raises:
+        CLIError: If the recorded value is out of its range; the message says it comes from
+            the study's ``optuna_ga_config`` user attr.
+    """
+    value = recorded_config(study).get(name)
+    if value is None:
+        return None
+    if name == "population_size":
+        ok, wanted = _is_int(value, 2), "an int >= 2"
+    elif name == "n_elites":
+        high = population_size - 1 if _is_int(population_size, 2) else math.inf
+        ok = _is_int(value, 0, high)
+        wanted = "an int >= 0" if high == math.inf else f"an int in [0, {high}]"
+    elif name == "dataset":
+        ok, wanted = isinstance(value, str) and bool(value), "a dataset name"
+    else:
+        ok, wanted = isinstance(value, str) and bool(value), "a folder"
+    if not ok:
+        fix = "" if flag is None else f": pass {flag} to override it"
+        raise CLIError(
+            f"study {study.study_name!r} records {name}={value!r} in its user attr "
+            f"{CONFIG_ATTR}, not {wanted}{fix}"
+        )
+    return value
 
 
 _TORCH_EXTRA = {"torch": "torch", "sklearn": "scikit-learn"}  # module: distribution

@@ -16,7 +16,7 @@ from optuna_ga.cli._common import CLIError
 from optuna_ga.cli._common import number
 from optuna_ga.cli._common import one_line
 from optuna_ga.cli._common import open_storage
-from optuna_ga.cli._common import recorded_config
+from optuna_ga.cli._common import recorded_setting
 from optuna_ga.cli._common import say
 from optuna_ga.cli._common import storage_arguments
 from optuna_ga.storages import mask_url
@@ -52,15 +52,16 @@ def publish_all(storage: BaseStorage) -> list[str]:
         trials = study.get_trials(deepcopy=False)
         if not any("ga_generation" in t.user_attrs for t in trials):
             continue
-        recorded = recorded_config(study)
         try:
-            publish(
-                study,
-                population_size=recorded.get("population_size"),
-                n_elites=recorded.get("n_elites"),
-            )
+            size = recorded_setting(study, "population_size")
+            elites = recorded_setting(study, "n_elites", population_size=size)
+            publish(study, population_size=size, n_elites=elites)
         except Exception as error:
-            say(f"optuna-ga: GA panels of study {study.study_name!r}: {one_line(error)}", err=True)
+            say(
+                f"optuna-ga: GA panels of study {study.study_name!r} not published: "
+                f"{one_line(error)}",
+                err=True,
+            )
             continue
         published.append(study.study_name)
     return published

@@ -15,7 +15,7 @@ from optuna_ga.cli import _run
 from optuna_ga.cli import _train_best
 from optuna_ga.cli._common import CLIError
 from optuna_ga.cli._common import Parser
-from optuna_ga.cli._common import one_line
+from optuna_ga.cli._common import error_text
 from optuna_ga.cli._common import say
 
 COMMANDS = (
@@ -77,5 +77,5 @@ def run_command(argv: Sequence[str] | None) -> int:
         return int(args.func(args))
     except (CLIError, ValueError, FileNotFoundError, ImportError) as error:
         # As argparse words a usage error: `optuna-ga best: error: ...`.
-        say(f"optuna-ga {args.command}: error: {one_line(error, url=args.storage)}", err=True)
+        say(f"optuna-ga {args.command}: error: {error_text(error, args.storage)}", err=True)
         return 2

@@ -7,7 +7,7 @@ import argparse
 from optuna_ga.cli._common import CLIError
 from optuna_ga.cli._common import load_study
 from optuna_ga.cli._common import number
-from optuna_ga.cli._common import recorded_config
+from optuna_ga.cli._common import recorded_setting
 from optuna_ga.cli._common import say
 from optuna_ga.cli._common import storage_arguments
 
@@ -48,15 +48,22 @@ def cmd_plot(args: argparse.Namespace) -> int:
     except ImportError as error:
         raise CLIError(f"{error} ({DASHBOARD_EXTRA})") from error
     study = load_study(args.storage, args.study_name)
-    recorded = recorded_config(study)
+    population_size = args.population_size or recorded_setting(
+        study, "population_size", flag="--population-size"
+    )
+    n_elites = args.n_elites
+    if n_elites is None:
+        n_elites = recorded_setting(
+            study, "n_elites", flag="--n-elites", population_size=population_size
+        )
     paths = write_figures(
         study,
         args.out,
         formats=args.format,
         params=args.params.split(",") if args.params else None,
         top_k=args.top_k,
-        population_size=args.population_size or recorded.get("population_size"),
-        n_elites=args.n_elites if args.n_elites is not None else recorded.get("n_elites"),
+        population_size=population_size,
+        n_elites=n_elites,
     )
     for path in paths:
         say(str(path))

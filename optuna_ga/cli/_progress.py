@@ -7,6 +7,7 @@ trial, so the lines cover every worker's trials (and other machines'), in genera
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import threading
 import time
@@ -54,6 +55,8 @@ def best_or_none(study: optuna.Study) -> FrozenTrial | None:
     """The best trial, or None while no trial has completed."""
     try:
         return study.best_trial
+    except json.JSONDecodeError:  # a ValueError too, but a corrupt storage: not "none yet"
+        raise
     except ValueError:
         return None
 

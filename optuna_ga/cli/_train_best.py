@@ -8,7 +8,7 @@ from optuna_ga.cli._common import CLIError
 from optuna_ga.cli._common import flag_names
 from optuna_ga.cli._common import load_study
 from optuna_ga.cli._common import number
-from optuna_ga.cli._common import recorded_config
+from optuna_ga.cli._common import recorded_setting
 from optuna_ga.cli._common import say
 from optuna_ga.cli._common import storage_arguments
 from optuna_ga.cli._common import torch_missing
@@ -51,7 +51,6 @@ def cmd_train_best(args: argparse.Namespace) -> int:
     best = best_or_none(study)
     if best is None:
         raise CLIError(f"study {study.study_name!r} has no completed trial yet")
-    recorded = recorded_config(study)
     if best.user_attrs.get("architecture") not in ARCHITECTURES:
         raise CLIError(
             f"study {study.study_name!r} is not an MLP or CNN study of optuna-ga (its best "
@@ -60,12 +59,13 @@ def cmd_train_best(args: argparse.Namespace) -> int:
         )
     from optuna_ga.torch import train_best
 
-    dataset = args.dataset or recorded.get("dataset", "digits")
+    dataset = args.dataset or recorded_setting(study, "dataset", flag="--dataset") or "digits"
+    data_dir = args.data_dir or recorded_setting(study, "data_dir", flag="--data-dir")
     try:
         result = train_best(
             study,
             dataset=dataset,
-            data_dir=args.data_dir or recorded.get("data_dir"),
+            data_dir=data_dir,
             download=args.download,
             epochs=args.epochs,
             device=args.device,

@@ -48,8 +48,8 @@ from optuna.trial import FrozenTrial
 from optuna.trial import TrialState
 
 from optuna_ga._sampler import GeneticSampler
+from optuna_ga.cli._common import error_text
 from optuna_ga.cli._common import local_file
-from optuna_ga.cli._common import one_line
 from optuna_ga.storages import make_storage
 
 if TYPE_CHECKING:
@@ -172,7 +172,7 @@ def worker_main(
     try:
         objective = config.objective()  # imports torch, loads the data, checks the device
     except Exception as error:
-        link.send("error", one_line(error))
+        link.send("error", error_text(error, config.storage))
         return
     link.send("ready", objective.direction)
     try:
@@ -199,7 +199,7 @@ def worker_main(
     except BrokenPipeError:  # the parent is gone
         return
     except Exception as error:
-        link.send("error", one_line(error))
+        link.send("error", error_text(error, config.storage))
     finally:
         link.let_go()
 
