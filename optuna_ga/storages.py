@@ -221,7 +221,9 @@ def make_storage(
     if scheme in ("redis", "rediss"):
         from optuna.storages.journal import JournalRedisBackend
 
-        return optuna.storages.JournalStorage(JournalRedisBackend(url))
+        with warnings.catch_warnings():  # "JournalRedisBackend is experimental" since 3.1
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.JournalStorage(JournalRedisBackend(url))
     if scheme.split("+")[0] not in RDB_SCHEMES:
         raise ValueError(
             f"Unknown storage URL {mask_password(url)!r}: use sqlite:///FILE.db, "

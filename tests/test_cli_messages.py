@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -735,3 +736,94 @@ def test_dashboard_names_a_bad_recorded_setting(tmp_path: Path) -> None:
         "optuna-ga: GA panels of study 'ga' not published: study 'ga' records "
         "population_size=1 in its user attr optuna_ga_config, not an int >= 2"
     ]
+
+
+# -- issue 19 item 5: what run, train-best and plot say ------------------------------------------
+
+TINY = ["--population-size", "2", "--n-elites", "0", "--pruner", "none", "--no-publish"]
+
+
+def test_a_run_ended_by_its_timeout_says_so(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/t.db"
+    args = ["--epochs", "20", "--patience", "20", "--progress-interval", "0", *TINY]
+    result = run_cli("run", "--storage", url, "--n-trials", "50", "--timeout", "2", *args)
+    assert result.returncode == 0, result.stderr
+    match = re.search(r"^--timeout 2 s reached: (\d+) of the 50 trials ran; run the same command "
+                      r"again to add more$", result.stdout, re.MULTILINE)  # fmt: skip
+    assert match is not None and 1 <= int(match.group(1)) < 50, result.stdout
+    result = run_cli("run", "--storage", url, "--n-trials", "1", "--timeout", "600", *args)
+    assert result.returncode == 0 and "--timeout" not in result.stdout, result.stdout
+
+
+def test_one_trial_is_singular(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/o.db"
+    args = ["--n-trials", "1", "--epochs", "1", *TINY]
+    assert run_cli("run", "--storage", url, *args).returncode == 0
+    result = run_cli("run", "--storage", url, *args)
+    assert f"study 'mlp-digits' in {url}: 1 trial so far; running 1 more" in result.stdout
+    assert "1 trials" not in result.stdout + result.stderr
+
+
+def test_train_best_says_what_it_does_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/b.db"
+    assert (
+        run_cli("run", "--storage", url, "--n-trials", "1", "--epochs", "1", *TINY).returncode == 0
+    )
+    out = tmp_path / "model"
+    result = run_cli("train-best", "--storage", url, "--epochs", "2", "--out", str(out),
+                     "--progress-interval", "0.001")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        "retraining trial #0 of study 'mlp-digits' (mlp) on digits for 2 epochs on cpu; "
+        "Ctrl-C stops it, saving nothing"
+    )
+    assert lines[1].startswith("epoch 1 of 2 done [0:0") and lines[2].startswith("epoch 2 of 2")
+    assert lines[-1].startswith("retrained trial #0 for 2 epochs on digits: test accuracy ")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "optuna_ga", "train-best", "--storage", url, "--epochs", "100000",
+         "--out", str(out / "again")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+    )  # fmt: skip
+    assert process.stdout is not None
+    assert process.stdout.readline().startswith("retraining trial #0")
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert re.fullmatch(
+        rf"optuna-ga: train-best interrupted in epoch \d+ of 100000: nothing saved to "
+        rf"{re.escape(str(out / 'again'))}\n",
+        err,
+    ), err
+    assert not (out / "again").exists()
+
+
+@pytest.mark.parametrize(("blocked", "formats"), [("plotly", "html"), ("matplotlib", "png")])
+def test_plot_without_its_extra_leaves_no_folder(
+    blocked: str, formats: str, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path}/p.db"
+    ga_study(url)
+    out = tmp_path / "plots"
+    result = run_cli("plot", "--storage", url, "--out", str(out), "--format", formats,
+                     prelude=f"sys.modules[{blocked!r}] = None")  # fmt: skip
+    line = one_line_error(result)
+    assert line == (
+        f"optuna-ga plot: error: optuna_ga.visualization needs {blocked}, which is not "
+        'installed. Install the extra: pip install "optuna-ga[dashboard]"'
+    )
+    assert not out.exists()
+
+
+def test_a_redis_storage_prints_no_warning(redis_url: str) -> None:
+    code = (
+        "import warnings\nwarnings.simplefilter('default')\n"
+        "from optuna_ga.storages import make_storage\n"
+        f"print(type(make_storage({redis_url!r})).__name__)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"},
+    )  # fmt: skip
+    assert (result.returncode, result.stdout, result.stderr) == (0, "JournalStorage\n", "")

@@ -20,7 +20,11 @@ import contextlib
 import sys
 from collections.abc import Sequence
 
-__all__ = ["build_parser", "main"]
+__all__ = ["Interrupted", "build_parser", "main"]
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, raised again by a command with the line that says what it stopped."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,9 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from optuna_ga.cli._parser import run_command
 
         return run_command(argv)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
+        text = str(stop) if isinstance(stop, Interrupted) else "optuna-ga: interrupted"
         with contextlib.suppress(OSError):
-            print("optuna-ga: interrupted", file=sys.stderr, flush=True)
+            print(text, file=sys.stderr, flush=True)
         # An interrupt that landed inside ``exec`` of a string (dataclasses build their methods
         # so, while modules are imported) leaves CPython's "unhandled KeyboardInterrupt" flag
         # set, although it was handled here. Under ``python -m`` the process would then die of

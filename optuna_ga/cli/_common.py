@@ -110,6 +110,16 @@ def flag_names(
     return message
 
 
+def count(n: int, word: str) -> str:
+    """``n`` and the word, plural unless ``n`` is 1.
+
+    Example:
+        >>> count(1, "trial"), count(3, "trial")
+        ('1 trial', '3 trials')
+    """
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 # -- parsing ---------------------------------------------------------------------------------
 
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from optuna_ga.cli._common import CLIError
 from optuna_ga.cli._common import load_study
 from optuna_ga.cli._common import number
+from optuna_ga.cli._common import one_line
 from optuna_ga.cli._common import recorded_setting
 from optuna_ga.cli._common import say
 from optuna_ga.cli._common import storage_arguments
-
-DASHBOARD_EXTRA = "pip install 'optuna-ga[dashboard]'"
 
 
 def add_arguments(plot: argparse.ArgumentParser) -> None:
@@ -45,8 +45,15 @@ def add_arguments(plot: argparse.ArgumentParser) -> None:
 def cmd_plot(args: argparse.Namespace) -> int:
     try:
         from optuna_ga.visualization import write_figures
+        from optuna_ga.visualization._imports import require
+
+        # What write_figures imports only once it made the folder.
+        for module in (["plotly"] if "html" in args.format else []) + (
+            ["matplotlib"] if "png" in args.format else []
+        ):
+            require(module)
     except ImportError as error:
-        raise CLIError(f"{error} ({DASHBOARD_EXTRA})") from error
+        raise CLIError(one_line(error)) from error
     study = load_study(args.storage, args.study_name)
     population_size = args.population_size or recorded_setting(
         study, "population_size", flag="--population-size"
@@ -56,15 +63,22 @@ def cmd_plot(args: argparse.Namespace) -> int:
         n_elites = recorded_setting(
             study, "n_elites", flag="--n-elites", population_size=population_size
         )
-    paths = write_figures(
-        study,
-        args.out,
-        formats=args.format,
-        params=args.params.split(",") if args.params else None,
-        top_k=args.top_k,
-        population_size=population_size,
-        n_elites=n_elites,
-    )
+    out = Path(args.out)
+    existed = out.exists()
+    try:
+        paths = write_figures(
+            study,
+            out,
+            formats=args.format,
+            params=args.params.split(",") if args.params else None,
+            top_k=args.top_k,
+            population_size=population_size,
+            n_elites=n_elites,
+        )
+    except BaseException:
+        if not existed and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # an error leaves no empty folder behind
+        raise
     for path in paths:
         say(str(path))
     return 0

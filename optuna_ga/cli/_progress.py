@@ -18,6 +18,7 @@ from optuna.trial import FrozenTrial
 from optuna.trial import TrialState
 
 from optuna_ga._population import generation_range
+from optuna_ga.cli._common import count
 from optuna_ga.cli._common import one_line
 from optuna_ga.cli._common import say
 
@@ -138,9 +139,9 @@ class Progress:
         best_text = "none yet" if best is None else f"{best.value:.4f}"
         minutes, seconds = divmod(int(time.monotonic() - self._started), 60)
         finished = sum(t.state.is_finished() for t in trials)
-        of_total = f"{done} of {total}" if total is not None else f"{done}"
+        of_total = f"{done} of {total} trials" if total is not None else count(done, "trial")
         return (
-            f"[{minutes}:{seconds:02d}] {of_total} trials of this run done, {finished} in the "
+            f"[{minutes}:{seconds:02d}] {of_total} of this run done, {finished} in the "
             f"study; generation {self._reported} running; best {self._label} {best_text}"
         )
 

@@ -36,6 +36,7 @@ from optuna_ga.cli._common import DEFAULT_STORAGE
 from optuna_ga.cli._common import CLIError
 from optuna_ga.cli._common import cannot_write
 from optuna_ga.cli._common import check_writable
+from optuna_ga.cli._common import count
 from optuna_ga.cli._common import flag_names
 from optuna_ga.cli._common import number
 from optuna_ga.cli._common import open_storage
@@ -508,7 +509,7 @@ class _Run:
         goal = "maximizing" if direction == "maximize" else "minimizing"
         say(
             f"study {config.study_name!r} in {mask_url(config.storage)}: "
-            f"{len(study.trials)} trials so far; running {planned} more with "
+            f"{count(len(study.trials), 'trial')} so far; running {planned} more with "
             f"{len(self.pool.workers)} worker(s), {goal} the {self.label}"
         )
 
@@ -608,7 +609,8 @@ class _Run:
                     else "no trial was running"
                 )
                 say(
-                    f"optuna-ga: interrupted: {len(study.trials)} trials stored{best_text}; "
+                    f"optuna-ga: interrupted: {count(len(study.trials), 'trial')} "
+                    f"stored{best_text}; "
                     f"{running}. Run the same command again to continue.",
                     err=True,
                 )
@@ -619,6 +621,17 @@ class _Run:
         self.progress.update(study, self.done, self.n_trials)
         self.panels.publish(study, self.progress)
         self.progress.close()
+        timeout = self.config.timeout
+        if timeout is not None and (
+            self.n_trials is None or self.done + self.missing < self.n_trials
+        ):
+            ran = (
+                count(self.done, "trial")
+                if self.n_trials is None
+                else f"{self.done} of the {self.n_trials} trials"
+            )
+            more = "" if self.n_trials is None else "; run the same command again to add more"
+            say(f"--timeout {timeout:g} s reached: {ran} ran{more}")
         print_best(study, self.label)
         if self.missing:
             say(

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import time
 
+from optuna_ga.cli import Interrupted
 from optuna_ga.cli._common import CLIError
 from optuna_ga.cli._common import flag_names
 from optuna_ga.cli._common import load_study
@@ -41,6 +44,39 @@ def add_arguments(train: argparse.ArgumentParser) -> None:
         help="torch threads",
     )
     train.add_argument("--out", default="best_model", help="folder for the weights and config")
+    train.add_argument(
+        "--progress-interval",
+        metavar="SECONDS",
+        type=number(minimum=0),
+        default=30,
+        help="without a terminal, seconds between progress lines; 0: none",
+    )
+
+
+class _EpochProgress:
+    """After each epoch: a live line on a terminal, else a line every ``interval`` seconds."""
+
+    def __init__(self, *, epochs: int, tty: bool, interval: float) -> None:
+        self.epochs = epochs
+        self.done = 0
+        self._tty = tty
+        self._interval = interval
+        self._started = self._last = time.monotonic()
+
+    def __call__(self, epoch: int) -> None:
+        self.done = epoch
+        now = time.monotonic()
+        minutes, seconds = divmod(int(now - self._started), 60)
+        text = f"epoch {epoch} of {self.epochs} done [{minutes}:{seconds:02d}]"
+        if self._tty:
+            say(f"\r\033[K{text}", end="")
+        elif self._interval > 0 and now - self._last >= self._interval:
+            say(text)
+            self._last = now
+
+    def close(self) -> None:
+        if self._tty and self.done:
+            say("\r\033[K", end="")
 
 
 def cmd_train_best(args: argparse.Namespace) -> int:
@@ -58,22 +94,42 @@ def cmd_train_best(args: argparse.Namespace) -> int:
             "networks of `optuna-ga run`, MLPObjective and CNNObjective"
         )
     from optuna_ga.torch import train_best
+    from optuna_ga.torch._training import resolve_device
 
     dataset = args.dataset or recorded_setting(study, "dataset", flag="--dataset") or "digits"
     data_dir = args.data_dir or recorded_setting(study, "data_dir", flag="--data-dir")
+    progress = _EpochProgress(
+        epochs=args.epochs, tty=sys.stdout.isatty(), interval=args.progress_interval
+    )
     try:
+        device = resolve_device(args.device)
+        say(
+            f"retraining trial #{best.number} of study {study.study_name!r} "
+            f"({best.user_attrs['architecture']}) on {dataset} for {args.epochs} epochs on "
+            f"{device}; Ctrl-C stops it, saving nothing"
+        )
         result = train_best(
             study,
             dataset=dataset,
             data_dir=data_dir,
             download=args.download,
             epochs=args.epochs,
-            device=args.device,
+            device=device,
             num_threads=args.threads,
             save_to=args.out,
+            after_epoch=progress,
         )
     except (ValueError, FileNotFoundError) as error:
         raise CLIError(flag_names(str(error), FLAGS, WORDS)) from None
+    except KeyboardInterrupt:
+        progress.close()
+        where = (
+            f"in epoch {progress.done + 1} of {args.epochs}: nothing saved to {args.out}"
+            if progress.done < args.epochs
+            else f"while testing and saving to {args.out}"
+        )
+        raise Interrupted(f"optuna-ga: train-best interrupted {where}") from None
+    progress.close()
     say(
         f"retrained trial #{best.number} for {args.epochs} epochs on {dataset}: "
         f"test accuracy {result.test_accuracy:.4f}; saved to {args.out}"

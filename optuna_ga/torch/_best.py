@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -127,6 +128,7 @@ def train_best(
     device: str | torch.device | None = None,
     num_threads: int | None = 1,
     save_to: str | os.PathLike[str] | None = None,
+    after_epoch: Callable[[int], None] | None = None,
 ) -> TrainedModel:
     """Retrain the best trial's network (or any trial's or params dict's) and test it.
 
@@ -149,6 +151,7 @@ def train_best(
         device: As for the objectives; None picks CUDA when available.
         num_threads: ``torch.set_num_threads`` on CPU; None leaves it alone.
         save_to: If given, save the model to this directory (see :func:`save_model`).
+        after_epoch: Called with the epoch number after every training epoch (progress).
 
     Returns:
         The trained model with its test accuracy.
@@ -218,6 +221,7 @@ def train_best(
             seed=seed,
             patience=None if include_validation else patience,
             max_training_time=max_training_time,
+            after_epoch=after_epoch,
         )
     model.eval()
     test_accuracy = None

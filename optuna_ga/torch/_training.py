@@ -193,6 +193,7 @@ def fit(
     max_training_time: float | None = None,
     on_epoch: Callable[[int, float], None] | None = None,
     log: TrainingLog | None = None,
+    after_epoch: Callable[[int], None] | None = None,
 ) -> TrainingLog:
     """Train ``model`` in place with index-sliced mini-batches.
 
@@ -218,6 +219,8 @@ def fit(
         max_training_time: Seconds after which the run stops (checked after every batch).
         on_epoch: Called with the epoch number and the validation value.
         log: A log to fill in; a new one by default.
+        after_epoch: Called with the epoch number after every epoch, with or without
+            validation data (for progress reports).
 
     Returns:
         The log.
@@ -284,9 +287,13 @@ def fit(
                 log.seconds = time.perf_counter() - start
                 if on_epoch is not None:
                     on_epoch(epoch, value)
+                if after_epoch is not None:
+                    after_epoch(epoch)
                 if patience is not None and bad_epochs >= patience and epoch < epochs:
                     log.stopped_by = "early_stopping"
                     break
+            elif after_epoch is not None:
+                after_epoch(epoch)
             if timed_out:
                 log.stopped_by = "time_limit"
                 break
