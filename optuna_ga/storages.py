@@ -98,15 +98,20 @@ def mask_password(text: str, *, url: str | None = None) -> str:
         >>> url = "postgresql://ga:s3c ret@db/studies"
         >>> mask_password(f"cannot open {url}: wrong password 's3c ret'", url=url)
         "cannot open postgresql://ga:***@db/studies: wrong password '***'"
+        >>> url = "postgresql://ga:studies@db/studies"  # the URL itself keeps its database
+        >>> mask_password(f"no {url}", url=url)
+        'no postgresql://ga:***@db/studies'
     """
     if url is not None:
-        text = text.replace(url, mask_url(url))
+        masked = mask_url(url)
+        pieces = text.split(url)  # the URL is shown masked; its password goes elsewhere
         parts = _userinfo(url)
         if parts is not None:
             password = parts[2]
-            for secret in {password, unquote(password)}:
+            for secret in sorted({password, unquote(password)}, key=len, reverse=True):
                 if len(secret) >= _MIN_SCRUBBED:
-                    text = text.replace(secret, "***")
+                    pieces = [piece.replace(secret, "***") for piece in pieces]
+        return masked.join(mask_password(piece) for piece in pieces)
     text = _PASSWORD.sub(lambda m: m.group("head") + "***", text)
     return _QUERY_PASSWORD.sub(lambda m: m.group("head") + "***", text)
 
