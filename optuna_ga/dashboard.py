@@ -127,6 +127,9 @@ def publish(
 def summary_note(rows: Sequence[dict[str, Any]], *, direction: str, max_rows: int = 12) -> str:
     """The note's Markdown: a table with one row per generation (the latest ``max_rows``).
 
+    Every cell but the first starts with an em space (``&emsp;``): optuna-dashboard draws
+    the table without cell padding, and Markdown trims plain spaces around a cell's text.
+
     Args:
         rows: From :func:`optuna_ga.visualization._data.generation_summary`.
         direction: ``"minimize"`` or ``"maximize"``.
@@ -140,9 +143,11 @@ def summary_note(rows: Sequence[dict[str, Any]], *, direction: str, max_rows: in
         <BLANKLINE>
         Generation 0 (minimize): best so far **1**; 0 duplicate parameter sets.
         <BLANKLINE>
-        | gen | trials | complete | best | mean | best so far | diversity | distinct | dup |
+        | gen | &emsp;trials | &emsp;complete | &emsp;best | &emsp;mean | &emsp;best so far
+          | &emsp;diversity | &emsp;distinct | &emsp;dup |
         |---:|---:|---:|---:|---:|---:|---:|---:|---:|
-        | 0 | 4 | 3 | 1 | 2 | 1 | 0.500 | 100% | 0 |
+        | 0 | &emsp;4 | &emsp;3 | &emsp;1 | &emsp;2 | &emsp;1 | &emsp;0.500 | &emsp;100%
+          | &emsp;0 |
     """
     if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
         raise ValueError(f"max_rows must be an int >= 1, got {max_rows!r}.")
@@ -150,27 +155,48 @@ def summary_note(rows: Sequence[dict[str, Any]], *, direction: str, max_rows: in
         return f"{NOTE_HEADING}\n\nNo finished trials yet."
     last = rows[-1]
     duplicates = sum(r["duplicates"] for r in rows)
+    header = ["gen", "trials", "complete", "best", "mean", "best so far", "diversity"]
     lines = [
         NOTE_HEADING,
         "",
         f"Generation {last['generation']} ({direction}): best so far "
         f"**{_num(last['best_so_far'])}**; {duplicates} duplicate parameter sets.",
         "",
-        "| gen | trials | complete | best | mean | best so far | diversity | distinct | dup |",
+        _table_row([*header, "distinct", "dup"]),
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     shown = rows[-max_rows:]
     if len(rows) > len(shown):
-        lines.append(f"| … {len(rows) - len(shown)} earlier | | | | | | | | |")
+        lines.append(_table_row([f"… {len(rows) - len(shown)} earlier", *[""] * 8]))
     for r in shown:
         distinct = "-" if math.isnan(r["distinct"]) else f"{r['distinct']:.0%}"
         diversity = "-" if math.isnan(r["diversity"]) else f"{r['diversity']:.3f}"
         lines.append(
-            f"| {r['generation']} | {r['n_trials']} | {r['n_complete']} | {_num(r['best'])} | "
-            f"{_num(r['mean'])} | {_num(r['best_so_far'])} | {diversity} | {distinct} | "
-            f"{r['duplicates']} |"
+            _table_row(
+                [
+                    str(r["generation"]),
+                    str(r["n_trials"]),
+                    str(r["n_complete"]),
+                    _num(r["best"]),
+                    _num(r["mean"]),
+                    _num(r["best_so_far"]),
+                    diversity,
+                    distinct,
+                    str(r["duplicates"]),
+                ]
+            )
         )
     return "\n".join(lines)
+
+
+#: Space before each table cell but the first: optuna-dashboard renders the note without table
+#: styles (the cells stood edge to edge) and Markdown trims a cell's spaces, but not this.
+_CELL_GAP = "&emsp;"
+
+
+def _table_row(cells: Sequence[str]) -> str:
+    first, *rest = cells
+    return "| " + " | ".join([first, *(f"{_CELL_GAP}{c}" if c else c for c in rest)]) + " |"
 
 
 def _num(value: float) -> str:

@@ -10,6 +10,7 @@ import sys
 import threading
 import urllib.request
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler
@@ -25,6 +26,7 @@ from optuna_ga.dashboard import NOTE_HEADING
 from optuna_ga.dashboard import PLOT_IDS
 from optuna_ga.dashboard import GenerationPublisher
 from optuna_ga.dashboard import publish
+from optuna_ga.dashboard import summary_note
 
 
 def objective(trial: optuna.Trial) -> float:
@@ -98,7 +100,8 @@ def test_publisher_publishes_each_completed_generation(sqlite_url: str, serve: A
     assert body.startswith(NOTE_HEADING)
     table = [line for line in body.splitlines() if line.startswith("| ") and "gen" not in line]
     assert [int(line.split("|")[1]) for line in table] == [0, 1, 2, 3, 4]
-    assert all(line.rstrip(" |").endswith("| 0") for line in table)  # no duplicates
+    cells = [[c.replace("&emsp;", "").strip() for c in line.split("|")[1:-1]] for line in table]
+    assert all(row[-1] == "0" for row in cells)  # no duplicates
 
 
 def test_publishing_overwrites_instead_of_appending(sqlite_url: str) -> None:
@@ -179,6 +182,7 @@ import io, json, sys, wsgiref.util
 import optuna, optuna_dashboard
 from optuna_ga import GeneticSampler
 from optuna_ga.dashboard import publish
+from optuna_ga.dashboard import summary_note
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 study = optuna.create_study(sampler=GeneticSampler(population_size=4, seed=0))
 study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2, n_trials=4)
@@ -221,3 +225,47 @@ def test_docs_name_the_trial_list_for_the_ga_attrs() -> None:
     assert not said
     assert "trial list" in (root / "README.md").read_text()
     assert "trial list" in (root / "docs/getting-started.md").read_text()
+
+
+def _table_cells(rendered: str) -> list[str]:
+    """The text of each ``th`` and ``td`` of an HTML page, in order."""
+    cells: list[str] = []
+    inside = False
+
+    class Cells(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: Any) -> None:
+            nonlocal inside
+            if tag in ("td", "th"):
+                inside = True
+                cells.append("")
+
+        def handle_endtag(self, tag: str) -> None:
+            nonlocal inside
+            inside = inside and tag not in ("td", "th")
+
+        def handle_data(self, data: str) -> None:
+            if inside:
+                cells[-1] += data
+
+    Cells(convert_charrefs=True).feed(rendered)
+    return cells
+
+
+def test_note_table_cells_are_padded_when_rendered() -> None:
+    # optuna-dashboard renders the note as GitHub-flavoured Markdown without raw HTML and
+    # without table styles: cells stood edge to edge ("0.09405 0.2399"). A Markdown table
+    # trims spaces around a cell's text, so the padding must survive that trimming.
+    markdown = pytest.importorskip("markdown")
+    rows = [
+        {"generation": g, "n_trials": 20, "n_complete": 19, "best": 0.09405, "mean": 0.2399,
+         "best_so_far": 0.09405, "diversity": 0.491, "distinct": 1.0, "duplicates": 0}
+        for g in range(3)
+    ]  # fmt: skip
+    note = summary_note(rows, direction="minimize")
+    cells = _table_cells(markdown.markdown(note, extensions=["tables"]))
+    header, body = cells[:9], cells[9:]
+    assert [c.strip() for c in header][:3] == ["gen", "trials", "complete"]
+    assert len(body) == 3 * 9
+    for row in (header, body[:9], body[9:18], body[18:]):
+        for cell in row[1:]:  # a gap before every cell but the first, as wide as an em
+            assert cell.startswith("\u2003"), repr(cell)
