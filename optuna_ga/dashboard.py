@@ -49,7 +49,15 @@ from optuna_ga.visualization import _data
 from optuna_ga.visualization import _plotly
 from optuna_ga.visualization._imports import require
 
-__all__ = ["NOTE_HEADING", "PLOT_IDS", "GenerationPublisher", "publish", "summary_note"]
+__all__ = [
+    "AS_OF_ATTR",
+    "NOTE_HEADING",
+    "PLOT_IDS",
+    "GenerationPublisher",
+    "panels_as_of",
+    "publish",
+    "summary_note",
+]
 
 #: Fixed optuna-dashboard graph object ids: each publish overwrites the previous figures.
 PLOT_IDS = {
@@ -59,6 +67,9 @@ PLOT_IDS = {
 }
 #: First line of the part of the study note that optuna-ga rewrites on each publish.
 NOTE_HEADING = "### optuna-ga: generations"
+#: Study system attr that says which trials the published panels show (JSON, see
+#: :func:`panels_as_of`); one key, overwritten on each publish.
+AS_OF_ATTR = "optuna_ga:panels_as_of"
 
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
@@ -84,6 +95,10 @@ def publish(
         top_k: Genealogy of the ``top_k`` best trials only; ``None`` draws every trial.
         note: Whether to rewrite the study note's summary table too.
         max_note_rows: Generations in the note's table (the latest ones), at least 1.
+
+    Each figure's title and the note end with "as of trial N (M finished)": N is the last
+    finished trial (COMPLETE, PRUNED or FAIL), M the number of finished trials; the same
+    is saved as the :data:`AS_OF_ATTR` study system attr (see :func:`panels_as_of`).
 
     Returns:
         The graph object ids written (:data:`PLOT_IDS` values).
@@ -113,18 +128,57 @@ def publish(
         "allele_frequency": _plotly._allele_figure(go, alleles),
         "genealogy": _plotly._genealogy_figure(go, tree, direction, top_k),
     }
+    as_of = {"trial": records[-1].number if records else None, "finished": len(records)}
     for name, figure in figures.items():
+        figure.layout.title.text = f"{figure.layout.title.text} · {_as_of_text(as_of)}"
         dashboard.save_plotly_graph_object(study, figure, graph_object_id=PLOT_IDS[name])
     if note:
         rows = _data.generation_summary(records, distributions, direction=direction)
-        body = summary_note(rows, direction=direction, max_rows=max_note_rows)
+        body = summary_note(rows, direction=direction, max_rows=max_note_rows, as_of=as_of)
         current = dashboard.get_note(study)
         kept = current.split(NOTE_HEADING, 1)[0].rstrip()
         dashboard.save_note(study, f"{kept}\n\n{body}" if kept else body)
+    study._storage.set_study_system_attr(study._study_id, AS_OF_ATTR, as_of)
     return [PLOT_IDS[name] for name in figures]
 
 
-def summary_note(rows: Sequence[dict[str, Any]], *, direction: str, max_rows: int = 12) -> str:
+def panels_as_of(study: optuna.Study) -> dict[str, Any] | None:
+    """Which trials the study's published panels show; ``None`` if never published.
+
+    Returns:
+        ``{"trial": N, "finished": M}``: the last finished trial's number (``None`` with no
+        finished trial) and the number of finished trials when :func:`publish` last ran.
+
+    Example:
+        >>> import optuna
+        >>> from optuna_ga import GeneticSampler
+        >>> from optuna_ga.dashboard import panels_as_of, publish
+        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+        >>> study = optuna.create_study(sampler=GeneticSampler(population_size=4, seed=0))
+        >>> panels_as_of(study) is None
+        True
+        >>> study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2, n_trials=6)
+        >>> _ = publish(study)
+        >>> panels_as_of(study)
+        {'trial': 5, 'finished': 6}
+    """
+    value = study._storage.get_study_system_attrs(study._study_id).get(AS_OF_ATTR)
+    return dict(value) if isinstance(value, dict) else None
+
+
+def _as_of_text(as_of: dict[str, Any]) -> str:
+    if as_of["trial"] is None:
+        return "no finished trial yet"
+    return f"as of trial {as_of['trial']} ({as_of['finished']} finished)"
+
+
+def summary_note(
+    rows: Sequence[dict[str, Any]],
+    *,
+    direction: str,
+    max_rows: int = 12,
+    as_of: dict[str, Any] | None = None,
+) -> str:
     """The note's Markdown: a table with one row per generation (the latest ``max_rows``).
 
     Every cell but the first starts with an em space (``&emsp;``): optuna-dashboard draws
@@ -134,14 +188,19 @@ def summary_note(rows: Sequence[dict[str, Any]], *, direction: str, max_rows: in
         rows: From :func:`optuna_ga.visualization._data.generation_summary`.
         direction: ``"minimize"`` or ``"maximize"``.
         max_rows: Generations shown, at least 1.
+        as_of: ``{"trial": N, "finished": M}`` (as :func:`panels_as_of` returns it) adds
+            "As of trial N (M finished)." to the first line; ``None`` adds nothing.
 
     Example:
         >>> rows = [{"generation": 0, "n_trials": 4, "n_complete": 3, "best": 1.0, "mean": 2.0,
         ...          "best_so_far": 1.0, "diversity": 0.5, "distinct": 1.0, "duplicates": 0}]
-        >>> print(summary_note(rows, direction="minimize"))  # doctest: +NORMALIZE_WHITESPACE
+        >>> as_of = {"trial": 3, "finished": 4}
+        >>> print(summary_note(rows, direction="minimize", as_of=as_of))
+        ... # doctest: +NORMALIZE_WHITESPACE
         ### optuna-ga: generations
         <BLANKLINE>
-        Generation 0 (minimize): best so far **1**; 0 duplicate parameter sets.
+        Generation 0 (minimize): best so far **1**; 0 duplicate parameter sets. As of trial 3
+        (4 finished).
         <BLANKLINE>
         | gen | &emsp;trials | &emsp;complete | &emsp;best | &emsp;mean | &emsp;best so far
           | &emsp;diversity | &emsp;distinct | &emsp;dup |
@@ -155,12 +214,13 @@ def summary_note(rows: Sequence[dict[str, Any]], *, direction: str, max_rows: in
         return f"{NOTE_HEADING}\n\nNo finished trials yet."
     last = rows[-1]
     duplicates = sum(r["duplicates"] for r in rows)
+    when = "" if as_of is None else f" {_as_of_text(as_of).capitalize()}."
     header = ["gen", "trials", "complete", "best", "mean", "best so far", "diversity"]
     lines = [
         NOTE_HEADING,
         "",
         f"Generation {last['generation']} ({direction}): best so far "
-        f"**{_num(last['best_so_far'])}**; {duplicates} duplicate parameter sets.",
+        f"**{_num(last['best_so_far'])}**; {duplicates} duplicate parameter sets.{when}",
         "",
         _table_row([*header, "distinct", "dup"]),
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",

@@ -25,6 +25,7 @@ from optuna_ga import GeneticSampler
 from optuna_ga.dashboard import NOTE_HEADING
 from optuna_ga.dashboard import PLOT_IDS
 from optuna_ga.dashboard import GenerationPublisher
+from optuna_ga.dashboard import panels_as_of
 from optuna_ga.dashboard import publish
 from optuna_ga.dashboard import summary_note
 
@@ -269,3 +270,37 @@ def test_note_table_cells_are_padded_when_rendered() -> None:
     for row in (header, body[:9], body[9:18], body[18:]):
         for cell in row[1:]:  # a gap before every cell but the first, as wide as an em
             assert cell.startswith("\u2003"), repr(cell)
+
+
+def dashboard_panels(get: Any) -> tuple[dict[str, Any], str]:
+    """The GA figures (by id) and the note of the storage's only study, as the dashboard serves."""
+    (summary,) = get("/api/studies")["study_summaries"]
+    detail = get(f"/api/studies/{summary['study_id']}?after=0")
+    graphs = {g["id"]: json.loads(g["graph_object"]) for g in detail["plotly_graph_objects"]}
+    return graphs, detail["note"]["body"]
+
+
+def test_panels_and_note_say_as_of_which_trial(sqlite_url: str, serve: Any) -> None:
+    study = optuna.create_study(
+        storage=sqlite_url, sampler=GeneticSampler(population_size=5, n_elites=1, seed=0)
+    )
+    study.optimize(objective, n_trials=9)  # trial 7 is pruned: finished all the same
+    study.ask()  # trial 9 runs: not counted
+    publish(study)
+    assert panels_as_of(study) == {"trial": 8, "finished": 9}
+    get = serve(sqlite_url)
+    graphs, note = dashboard_panels(get)
+    assert set(graphs) == set(PLOT_IDS.values())
+    for graph in graphs.values():
+        assert graph["layout"]["title"]["text"].endswith("as of trial 8 (9 finished)")
+    assert "As of trial 8 (9 finished)." in note
+
+    study.optimize(objective, n_trials=2)  # trials 10 and 11; 9 still runs
+    publish(study)
+    assert panels_as_of(study) == {"trial": 11, "finished": 11}
+    graphs, note = dashboard_panels(get)
+    assert graphs["optuna-ga-genealogy"]["layout"]["title"]["text"].endswith(
+        "as of trial 11 (11 finished)"
+    )
+    assert "As of trial 11 (11 finished)." in note
+    assert panels_as_of(optuna.create_study()) is None
