@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -79,10 +80,10 @@ def test_publisher_publishes_each_completed_generation(sqlite_url: str, serve: A
     study = optuna.create_study(
         storage=sqlite_url, sampler=GeneticSampler(population_size=5, n_elites=1, seed=0)
     )
-    publisher = GenerationPublisher()
+    publisher = GenerationPublisher(min_interval=3600)
     study.optimize(objective, n_trials=21, callbacks=[publisher])  # generations 0-4: 5 + 4 * 4
     assert publisher.published == [0, 1, 2, 3, 4]
-    assert len(publisher.seconds) == 5
+    assert len(publisher.seconds) == 6  # after the first trial, then after each generation
 
     get = serve(sqlite_url)
     (summary,) = get("/api/studies")["study_summaries"]
@@ -133,13 +134,62 @@ def test_note_keeps_text_above_the_heading(sqlite_url: str) -> None:
     assert "| … 1 earlier |" in body
 
 
-def test_incomplete_generation_is_not_published() -> None:
+def note_generations(study: optuna.Study) -> list[int]:
+    """The generations in the study note's table."""
+    body = optuna_dashboard.get_note(study)
+    rows = [line for line in body.splitlines() if line.startswith("| ") and "gen" not in line]
+    return [int(line.split("|")[1]) for line in rows]
+
+
+def test_the_last_unfinished_generation_is_published_too(sqlite_url: str) -> None:
+    # As the README runs it: 40 trials of population 10 with 2 elites are generations 0-3
+    # (trials 0-33) and 6 trials of generation 4. The callback used to publish completed
+    # generations only, so the panels stopped at generation 3.
+    study = optuna.create_study(
+        storage=sqlite_url, sampler=GeneticSampler(population_size=10, n_elites=2, seed=0)
+    )
+    publisher = GenerationPublisher(min_interval=0.2)
+    study.optimize(objective, n_trials=40, callbacks=[publisher])
+    assert publisher.published == [0, 1, 2, 3]  # completed generations
+    deadline = time.monotonic() + 60  # the throttled publish comes at most 0.2 s later
+    while panels_as_of(study) != {"trial": 39, "finished": 40} and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert panels_as_of(study) == {"trial": 39, "finished": 40}
+    assert note_generations(study) == [0, 1, 2, 3, 4]
+    assert publisher.as_of == {"trial": 39, "finished": 40}
+    assert not publisher.flush()  # nothing left to publish
+
+
+def test_publisher_throttles_and_flush_publishes_what_is_left(sqlite_url: str) -> None:
+    study = optuna.create_study(
+        storage=sqlite_url, sampler=GeneticSampler(population_size=6, n_elites=1, seed=0)
+    )
+    publisher = GenerationPublisher(min_interval=3600)
+    study.optimize(objective, n_trials=16, callbacks=[publisher])  # generations of 6, 5, 5
+    # The first trial, then each completed generation (they are never held back).
+    assert publisher.published == [0, 1, 2] and len(publisher.seconds) == 4
+    assert panels_as_of(study) == {"trial": 15, "finished": 16}
+    keys = plot_attr_keys(study)
+    assert not publisher.flush()
+    study.optimize(objective, n_trials=2, callbacks=[publisher])  # held back for an hour
+    assert panels_as_of(study) == {"trial": 15, "finished": 16}
+    assert publisher.flush()
+    assert panels_as_of(study) == {"trial": 17, "finished": 18}
+    assert note_generations(study) == [0, 1, 2, 3]
+    assert len(publisher.seconds) == 5 and not publisher.flush()
+    after = plot_attr_keys(study)  # replaced, not appended: the same figures and note keys
+    plot_ids = {k.split(":")[2] for k in after if k.startswith("dashboard:plot_data:")}
+    assert plot_ids == set(PLOT_IDS.values())
+    assert [k for k in after if "note" in k] == [k for k in keys if "note" in k]
+
+
+def test_every_trial_end_publishes_without_a_minimum_interval() -> None:
     study = optuna.create_study(sampler=GeneticSampler(population_size=5, n_elites=1, seed=0))
-    publisher = GenerationPublisher()
+    publisher = GenerationPublisher(min_interval=0)
     study.optimize(objective, n_trials=8, callbacks=[publisher])  # generation 1 is 5..8
-    assert publisher.published == [0]
-    system_attrs = study._storage.get_study_system_attrs(study._study_id)
-    assert any(k.startswith("dashboard:plot_data:optuna-ga-genealogy") for k in system_attrs)
+    assert publisher.published == [0] and len(publisher.seconds) == 8
+    assert note_generations(study) == [0, 1]
+    assert panels_as_of(study) == {"trial": 7, "finished": 8}
 
 
 def test_publisher_needs_a_population_size_without_a_genetic_sampler() -> None:
@@ -159,6 +209,10 @@ def test_publisher_needs_a_population_size_without_a_genetic_sampler() -> None:
         ({"n_elites": -1}, "n_elites"),
         ({"top_k": 0}, "top_k"),
         ({"max_note_rows": 0}, "max_note_rows"),
+        ({"min_interval": -1}, "min_interval"),
+        ({"min_interval": 3601}, "min_interval"),
+        ({"min_interval": float("nan")}, "min_interval"),
+        ({"min_interval": "5"}, "min_interval"),
     ],
 )
 def test_bad_arguments_name_the_argument(kwargs: dict[str, Any], name: str) -> None:
