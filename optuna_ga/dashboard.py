@@ -21,6 +21,9 @@ Design:
   when the process exits, so the last, unfinished generation shows too.
 * **Which trials.** Each publish marks the figures' titles and the note "as of trial N (M
   finished)" and saves that in the :data:`AS_OF_ATTR` study system attr.
+  :class:`PanelRefresher` (which ``optuna-ga dashboard`` runs beside the server) compares it
+  with each study's trials and republishes the panels of every GA study that changed, also of
+  studies run without the callback or created after the server started.
 * **Replace, don't append.** optuna-dashboard stores a custom plot as study system attrs
   ``dashboard:plot_data:<id>:<chunk>`` (2045-character chunks of the figure's JSON) and the
   study note as ``dashboard:note_str:<chunk>`` plus a version counter. The figures are saved
@@ -38,18 +41,23 @@ Needs ``pip install "optuna-ga[dashboard]"`` (plotly and optuna-dashboard), impo
 from __future__ import annotations
 
 import atexit
+import itertools
 import math
 import threading
 import time
+from collections.abc import Callable
+from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
 
 import optuna
+from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial
 from optuna.trial import TrialState
 
 from optuna_ga._population import generation_of
 from optuna_ga._population import generation_range
+from optuna_ga.storages import mask_password
 from optuna_ga.visualization import _data
 from optuna_ga.visualization import _plotly
 from optuna_ga.visualization._imports import require
@@ -59,6 +67,7 @@ __all__ = [
     "NOTE_HEADING",
     "PLOT_IDS",
     "GenerationPublisher",
+    "PanelRefresher",
     "panels_as_of",
     "publish",
     "summary_note",
@@ -479,3 +488,201 @@ class GenerationPublisher:
             self.flush()
         except Exception as error:
             _logger.warning(f"optuna-ga: publishing the GA panels at exit failed: {error}")
+
+
+class PanelRefresher:
+    """Keeps the GA panels of every GA study in a storage current; ``optuna-ga dashboard`` runs it.
+
+    Every ``interval`` seconds a background thread calls :meth:`tick`, which lists the
+    storage's studies (so it finds studies created after it started) and compares each
+    study's last finished trial and number of finished trials with what its panels show
+    (:func:`panels_as_of`). It republishes (:func:`publish`) the GA studies that changed,
+    at most ``max_per_tick`` per tick, those waiting longest first; studies without a
+    finished ``ga_generation`` trial, and multi-objective ones, are left alone, and panels
+    already current (published by :class:`GenerationPublisher` or ``optuna-ga run``) are not
+    written again. An error (a lost database server) is reported as one line, once until a
+    tick succeeds again (per study: until its publish succeeds); the thread goes on, and a
+    study whose publish failed is tried again after the others waiting.
+
+    The check reads each study's finished trials through Optuna's cached storage: after the
+    first tick, only new and running trials come from the database.
+
+    Args:
+        storage: The storage, or an RDB storage URL.
+        interval: Seconds between two ticks of the thread, above 0 and at most 3600.
+        max_per_tick: Most studies published in one tick, from 1 to 100.
+        options: Keyword arguments of :func:`publish` for a study (``population_size`` and
+            ``n_elites`` of a run whose trials lack ``ga_generation``); ``None``: none.
+        on_error: Called with each error line; ``None`` logs it as a warning.
+
+    Example:
+        >>> import optuna
+        >>> from optuna_ga import GeneticSampler
+        >>> from optuna_ga.dashboard import PanelRefresher
+        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+        >>> storage = optuna.storages.InMemoryStorage()
+        >>> refresher = PanelRefresher(storage=storage, interval=5)
+        >>> study = optuna.create_study(storage=storage, study_name="ga",
+        ...                             sampler=GeneticSampler(population_size=4, seed=0))
+        >>> study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2, n_trials=6)
+        >>> refresher.tick()  # what the thread does every 5 s: publish what changed
+        ['ga']
+        >>> refresher.tick()
+        []
+        >>> with refresher:  # the thread runs until the block ends
+        ...     pass
+    """
+
+    def __init__(
+        self,
+        *,
+        storage: str | BaseStorage,
+        interval: float = 5.0,
+        max_per_tick: int = 2,
+        options: Callable[[optuna.Study], Mapping[str, Any]] | None = None,
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:
+        if (
+            isinstance(interval, bool)
+            or not isinstance(interval, int | float)
+            or not 0 < interval <= _MAX_INTERVAL
+        ):
+            raise ValueError(
+                f"interval must be a number of seconds above 0 and at most {_MAX_INTERVAL}, "
+                f"got {interval!r}."
+            )
+        if (
+            isinstance(max_per_tick, bool)
+            or not isinstance(max_per_tick, int)
+            or not 1 <= max_per_tick <= 100
+        ):
+            raise ValueError(f"max_per_tick must be an int from 1 to 100, got {max_per_tick!r}.")
+        require("optuna_dashboard")
+        require("plotly.graph_objects")
+        # RDB storages get Optuna's cache of finished trials: a tick reads only what changed.
+        self._storage = optuna.storages.get_storage(storage)
+        self._interval = float(interval)
+        self._max_per_tick = max_per_tick
+        self._options = options
+        self._on_error = on_error
+        self._seen: dict[int, dict[str, Any]] = {}  # study id -> state last handled
+        self._waiting: dict[int, int] = {}  # study id -> place in line (lower: earlier)
+        self._line = itertools.count()
+        self._errors: dict[int | None, str] = {}  # last line said, per study (None: storage)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def tick(self) -> list[str]:
+        """Republish the GA studies whose trials changed since the last tick; their names.
+
+        Raises:
+            Exception: What the storage raised while listing the studies (the thread reports
+                it and goes on).
+        """
+        with self._lock:
+            changed = []
+            for summary in self._storage.get_all_studies():
+                study_id = summary._study_id
+                try:
+                    finished = self._storage.get_all_trials(
+                        study_id, deepcopy=False, states=_FINISHED
+                    )
+                except KeyError:  # deleted since it was listed
+                    continue
+                state = {
+                    "trial": max((t.number for t in finished), default=None),
+                    "finished": len(finished),
+                }
+                if self._seen.get(study_id) == state:
+                    continue
+                if study_id not in self._waiting:
+                    self._waiting[study_id] = next(self._line)
+                waiting = self._waiting[study_id]
+                single = len(summary.directions) == 1
+                changed.append((waiting, study_id, summary.study_name, single, finished, state))
+            published: list[str] = []
+            attempts = 0
+            for _, study_id, name, single, finished, state in sorted(changed, key=lambda c: c[:2]):
+                if single and any(_data.GENERATION_ATTR in t.user_attrs for t in finished):
+                    attrs = self._storage.get_study_system_attrs(study_id)
+                    if attrs.get(AS_OF_ATTR) != state:
+                        if attempts >= self._max_per_tick:
+                            continue  # next tick, first in line
+                        attempts += 1
+                        if not self._publish(study_id, name):
+                            self._waiting[study_id] = next(self._line)  # after the others
+                            continue
+                        published.append(name)
+                self._seen[study_id] = state
+                self._waiting.pop(study_id, None)
+            return published
+
+    def _publish(self, study_id: int, name: str) -> bool:
+        try:
+            study = optuna.load_study(study_name=name, storage=self._storage)
+            publish(study, **(self._options(study) if self._options is not None else {}))
+        except Exception as error:
+            self._report(study_id, f"optuna-ga: GA panels of study {name!r}: {_one_line(error)}")
+            return False
+        self._errors.pop(study_id, None)
+        return True
+
+    def _report(self, key: int | None, line: str) -> None:
+        if self._errors.get(key) == line:
+            return  # said already: one line per outage, not one per tick
+        self._errors[key] = line
+        if self._on_error is not None:
+            self._on_error(line)
+        else:
+            _logger.warning(line)
+
+    @property
+    def running(self) -> bool:
+        """Whether the thread runs."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        """Start the thread (a daemon: it never keeps the process alive)."""
+        if self.running:
+            raise RuntimeError("the refresher runs already.")
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._run, name="optuna-ga panel refresher", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the thread; a publish under way finishes first (at most ``timeout`` s)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def __enter__(self) -> PanelRefresher:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.tick()
+            except Exception as error:
+                self._report(
+                    None, f"optuna-ga: refreshing the GA panels failed: {_one_line(error)}"
+                )
+            else:
+                self._errors.pop(None, None)
+
+
+def _one_line(error: BaseException) -> str:
+    """The error's message on one line, without the SQL that SQLAlchemy appends; masked."""
+    kept = []
+    for line in str(error).splitlines():
+        if line.lstrip().startswith(("[SQL:", "[parameters:", "(Background on this error")):
+            break
+        kept.append(line.strip())
+    return mask_password(" ".join(" ".join(kept).split()) or type(error).__name__)

@@ -26,6 +26,7 @@ from optuna_ga import GeneticSampler
 from optuna_ga.dashboard import NOTE_HEADING
 from optuna_ga.dashboard import PLOT_IDS
 from optuna_ga.dashboard import GenerationPublisher
+from optuna_ga.dashboard import PanelRefresher
 from optuna_ga.dashboard import panels_as_of
 from optuna_ga.dashboard import publish
 from optuna_ga.dashboard import summary_note
@@ -358,3 +359,137 @@ def test_panels_and_note_say_as_of_which_trial(sqlite_url: str, serve: Any) -> N
     )
     assert "As of trial 11 (11 finished)." in note
     assert panels_as_of(optuna.create_study()) is None
+
+
+# -- the refresher that `optuna-ga dashboard` runs beside the server ---------------------------
+
+
+def ga_study(url: str, name: str, n_trials: int, **kwargs: Any) -> optuna.Study:
+    study = optuna.create_study(
+        storage=url,
+        study_name=name,
+        load_if_exists=True,
+        sampler=GeneticSampler(population_size=5, n_elites=1, seed=0),
+    )
+    study.optimize(objective, n_trials=n_trials, **kwargs)
+    return study
+
+
+def test_refresher_republishes_a_study_whose_trials_changed(sqlite_url: str) -> None:
+    study = ga_study(sqlite_url, "ga", 10)  # run without publishing
+    refresher = PanelRefresher(storage=sqlite_url)
+    assert refresher.tick() == ["ga"]
+    assert panels_as_of(study) == {"trial": 9, "finished": 10}
+    assert refresher.tick() == []  # nothing changed: nothing published
+    ga_study(sqlite_url, "ga", 5)  # trials 10-14 land in storage
+    assert refresher.tick() == ["ga"]
+    assert panels_as_of(study) == {"trial": 14, "finished": 15}
+    assert note_generations(study) == [0, 1, 2, 3]
+    assert refresher.tick() == []
+
+
+def test_refresher_finds_studies_created_after_it_started(sqlite_url: str) -> None:
+    ga_study(sqlite_url, "first", 6)
+    refresher = PanelRefresher(storage=sqlite_url)
+    assert refresher.tick() == ["first"]
+    tpe = optuna.create_study(storage=sqlite_url, study_name="tpe")
+    tpe.optimize(objective, n_trials=3)
+    empty = optuna.create_study(storage=sqlite_url, study_name="empty")
+    later = ga_study(sqlite_url, "later", 7)
+    assert refresher.tick() == ["later"]  # not the TPE study, not the empty one
+    assert panels_as_of(later) == {"trial": 6, "finished": 7}
+    assert panels_as_of(tpe) is None and panels_as_of(empty) is None
+    ga_study(sqlite_url, "empty", 3)  # a GA run in the study that had no trials
+    assert refresher.tick() == ["empty"]
+
+
+def test_refresher_leaves_panels_that_are_current(sqlite_url: str) -> None:
+    # Published by the run itself (GenerationPublisher, `optuna-ga run`): nothing to do.
+    study = ga_study(sqlite_url, "ga", 8, callbacks=[GenerationPublisher(min_interval=0)])
+    keys = study._storage.get_study_system_attrs(study._study_id)
+    assert PanelRefresher(storage=sqlite_url).tick() == []
+    assert study._storage.get_study_system_attrs(study._study_id) == keys
+
+
+def test_refresher_publishes_a_bounded_number_of_studies_per_tick(sqlite_url: str) -> None:
+    for name in ("a", "b", "c"):
+        ga_study(sqlite_url, name, 6)
+    refresher = PanelRefresher(storage=sqlite_url, max_per_tick=2)
+    assert refresher.tick() == ["a", "b"]
+    ga_study(sqlite_url, "a", 2)  # "a" changes again, but "c" has waited longer
+    assert refresher.tick() == ["c", "a"]
+    assert refresher.tick() == []
+
+
+def test_refresher_reports_a_failing_study_once_and_goes_on(sqlite_url: str) -> None:
+    for name in ("bad", "good"):
+        ga_study(sqlite_url, name, 6)
+
+    def options(study: optuna.Study) -> dict[str, Any]:
+        if study.study_name == "bad":
+            raise RuntimeError("no panels for you\nsecond line")
+        return {"population_size": 5, "n_elites": 1}
+
+    errors: list[str] = []
+    refresher = PanelRefresher(
+        storage=sqlite_url, max_per_tick=1, options=options, on_error=errors.append
+    )
+    assert refresher.tick() == []  # "bad" first in line; it fails and goes to the back
+    assert refresher.tick() == ["good"]
+    assert refresher.tick() == []  # "bad" again: the same line is not said again
+    assert errors == ["optuna-ga: GA panels of study 'bad': no panels for you second line"]
+
+
+class FlakyStorage(optuna.storages.RDBStorage):
+    """An RDB storage whose study list fails the first ``failures`` times, as a lost server."""
+
+    def __init__(self, url: str, failures: int) -> None:
+        super().__init__(url)
+        self.failures = failures
+
+    def get_all_studies(self) -> list[optuna.study.FrozenStudy]:
+        if self.failures > 0:
+            self.failures -= 1
+            raise optuna.exceptions.StorageInternalError("connection refused\n[SQL: select]")
+        return super().get_all_studies()
+
+
+def test_refresher_thread_survives_storage_errors_and_stops(sqlite_url: str) -> None:
+    study = ga_study(sqlite_url, "ga", 6)
+    errors: list[str] = []
+    refresher = PanelRefresher(
+        storage=FlakyStorage(sqlite_url, failures=3), interval=0.05, on_error=errors.append
+    )
+    refresher.start()
+    try:
+        deadline = time.monotonic() + 60
+        while panels_as_of(study) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert panels_as_of(study) == {"trial": 5, "finished": 6}
+        ga_study(sqlite_url, "ga", 2)
+        while panels_as_of(study) != {"trial": 7, "finished": 8} and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert panels_as_of(study) == {"trial": 7, "finished": 8}
+        assert refresher.running
+    finally:
+        refresher.stop()
+    assert not refresher.running
+    # Three failures in a row are one outage: one line, without the SQL.
+    assert errors == ["optuna-ga: refreshing the GA panels failed: connection refused"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"interval": 0}, "interval"),
+        ({"interval": 3601}, "interval"),
+        ({"interval": float("inf")}, "interval"),
+        ({"max_per_tick": 0}, "max_per_tick"),
+        ({"max_per_tick": 1.5}, "max_per_tick"),
+    ],
+)
+def test_refresher_bad_arguments_name_the_argument(
+    sqlite_url: str, kwargs: dict[str, Any], name: str
+) -> None:
+    with pytest.raises(ValueError, match=name):
+        PanelRefresher(storage=sqlite_url, **kwargs)
