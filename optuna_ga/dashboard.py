@@ -16,7 +16,7 @@ Design:
   works out the trial's generation and publishes at once when every trial number of that
   generation has finished (COMPLETE, PRUNED or FAIL) and this callback has not published it
   yet. After other trials it publishes at most every ``min_interval`` seconds (10 by
-  default; a publish takes about 0.1 s at 200 trials): a trial held back is published by a
+  default; a publish takes about 0.2 s at 200 trials): a trial held back is published by a
   timer when the interval is over, by :meth:`GenerationPublisher.flush`, or at the latest
   when the process exits, so the last, unfinished generation shows too.
 * **Which trials.** Each publish marks the figures' titles and the note "as of trial N (M
@@ -112,9 +112,10 @@ def publish(
         note: Whether to rewrite the study note's summary table too.
         max_note_rows: Generations in the note's table (the latest ones), at least 1.
 
-    Each figure's title and the note end with "as of trial N (M finished)": N is the last
-    finished trial (COMPLETE, PRUNED or FAIL), M the number of finished trials; the same
-    is saved as the :data:`AS_OF_ATTR` study system attr (see :func:`panels_as_of`).
+    Each figure's title (on a second line) and the note's first line say "as of trial N (M
+    finished)": N is the last finished trial (COMPLETE, PRUNED or FAIL), M the number of
+    finished trials; the same is saved as the :data:`AS_OF_ATTR` study system attr (see
+    :func:`panels_as_of`).
 
     Returns:
         The graph object ids written (:data:`PLOT_IDS` values).
@@ -168,8 +169,9 @@ def _publish(
         "genealogy": _plotly._genealogy_figure(go, tree, direction, top_k),
     }
     as_of = {"trial": records[-1].number if records else None, "finished": len(records)}
-    for name, figure in figures.items():
-        figure.layout.title.text = f"{figure.layout.title.text} · {_as_of_text(as_of)}"
+    for name, figure in figures.items():  # as of which trial: a second, smaller title line
+        figure.layout.title.text = f"{figure.layout.title.text}<br><sup>{_as_of_text(as_of)}</sup>"
+        figure.layout.margin.t = 62  # (on one line it ran under the panel's plotly toolbar)
         dashboard.save_plotly_graph_object(study, figure, graph_object_id=PLOT_IDS[name])
     if note:
         rows = _data.generation_summary(records, distributions, direction=direction)
@@ -321,7 +323,7 @@ class GenerationPublisher:
         max_note_rows: Generations in the note's table.
         min_interval: Least number of seconds between two publishes that no completed
             generation asks for, from 0 to 3600; 0 publishes after every trial. A publish
-            takes about 0.1 s at 200 trials.
+            takes about 0.2 s at 200 trials.
 
     Attributes:
         published: Generations whose completion this callback published, in order.

@@ -347,7 +347,9 @@ def test_panels_and_note_say_as_of_which_trial(sqlite_url: str, serve: Any) -> N
     graphs, note = dashboard_panels(get)
     assert set(graphs) == set(PLOT_IDS.values())
     for graph in graphs.values():
-        assert graph["layout"]["title"]["text"].endswith("as of trial 8 (9 finished)")
+        assert graph["layout"]["title"]["text"].endswith(
+            "<br><sup>as of trial 8 (9 finished)</sup>"
+        )
     assert "As of trial 8 (9 finished)." in note
 
     study.optimize(objective, n_trials=2)  # trials 10 and 11; 9 still runs
@@ -355,7 +357,7 @@ def test_panels_and_note_say_as_of_which_trial(sqlite_url: str, serve: Any) -> N
     assert panels_as_of(study) == {"trial": 11, "finished": 11}
     graphs, note = dashboard_panels(get)
     assert graphs["optuna-ga-genealogy"]["layout"]["title"]["text"].endswith(
-        "as of trial 11 (11 finished)"
+        "as of trial 11 (11 finished)</sup>"
     )
     assert "As of trial 11 (11 finished)." in note
     assert panels_as_of(optuna.create_study()) is None
