@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+from typing import Any
 
 import optuna
 from optuna.storages import BaseStorage
@@ -30,8 +32,42 @@ def add_arguments(dash: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="first save the GA panels and note of every GA study in the storage (studies "
-        "from older runs have none)",
+        "from older runs have none), then keep them current while the server runs; "
+        "--no-publish writes nothing to the storage",
     )
+    dash.add_argument(
+        "--refresh-interval",
+        metavar="SECONDS",
+        type=_refresh_interval,
+        default=5.0,
+        help="seconds between two checks of the storage for new trials and studies, whose "
+        f"GA panels are then published again; from 1 to {MAX_REFRESH_INTERVAL}, 0: no checks",
+    )
+
+
+MAX_REFRESH_INTERVAL = 3600
+
+
+def _refresh_interval(text: str) -> float:
+    """``--refresh-interval``: 0, or a number of seconds from 1 to 3600."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (value == 0 or 1 <= value <= MAX_REFRESH_INTERVAL):
+        raise argparse.ArgumentTypeError(
+            f"must be 0 or a number of seconds from 1 to {MAX_REFRESH_INTERVAL}, got {text!r}"
+        )
+    return value
+
+
+def _publish_options(study: optuna.Study) -> dict[str, Any]:
+    """How ``optuna-ga run`` sized the generations of ``study`` (nothing for other studies)."""
+    recorded = recorded_config(study)
+    return {
+        "population_size": recorded.get("population_size"),
+        "n_elites": recorded.get("n_elites"),
+    }
 
 
 def publish_all(storage: BaseStorage) -> list[str]:
@@ -44,13 +80,8 @@ def publish_all(storage: BaseStorage) -> list[str]:
         trials = study.get_trials(deepcopy=False)
         if not any("ga_generation" in t.user_attrs for t in trials):
             continue
-        recorded = recorded_config(study)
         try:
-            publish(
-                study,
-                population_size=recorded.get("population_size"),
-                n_elites=recorded.get("n_elites"),
-            )
+            publish(study, **_publish_options(study))
         except Exception as error:
             say(f"optuna-ga: GA panels of study {study.study_name!r}: {one_line(error)}", err=True)
             continue
@@ -64,11 +95,30 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         import plotly  # noqa: F401  (the panels need it)
     except ImportError as error:
         raise CLIError(f"{error.name} is not installed: {DASHBOARD_EXTRA}") from error
+    from optuna_ga.dashboard import PanelRefresher
+
     storage = open_storage(args.storage, existing=True, heartbeat_interval=None)
+    refresher = None
     if args.publish:
         names = publish_all(storage)
         if names:
             say(f"published the GA panels of {', '.join(names)}")
-    say(f"optuna-dashboard on http://{args.host}:{args.port}/ for {mask_password(args.storage)}")
-    optuna_dashboard.run_server(storage, host=args.host, port=args.port)
+        if args.refresh_interval > 0:
+            refresher = PanelRefresher(
+                storage=storage,
+                interval=args.refresh_interval,
+                options=_publish_options,
+                on_error=lambda line: say(line, err=True),
+            )
+    where = f"http://{args.host}:{args.port}/ for {mask_password(args.storage)}"
+    if refresher is not None:
+        where += f"; GA panels checked every {args.refresh_interval:g} s"
+    say(f"optuna-dashboard on {where}")
+    if refresher is not None:
+        refresher.start()
+    try:
+        optuna_dashboard.run_server(storage, host=args.host, port=args.port)
+    finally:
+        if refresher is not None:
+            refresher.stop()
     return 0
