@@ -22,7 +22,7 @@ from optuna_ga.torch import train_best
 def main(argv: list[str] | None = None) -> optuna.Study:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--storage", default="sqlite:///optuna_ga.db")
-    parser.add_argument("--study-name", default="mlp-digits")
+    parser.add_argument("--study-name", default="example-mlp-digits")
     parser.add_argument("--n-trials", type=int, default=60)
     parser.add_argument("--population-size", type=int, default=12)
     parser.add_argument("--epochs", type=int, default=20, help="most epochs per trial")

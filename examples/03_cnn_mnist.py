@@ -46,7 +46,7 @@ def write_tiny_mnist(root: Path, n_train: int = 300, n_test: int = 100) -> Path:
 def main(argv: list[str] | None = None) -> optuna.Study:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--storage", default="sqlite:///optuna_ga.db")
-    parser.add_argument("--study-name", default="cnn-mnist")
+    parser.add_argument("--study-name", default="example-cnn-mnist")
     parser.add_argument("--data-dir", default=None, help="folder holding MNIST/raw/")
     parser.add_argument("--download", action="store_true", help="download MNIST if missing")
     parser.add_argument("--n-trials", type=int, default=40)

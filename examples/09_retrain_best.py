@@ -7,7 +7,7 @@ training plus validation data, reports its accuracy on the held-out test split a
 rebuilds the network from that folder without the study.
 
 Run ``python examples/09_retrain_best.py`` after ``02_mlp_digits.py`` (it reads the study
-``mlp-digits`` from ``sqlite:///optuna_ga.db``; a missing study is searched first), or
+``example-mlp-digits`` from ``sqlite:///optuna_ga.db``; a missing study is searched first), or
 ``--smoke`` for a seconds-long run. Needs the torch extra: ``pip install "optuna-ga[torch]"``.
 """
 
@@ -30,7 +30,7 @@ from optuna_ga.torch import train_best
 def main(argv: list[str] | None = None) -> optuna.Study:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--storage", default="sqlite:///optuna_ga.db")
-    parser.add_argument("--study-name", default="mlp-digits")
+    parser.add_argument("--study-name", default="example-mlp-digits")
     parser.add_argument("--n-trials", type=int, default=40, help="if the study has no trials")
     parser.add_argument("--epochs", type=int, default=60, help="retraining epochs")
     parser.add_argument("--out", default="best_model", help="folder for weights and config")
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> optuna.Study:
         study_name=args.study_name,
         load_if_exists=True,
         direction="maximize",
-        sampler=GeneticSampler(population_size=10, seed=0),
+        sampler=GeneticSampler(population_size=12, seed=0),
     )
     if not study.get_trials(states=[optuna.trial.TrialState.COMPLETE]):
         print(f"no finished trials in {args.study_name!r} yet: searching {args.n_trials} first")

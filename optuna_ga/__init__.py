@@ -17,17 +17,18 @@ from typing import Any
 if TYPE_CHECKING:
     from optuna_ga._encoding import canonical_hash
     from optuna_ga._sampler import GeneticSampler
+    from optuna_ga._sampler import SearchSpaceExhausted
 
-__all__ = ["GeneticSampler", "__version__", "canonical_hash"]
+__all__ = ["GeneticSampler", "SearchSpaceExhausted", "__version__", "canonical_hash"]
 
 __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
-    if name == "GeneticSampler":
-        from optuna_ga._sampler import GeneticSampler
+    if name in ("GeneticSampler", "SearchSpaceExhausted"):
+        from optuna_ga import _sampler
 
-        return GeneticSampler
+        return getattr(_sampler, name)
     if name == "canonical_hash":
         from optuna_ga._encoding import canonical_hash
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import random
 import secrets
 import time
 from collections.abc import Callable
+from collections.abc import Iterator
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,8 @@ from optuna.trial import FrozenTrial
 from optuna.trial import TrialState
 
 from optuna_ga import _store
+from optuna_ga._breeding import MAX_ENUMERATION
+from optuna_ga._breeding import MAX_RANDOM_DRAWS
 from optuna_ga._breeding import Brood
 from optuna_ga._breeding import Operators
 from optuna_ga._breeding import Proposal
@@ -40,7 +43,9 @@ from optuna_ga._breeding import breed_candidates
 from optuna_ga._breeding import random_candidates
 from optuna_ga._breeding import random_proposal
 from optuna_ga._encoding import Space
+from optuna_ga._encoding import cardinality
 from optuna_ga._encoding import fits
+from optuna_ga._encoding import grid
 from optuna_ga._history import Encoded
 from optuna_ga._history import History
 from optuna_ga._population import generation_of
@@ -54,9 +59,17 @@ from optuna_ga.operators import sample_uniform
 _logger = optuna.logging.get_logger(__name__)
 
 #: Times a worker proposes when other workers claimed the same parameter set concurrently.
-MAX_CLAIM_ROUNDS = 5
+MAX_CLAIM_ROUNDS = 8
 #: Upper bound of the random pause before a repeated round, times the round number (seconds).
 CLAIM_JITTER_S = 0.005
+#: How long a tentative claim waits for a later trial's tentative claim on the same set to be
+#: given up, and how often it looks (seconds). See :meth:`GeneticSampler._settle`.
+SETTLE_TIMEOUT_S = 10.0
+SETTLE_POLL_S = 0.02
+#: Values of one gene tried before a trial gives up (see :meth:`GeneticSampler._claim_gene`).
+MAX_GENE_VALUES = MAX_RANDOM_DRAWS + MAX_ENUMERATION
+#: ``n_candidates`` above this would make breeding allocate gigabytes per trial.
+MAX_CANDIDATES = 4096
 #: Share of the individuals that the surrogate treats as good (see :mod:`optuna_ga._surrogate`).
 SURROGATE_GAMMA = 0.15
 #: Once ``MATURE_SIZES * population_size`` individuals have finished, the surrogate treats the
@@ -80,6 +93,15 @@ EARLY_FACTOR = 2
 GUIDED_RANDOM_AFTER = 4
 
 
+class SearchSpaceExhausted(optuna.exceptions.OptunaError):
+    """No parameter set is left that was neither evaluated nor held by another trial.
+
+    Raised from the trial's first ``suggest_*`` call, so the trial fails before the objective
+    trains anything, and the study is stopped. ``study.optimize`` re-raises it unless it is in
+    ``catch``: pass ``catch=(SearchSpaceExhausted,)`` to end a run on a finite space quietly.
+    """
+
+
 class GeneticSampler(BaseSampler):
     """Genetic-algorithm sampler: elitism, roulette breeding, crossover and mutation.
 
@@ -97,9 +119,16 @@ class GeneticSampler(BaseSampler):
 
     A trial's generation follows from its number, and parents, hashes and populations are read
     back from storage, so any number of processes or machines sharing a storage cooperate on one
-    evolution, and a resumed study continues where it stopped. No parameter set that is already
-    complete, pruned, running or waiting is proposed again (hashes over canonical JSON, checked
-    against storage); when a finite search space is exhausted, the study stops.
+    evolution, and a resumed study continues where it stopped. The first sampler to ask records
+    ``population_size`` and ``n_elites`` in the study; a sampler with other values raises
+    ``ValueError`` (they decide which generation each trial number belongs to).
+
+    No parameter set that is already complete, pruned, running or waiting is evaluated again
+    (hashes over canonical JSON, claimed in storage). When a finite search space is exhausted,
+    the study stops; a trial that finds no unseen set left (a worker that asked while the last
+    sets were taken, or a conditional space) fails at its first ``suggest_*`` with
+    :class:`SearchSpaceExhausted` instead of repeating one, and ``study.optimize`` re-raises it
+    unless ``catch=(SearchSpaceExhausted,)``.
 
     Failed and pruned trials, and trials whose value is NaN or infinite, are never parents.
 
@@ -127,7 +156,7 @@ class GeneticSampler(BaseSampler):
             good trial becomes a parent as soon as it finishes. If False, from the population
             of the previous generation (see ``hall_of_fame``). Generations (trial numbers) and
             elites are counted the same way in both.
-        n_candidates: Children bred per trial, ``>= 1``. With more than one, a surrogate
+        n_candidates: Children bred per trial, in ``[1, 4096]``. With more than one, a surrogate
             fitted on the finished trials (a density ratio between good and bad trials, see
             :mod:`optuna_ga._surrogate`) picks the one that is evaluated and records its score
             as the ``ga_surrogate_score`` user attr; until ``5 * population_size`` individuals
@@ -191,8 +220,10 @@ class GeneticSampler(BaseSampler):
                 f"n_immigrants must be an int in [0, population_size - n_elites] = "
                 f"[0, {n_children}], got {n_immigrants!r}."
             )
-        if not _is_int(n_candidates) or n_candidates < 1:
-            raise ValueError(f"n_candidates must be an int >= 1, got {n_candidates!r}.")
+        if not _is_int(n_candidates) or not 1 <= n_candidates <= MAX_CANDIDATES:
+            raise ValueError(
+                f"n_candidates must be an int in [1, {MAX_CANDIDATES}], got {n_candidates!r}."
+            )
         if not isinstance(hall_of_fame, bool):
             raise ValueError(f"hall_of_fame must be True or False, got {hall_of_fame!r}.")
         if not isinstance(steady_state, bool):
@@ -254,7 +285,10 @@ class GeneticSampler(BaseSampler):
             raise
 
     def _before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        # First, so that a worker killed while it proposes leaves a trial that goes stale.
+        _store.record_heartbeat(study, trial)
         self._raise_error_if_multi_objective(study)
+        self._check_settings(study)
         if _store.fixed_params(trial) is not None:
             generation, _ = generation_of(trial.number, self._population_size, self._n_elites)
             retried = _store.retried_number(trial)
@@ -277,13 +311,17 @@ class GeneticSampler(BaseSampler):
     ) -> Any:
         self._raise_error_if_multi_objective(study)
         genome = _store.genome(study, trial)
-        if not genome and _store.fixed_params(trial) is None:
+        fixed = _store.fixed_params(trial) is not None
+        if not genome and not fixed and not trial.params:
             # Proposed before any parameter was known (a new study, several workers starting at
-            # once): propose again now that this parameter, and maybe others', are known.
+            # once), or nothing unseen was found with the distributions known then: propose
+            # again now that this parameter, and maybe others', are known.
             genome = self._claim(study, trial, {param_name: param_distribution})
         if param_name in genome and fits(param_distribution, genome[param_name]):
             return genome[param_name]
-        return self._random_value(trial.number, param_name, param_distribution)
+        if fixed:  # an enqueued trial that fixed some parameters only
+            return self._random_value(trial.number, param_name, param_distribution)
+        return self._claim_gene(study, trial, param_name, param_distribution, genome)
 
     def after_trial(
         self,
@@ -297,8 +335,8 @@ class GeneticSampler(BaseSampler):
             return
         if not _store.history(study, refresh=False).may_exhaust():
             return
-        digest, claimed = _store.read(study, trial)
-        if digest.is_exhausted([*claimed, trial.params]):
+        digest, claims = _store.read(study, trial)
+        if digest.is_exhausted([*(c.params for c in claims), trial.params]):
             _logger.info("Every point of the finite search space has been tried; stopping.")
             _stop(study)
 
@@ -308,77 +346,176 @@ class GeneticSampler(BaseSampler):
 
     # -- internals -------------------------------------------------------------------------
 
+    def _check_settings(self, study: Study) -> None:
+        settings = {"population_size": self._population_size, "n_elites": self._n_elites}
+        stored = _store.check_settings(study, settings)
+        if stored is not None:
+            mine = ", ".join(f"{k}={v}" for k, v in settings.items() if stored[k] != v)
+            theirs = ", ".join(f"{k}={v}" for k, v in stored.items())
+            raise ValueError(
+                f"GeneticSampler({mine}) does not match study {study.study_name!r}, whose "
+                f"trials are numbered into generations with {theirs}: pass {theirs}, or use "
+                "another study."
+            )
+
     def _claim(
         self, study: Study, trial: FrozenTrial, known: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
-        """Propose the trial's genome, record it, and make sure no other worker claimed it."""
+        """Propose the trial's genome and hold it in storage, so that no other worker runs it.
+
+        Returns the genome, or ``{}`` when nothing can be proposed (no parameter known yet, or
+        no unseen set held with the distributions known now): the trial's parameters are then
+        chosen one by one (:meth:`_claim_gene`).
+        """
         generation, slot = generation_of(trial.number, self._population_size, self._n_elites)
         rng = self._rng(trial.number, len(known))
+        atomic = _store.claims_are_atomic(study)
+        proposal = Proposal({}, "random")
         for round_ in range(MAX_CLAIM_ROUNDS):
             if round_ > 0:
                 # Racing workers that both yielded would often pick alike again: desynchronise.
                 time.sleep(random.uniform(0.0, CLAIM_JITTER_S * round_))
             with _store.claim_guard(study):
-                digest, claimed = _store.read(study, trial)
-                proposal = self._propose(digest, claimed, generation, slot, known, rng)
-                if proposal.duplicate and not known:
-                    # Proposed with earlier trials' distributions, which the objective may have
-                    # widened since: hold no claim, and propose again at the first suggest_*.
-                    proposal = Proposal({}, "random")
-                elif proposal.duplicate:
-                    proposal = _prefer_pending(proposal, digest, claimed, rng)
-                _store.write_proposal(
-                    study,
-                    trial,
-                    proposal.params,
-                    generation=generation,
-                    parents=proposal.parents,
-                    operator=proposal.operator,
-                    score=proposal.score,
-                )
-            # Two workers may have picked the same set at the same moment. Each wrote its claim
-            # before reading again, so the later reader sees both claims and proposes anew.
-            # A racing trial may also have finished meanwhile: check evaluated trials too.
-            # (Not needed where the claim was atomic: threads sharing an in-memory storage.)
-            if proposal.duplicate or not proposal.params or _store.claims_are_atomic(study):
-                break
-            digest, claimed = _store.read(study, trial)
-            if not digest.repeats(proposal.params, digest.claim_keys(claimed)):
-                break
-        else:
-            # Still contested after every round (a nearly exhausted space, several workers):
-            # run it, but say so, as for an exhausted space.
-            _logger.warning(f"Trial {trial.number}: its parameter set is also claimed elsewhere.")
-            _store.write_lineage(
-                study, trial, generation=generation, parents=proposal.parents, operator="repeat"
-            )
-        if proposal.duplicate:
-            if digest.may_exhaust():
-                # ``after_trial`` tells exactly, from storage, whether every point was tried.
-                _logger.warning(
-                    f"Trial {trial.number}: no unseen parameter set found; it repeats one."
-                )
-            else:
-                _logger.warning(
-                    f"Trial {trial.number}: no unseen parameter set found within the bounded "
-                    "retries; the search space looks exhausted. Stopping the study."
-                )
-                _stop(study)
-        return proposal.params
+                digest, claims = _store.read(study, trial)
+                proposal = self._propose(digest, claims, generation, slot, known, rng)
+                if proposal.duplicate or not proposal.params:
+                    break
+                if atomic:  # no other thread can claim between this read and this write
+                    self._hold(study, trial, generation, proposal)
+                    return proposal.params
+                _store.write_claim(study, trial, proposal.params)
+            if self._settle(study, trial, proposal.params):
+                self._hold(study, trial, generation, proposal)
+                return proposal.params
+        # Hold nothing (withdraw a tentative claim given up). The objective's parameters are
+        # then chosen one by one as it suggests them (see ``_claim_gene``): a distribution not
+        # suggested yet may have changed since the last trial, so the space may not be
+        # exhausted after all.
+        _store.write_proposal(
+            study, trial, {}, generation=generation, parents=[], operator="random", held=False
+        )
+        return {}
+
+    def _claim_gene(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        name: str,
+        distribution: BaseDistribution,
+        genome: dict[str, Any],
+    ) -> Any:
+        """A value for a gene the trial's genome lacks, held with the rest of its parameters.
+
+        The value is the gene's random draw if the parameters so far (with the genome's values
+        for the genes still to come) then repeat no evaluated or held set, else the first other
+        value that does not (bounded draws, then the gene's values in random order). A
+        deterministic define-by-run objective whose parameters so far agree with an evaluated
+        trial on every gene it used would run that trial again.
+
+        Raises:
+            SearchSpaceExhausted: If every value repeats a set, or the values that do not were
+                taken by other workers in every round (with nothing evaluated yet, the first
+                draw is taken instead, as Optuna would).
+        """
+        atomic = _store.claims_are_atomic(study)
+        values = itertools.islice(
+            self._gene_values(trial.number, name, distribution), MAX_GENE_VALUES
+        )
+        first = None
+        for _ in range(MAX_CLAIM_ROUNDS):
+            with _store.claim_guard(study):
+                digest, claims = _store.read(study, trial)
+                claim_keys = digest.claim_keys(c.params for c in claims)
+                params = None
+                for value in values:
+                    first = value if first is None else first
+                    candidate = {**genome, **trial.params, name: value}
+                    if not digest.repeats(candidate, claim_keys):
+                        params = candidate
+                        break
+                if params is None:
+                    break
+                if atomic:  # no other thread can claim between this read and this write
+                    _store.hold(study, trial, params)
+                    return params[name]
+                _store.write_claim(study, trial, params)
+            if self._settle(study, trial, params):
+                _store.hold(study, trial, params)
+                return params[name]
+        if not _store.history(study, refresh=False).structures:
+            return first
+        generation, _ = generation_of(trial.number, self._population_size, self._n_elites)
+        _store.write_proposal(
+            study, trial, {}, generation=generation, parents=[], operator="exhausted", held=False
+        )
+        _logger.warning(f"Trial {trial.number}: no unseen parameter set is left; it fails.")
+        _stop(study)
+        raise SearchSpaceExhausted(
+            f"Trial {trial.number}: every parameter set of the search space was evaluated or is "
+            f"held by another trial (no value of {name!r} is left with the parameters so far); "
+            "the trial fails without being evaluated and the study stops."
+        )
+
+    def _gene_values(
+        self, number: int, name: str, distribution: BaseDistribution
+    ) -> Iterator[Any]:
+        """The gene's random draw (as :meth:`_random_value`), more draws, then every value."""
+        space = Space({name: distribution})
+        rng = self._rng(number, _name_key(name))
+        for _ in range(1 + MAX_RANDOM_DRAWS):
+            yield space.decode(sample_uniform(space.low, space.high, space.n_choices, rng))[name]
+        if cardinality(distribution) <= MAX_ENUMERATION:
+            values = grid(distribution)
+            for k in rng.permutation(len(values)):
+                yield values[int(k)]
+
+    def _settle(self, study: Study, trial: FrozenTrial, params: dict[str, Any]) -> bool:
+        """Whether the trial may hold ``params``, which it has claimed tentatively.
+
+        Two workers may claim the same set at the same moment; each wrote its claim before it
+        reads again here, so the later reader sees both. A trial gives the set up when another
+        trial holds it, claims it with a smaller trial number, or has evaluated it meanwhile.
+        Against a tentative claim of a later trial it waits until that trial gives the set up
+        (it sees this earlier claim when it reads) or holds it (it read before this claim was
+        written). So no two trials ever hold one set, and of racing claims one is held.
+        A claim still undecided after :data:`SETTLE_TIMEOUT_S` (its worker died) is given up.
+        """
+        deadline = time.monotonic() + SETTLE_TIMEOUT_S
+        while True:
+            digest, claims = _store.read(study, trial)
+            keys = digest.duplicate_keys(params)
+            if not keys.isdisjoint(digest.evaluated_hashes):
+                return False
+            rivals = [c for c in claims if not keys.isdisjoint(digest.duplicate_keys(c.params))]
+            if not rivals:
+                return True
+            if any(c.held or c.number < trial.number for c in rivals):
+                return False
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(SETTLE_POLL_S)
+
+    def _hold(self, study: Study, trial: FrozenTrial, generation: int, proposal: Proposal) -> None:
+        _store.write_proposal(
+            study,
+            trial,
+            proposal.params,
+            generation=generation,
+            parents=proposal.parents,
+            operator=proposal.operator,
+            score=proposal.score,
+        )
 
     def _rng(self, number: int, *key: int) -> np.random.Generator:
         return np.random.default_rng([self._seed, number, *key])
 
     def _random_value(self, number: int, name: str, distribution: BaseDistribution) -> Any:
-        name_key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")
-        space = Space({name: distribution})
-        x = sample_uniform(space.low, space.high, space.n_choices, self._rng(number, name_key))
-        return space.decode(x)[name]
+        return next(self._gene_values(number, name, distribution))
 
     def _propose(
         self,
         digest: History,
-        claimed: list[dict[str, Any]],
+        claims: list[_store.Claim],
         generation: int,
         slot: int,
         known: dict[str, BaseDistribution],
@@ -387,7 +524,7 @@ class GeneticSampler(BaseSampler):
         space = digest.space_with(known)
         if len(space) == 0:  # nothing known yet: every parameter is drawn when suggested
             return Proposal({}, "random")
-        claim_keys = digest.claim_keys(claimed)
+        claim_keys = digest.claim_keys(c.params for c in claims)
 
         def is_duplicate(params: dict[str, Any]) -> bool:
             return digest.repeats(params, claim_keys)
@@ -459,18 +596,8 @@ def _choose(
     return None
 
 
-def _prefer_pending(
-    proposal: Proposal, digest: History, claimed: list[dict[str, Any]], rng: np.random.Generator
-) -> Proposal:
-    """A repeat of a set that other trials only claim, if any, rather than of an evaluated one.
-
-    Workers racing for the last unseen sets may all yield them; repeating a claimed set makes
-    sure each one is evaluated all the same.
-    """
-    pending = [params for params in claimed if not digest.repeats(params, set())]
-    if not pending:
-        return proposal
-    return replace(proposal, params=pending[int(rng.integers(len(pending)))])
+def _name_key(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")
 
 
 def _is_int(value: Any) -> bool:

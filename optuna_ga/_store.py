@@ -2,12 +2,16 @@
 
 What a trial records (all JSON):
 
-* system attr ``optuna_ga:genome``: the full parameter set proposed for the trial. Other workers
-  read it to avoid proposing the same set while the trial runs;
+* system attr ``optuna_ga:genome``: the full parameter set proposed for the trial (its *claim*).
+  Other workers read it to avoid proposing the same set while the trial runs. The claim is
+  tentative until system attr ``optuna_ga:held`` is True (see :class:`Claim`);
 * user attrs ``ga_generation``, ``ga_parents`` (trial numbers) and ``ga_operator`` (how the
   trial was made), and ``ga_surrogate_score`` when the child was chosen among several bred
   candidates by the surrogate (:mod:`optuna_ga._surrogate`). optuna-dashboard shows user
-  attrs in its trial list.
+  attrs in its trial list;
+* study system attr ``optuna_ga:settings``: the ``population_size`` and ``n_elites`` that number
+  the study's trials into generations, written by the first sampler that asks
+  (:func:`check_settings`).
 
 A process-local :class:`~optuna_ga._history.History` per (storage, study) caches the digest
 of finished trials; it is a cache of storage, never a source of truth.
@@ -16,11 +20,13 @@ of finished trials; it is a cache of storage, never a source of truth.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import warnings
 import weakref
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any
 
 import optuna
@@ -33,6 +39,8 @@ from optuna.trial import TrialState
 from optuna_ga._history import History
 
 GENOME_KEY = "optuna_ga:genome"
+HELD_KEY = "optuna_ga:held"
+SETTINGS_KEY = "optuna_ga:settings"
 GENERATION_ATTR = "ga_generation"
 PARENTS_ATTR = "ga_parents"
 OPERATOR_ATTR = "ga_operator"
@@ -48,6 +56,22 @@ _claim_locks: weakref.WeakKeyDictionary[BaseStorage, threading.Lock] = weakref.W
 # Genomes proposed in this process, by trial id, so that suggesting a parameter does not need a
 # storage round trip. Entries leave in ``forget``; a miss falls back to the stored system attr.
 _genomes: dict[tuple[int, int], dict[str, Any]] = {}
+# Settings already checked against a study in this process: (storage id, study id, settings).
+_checked: set[tuple[int, int, str]] = set()
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The parameter set an unfinished trial holds or will hold.
+
+    ``held`` is False while the trial's sampler still checks that no other worker claimed the
+    same set at the same moment (it may yet give the set up); True once it keeps it, and for a
+    waiting trial (enqueued, or a retry of a failed one), which runs its parameters as they are.
+    """
+
+    number: int
+    params: dict[str, Any]
+    held: bool
 
 
 def history(study: optuna.Study, *, refresh: bool = True) -> History:
@@ -63,7 +87,7 @@ def history(study: optuna.Study, *, refresh: bool = True) -> History:
     return digest
 
 
-def read(study: optuna.Study, trial: FrozenTrial) -> tuple[History, list[dict[str, Any]]]:
+def read(study: optuna.Study, trial: FrozenTrial) -> tuple[History, list[Claim]]:
     """The study's digest, brought up to date, and the claims of the other unfinished trials.
 
     A claim is the parameter set a running trial was proposed (its genome) or a waiting trial
@@ -73,19 +97,26 @@ def read(study: optuna.Study, trial: FrozenTrial) -> tuple[History, list[dict[st
     """
     digest = history(study, refresh=False)
     unfinished = digest.update(study._storage.get_all_trials(study._study_id, deepcopy=False))
-    held = []
+    claims = []
     for other in unfinished:
         if other._trial_id == trial._trial_id:
             continue
-        params = _claim(other)
-        if params:
-            held.append(params)
-    return digest, held
+        claim = _claim(other)
+        if claim is not None:
+            claims.append(claim)
+    return digest, claims
 
 
-def _claim(trial: FrozenTrial) -> dict[str, Any] | None:
-    """An unfinished trial's claim: its genome, else its enqueued or retried parameters."""
-    for key in (GENOME_KEY, _ENQUEUED_KEY):
+def _claim(trial: FrozenTrial) -> Claim | None:
+    """An unfinished trial's claim: its retried or enqueued parameters, else its genome.
+
+    A waiting trial claims only what it will run: the genome that a retry copied from its
+    failed trial is no claim (a retry of a trial that had no parameters is proposed anew).
+    """
+    if _RETRY_KEY in trial.system_attrs and trial.params:
+        return Claim(trial.number, dict(trial.params), True)
+    waiting = trial.state == TrialState.WAITING
+    for key in (_ENQUEUED_KEY,) if waiting else (_ENQUEUED_KEY, GENOME_KEY):
         value = trial.system_attrs.get(key)
         if value is None:
             continue
@@ -96,8 +127,9 @@ def _claim(trial: FrozenTrial) -> dict[str, Any] | None:
                 stacklevel=3,
             )
         elif value:
-            return dict(value)
-    return dict(trial.params) if _RETRY_KEY in trial.system_attrs else None
+            held = key == _ENQUEUED_KEY or trial.system_attrs.get(HELD_KEY) is True
+            return Claim(trial.number, dict(value), held)
+    return None
 
 
 def _is_params(value: Any) -> bool:
@@ -134,10 +166,14 @@ def claims_are_atomic(study: optuna.Study) -> bool:
 
 
 def fixed_params(trial: FrozenTrial) -> dict[str, Any] | None:
-    """Parameters fixed before the sampler is asked: enqueued, or a retry of a failed trial."""
+    """Parameters fixed before the sampler is asked: enqueued, or a retry of a failed trial.
+
+    A retry of a trial that failed before it had any parameter (its worker died while asking)
+    has nothing fixed: it is proposed like a new trial.
+    """
     if _ENQUEUED_KEY in trial.system_attrs:
         return dict(trial.system_attrs[_ENQUEUED_KEY])
-    if _RETRY_KEY in trial.system_attrs:
+    if _RETRY_KEY in trial.system_attrs and trial.params:
         return dict(trial.params)
     return None
 
@@ -146,6 +182,23 @@ def retried_number(trial: FrozenTrial) -> int | None:
     """The number of the failed trial this one retries, if it is a retry."""
     number = trial.system_attrs.get(_RETRY_KEY)
     return number if isinstance(number, int) else None
+
+
+def write_claim(study: optuna.Study, trial: FrozenTrial, genome: Mapping[str, Any]) -> None:
+    """Record a tentative claim on ``genome`` (not held yet; ``{}`` withdraws the claim)."""
+    _write_attrs(
+        study._storage,
+        trial._trial_id,
+        system={GENOME_KEY: dict(genome), HELD_KEY: False},
+        user={},
+    )
+
+
+def hold(study: optuna.Study, trial: FrozenTrial, genome: Mapping[str, Any]) -> None:
+    """Hold ``genome`` as the trial's claim (the lineage already written stays)."""
+    _genomes[(id(study._storage), trial._trial_id)] = dict(genome)
+    system = {GENOME_KEY: dict(genome), HELD_KEY: True}
+    _write_attrs(study._storage, trial._trial_id, system=system, user={})
 
 
 def write_proposal(
@@ -157,15 +210,20 @@ def write_proposal(
     parents: list[int],
     operator: str,
     score: float | None = None,
+    held: bool = True,
 ) -> None:
-    """Record a trial's genome (for other workers), lineage and surrogate score (for people)."""
+    """Hold the trial's genome (for other workers); record lineage and score (for people).
+
+    With ``held=False`` the genome is only recorded, as a claim not held (``{}``: none).
+    """
     storage = study._storage
-    _genomes[(id(storage), trial._trial_id)] = dict(genome)
+    _genomes[(id(storage), trial._trial_id)] = dict(genome) if held else {}
     user: dict[str, Any] = {GENERATION_ATTR: generation, PARENTS_ATTR: parents}
     user[OPERATOR_ATTR] = operator
     if score is not None:
         user[SCORE_ATTR] = score
-    _write_attrs(storage, trial._trial_id, system={GENOME_KEY: dict(genome)}, user=user)
+    system = {GENOME_KEY: dict(genome), HELD_KEY: held}
+    _write_attrs(storage, trial._trial_id, system=system, user=user)
 
 
 def write_lineage(
@@ -224,6 +282,49 @@ def genome(study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
         return cached
     stored = trial.system_attrs.get(GENOME_KEY)
     return dict(stored) if stored and _is_params(stored) else {}
+
+
+def record_heartbeat(study: optuna.Study, trial: FrozenTrial) -> None:
+    """Record the trial's first heartbeat now, if the storage has heartbeats enabled.
+
+    Optuna records a trial's first heartbeat only once ``study.ask`` has returned, and a trial
+    with no heartbeat is never failed as stale. A worker killed while the sampler proposes would
+    leave its trial RUNNING, holding its claim, for ever; with this heartbeat the next worker
+    fails it once the grace period has passed (and retries it, with a retry callback).
+    """
+    storage = study._storage
+    interval = getattr(storage, "get_heartbeat_interval", None)
+    if interval is not None and interval() is not None:
+        storage.record_heartbeat(trial._trial_id)  # type: ignore[attr-defined]
+
+
+def check_settings(study: optuna.Study, settings: Mapping[str, int]) -> dict[str, Any] | None:
+    """The study's stored settings if they differ from ``settings``, else None.
+
+    The first sampler to ask records its settings in the study; later ones (other workers, a
+    resumed run) are checked against them, once per process.
+
+    Raises:
+        ValueError: If the stored settings are malformed (written by hand or corrupted).
+    """
+    storage, study_id = study._storage, study._study_id
+    key = (id(storage), study_id, json.dumps(dict(settings), sort_keys=True))
+    if key in _checked:
+        return None
+    stored = storage.get_study_system_attrs(study_id).get(SETTINGS_KEY)
+    if stored is None:
+        storage.set_study_system_attr(study_id, SETTINGS_KEY, dict(settings))
+        # Two new workers may have written at once: the last write stands, and both check it.
+        stored = storage.get_study_system_attrs(study_id).get(SETTINGS_KEY)
+    if not isinstance(stored, dict) or set(stored) != set(settings):
+        raise ValueError(
+            f"Study {study.study_name!r} holds a malformed system attr {SETTINGS_KEY!r} "
+            f"({_preview(stored)}); expected an object with keys {sorted(settings)}."
+        )
+    if stored != dict(settings):
+        return dict(stored)
+    _checked.add(key)
+    return None
 
 
 def fail(study: optuna.Study, trial: FrozenTrial) -> None:

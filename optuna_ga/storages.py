@@ -231,7 +231,7 @@ def make_storage(
             return optuna.storages.JournalStorage(JournalRedisBackend(url))
     if scheme.split("+")[0] not in RDB_SCHEMES:
         raise ValueError(
-            f"Unknown storage URL {mask_password(url)!r}: use sqlite:///FILE.db, "
+            f"Unknown storage URL {mask_url(url)!r}: use sqlite:///FILE.db, "
             "postgresql://HOST:PORT/DB (with USER:PASSWORD@ before HOST if needed), "
             "mysql://..., journal:///FILE.log or redis://HOST:PORT/DB."
         )

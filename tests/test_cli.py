@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import optuna
 import optuna_dashboard
@@ -302,3 +303,75 @@ def test_dashboard_serves_the_storage_on_localhost(sqlite_url: str) -> None:
         server.terminate()
         out, _ = server.communicate(timeout=30)
     assert "published the GA panels of mlp-digits" in out
+
+
+def toy_objective(trial: optuna.Trial) -> float:
+    return trial.suggest_float("x", -1.0, 1.0) ** 2
+
+
+def toy_ga_study(url: str, name: str, n_trials: int) -> optuna.Study:
+    study = optuna.create_study(
+        storage=url,
+        study_name=name,
+        load_if_exists=True,
+        sampler=GeneticSampler(population_size=4, n_elites=1, seed=0),
+    )
+    study.optimize(toy_objective, n_trials=n_trials)
+    return study
+
+
+def wait_for(condition: Any, what: str, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def test_dashboard_keeps_the_panels_current_while_it_runs(sqlite_url: str) -> None:
+    import socket
+    import urllib.request
+
+    from optuna_ga.dashboard import panels_as_of
+
+    study = toy_ga_study(sqlite_url, "ga", 6)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [sys.executable, "-m", "optuna_ga", "dashboard", "--storage", sqlite_url]
+    server = subprocess.Popen(
+        [*command, "--port", str(port), "--refresh-interval", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+
+        def answers() -> bool:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies") as response:
+                    return bool(json.loads(response.read())["study_summaries"])
+            except OSError:
+                return False
+
+        wait_for(answers, "the dashboard to answer")
+        assert panels_as_of(study) == {"trial": 5, "finished": 6}  # published first
+        toy_ga_study(sqlite_url, "ga", 5)  # trials land while the server runs
+        wait_for(lambda: panels_as_of(study) == {"trial": 10, "finished": 11}, "new trials")
+        later = toy_ga_study(sqlite_url, "later", 5)  # a study created after the start
+        wait_for(lambda: panels_as_of(later) == {"trial": 4, "finished": 5}, "a new study")
+        assert panel_ids(later) == set(PLOT_IDS.values())
+    finally:
+        server.send_signal(signal.SIGINT)  # Ctrl-C: the server and the refresher stop
+        out, err = server.communicate(timeout=60)
+    assert "GA panels checked every 1 s" in out
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", ["0.5", "3601", "-1", "nan", "soon"])
+def test_dashboard_refresh_interval_is_checked(
+    sqlite_url: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    toy_ga_study(sqlite_url, "ga", 1)
+    assert main(["dashboard", "--storage", sqlite_url, "--refresh-interval", value]) == 2
+    err = capsys.readouterr().err
+    assert "--refresh-interval" in err and "from 1 to 3600" in err

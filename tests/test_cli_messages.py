@@ -733,7 +733,7 @@ def test_dashboard_names_a_bad_recorded_setting(tmp_path: Path) -> None:
     _, err = server.communicate(timeout=30)
     assert first.startswith("optuna-dashboard on http://127.0.0.1:"), first + err
     assert err.strip().splitlines() == [
-        "optuna-ga: GA panels of study 'ga' not published: study 'ga' records "
+        "optuna-ga: GA panels of study 'ga': study 'ga' records "
         "population_size=1 in its user attr optuna_ga_config, not an int >= 2"
     ]
 

@@ -8,8 +8,10 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler
@@ -24,7 +26,10 @@ from optuna_ga import GeneticSampler
 from optuna_ga.dashboard import NOTE_HEADING
 from optuna_ga.dashboard import PLOT_IDS
 from optuna_ga.dashboard import GenerationPublisher
+from optuna_ga.dashboard import PanelRefresher
+from optuna_ga.dashboard import panels_as_of
 from optuna_ga.dashboard import publish
+from optuna_ga.dashboard import summary_note
 
 
 def objective(trial: optuna.Trial) -> float:
@@ -76,10 +81,10 @@ def test_publisher_publishes_each_completed_generation(sqlite_url: str, serve: A
     study = optuna.create_study(
         storage=sqlite_url, sampler=GeneticSampler(population_size=5, n_elites=1, seed=0)
     )
-    publisher = GenerationPublisher()
+    publisher = GenerationPublisher(min_interval=3600)
     study.optimize(objective, n_trials=21, callbacks=[publisher])  # generations 0-4: 5 + 4 * 4
     assert publisher.published == [0, 1, 2, 3, 4]
-    assert len(publisher.seconds) == 5
+    assert len(publisher.seconds) == 6  # after the first trial, then after each generation
 
     get = serve(sqlite_url)
     (summary,) = get("/api/studies")["study_summaries"]
@@ -98,7 +103,8 @@ def test_publisher_publishes_each_completed_generation(sqlite_url: str, serve: A
     assert body.startswith(NOTE_HEADING)
     table = [line for line in body.splitlines() if line.startswith("| ") and "gen" not in line]
     assert [int(line.split("|")[1]) for line in table] == [0, 1, 2, 3, 4]
-    assert all(line.rstrip(" |").endswith("| 0") for line in table)  # no duplicates
+    cells = [[c.replace("&emsp;", "").strip() for c in line.split("|")[1:-1]] for line in table]
+    assert all(row[-1] == "0" for row in cells)  # no duplicates
 
 
 def test_publishing_overwrites_instead_of_appending(sqlite_url: str) -> None:
@@ -129,13 +135,62 @@ def test_note_keeps_text_above_the_heading(sqlite_url: str) -> None:
     assert "| … 1 earlier |" in body
 
 
-def test_incomplete_generation_is_not_published() -> None:
+def note_generations(study: optuna.Study) -> list[int]:
+    """The generations in the study note's table."""
+    body = optuna_dashboard.get_note(study)
+    rows = [line for line in body.splitlines() if line.startswith("| ") and "gen" not in line]
+    return [int(line.split("|")[1]) for line in rows]
+
+
+def test_the_last_unfinished_generation_is_published_too(sqlite_url: str) -> None:
+    # As the README runs it: 40 trials of population 10 with 2 elites are generations 0-3
+    # (trials 0-33) and 6 trials of generation 4. The callback used to publish completed
+    # generations only, so the panels stopped at generation 3.
+    study = optuna.create_study(
+        storage=sqlite_url, sampler=GeneticSampler(population_size=10, n_elites=2, seed=0)
+    )
+    publisher = GenerationPublisher(min_interval=0.2)
+    study.optimize(objective, n_trials=40, callbacks=[publisher])
+    assert publisher.published == [0, 1, 2, 3]  # completed generations
+    deadline = time.monotonic() + 60  # the throttled publish comes at most 0.2 s later
+    while panels_as_of(study) != {"trial": 39, "finished": 40} and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert panels_as_of(study) == {"trial": 39, "finished": 40}
+    assert note_generations(study) == [0, 1, 2, 3, 4]
+    assert publisher.as_of == {"trial": 39, "finished": 40}
+    assert not publisher.flush()  # nothing left to publish
+
+
+def test_publisher_throttles_and_flush_publishes_what_is_left(sqlite_url: str) -> None:
+    study = optuna.create_study(
+        storage=sqlite_url, sampler=GeneticSampler(population_size=6, n_elites=1, seed=0)
+    )
+    publisher = GenerationPublisher(min_interval=3600)
+    study.optimize(objective, n_trials=16, callbacks=[publisher])  # generations of 6, 5, 5
+    # The first trial, then each completed generation (they are never held back).
+    assert publisher.published == [0, 1, 2] and len(publisher.seconds) == 4
+    assert panels_as_of(study) == {"trial": 15, "finished": 16}
+    keys = plot_attr_keys(study)
+    assert not publisher.flush()
+    study.optimize(objective, n_trials=2, callbacks=[publisher])  # held back for an hour
+    assert panels_as_of(study) == {"trial": 15, "finished": 16}
+    assert publisher.flush()
+    assert panels_as_of(study) == {"trial": 17, "finished": 18}
+    assert note_generations(study) == [0, 1, 2, 3]
+    assert len(publisher.seconds) == 5 and not publisher.flush()
+    after = plot_attr_keys(study)  # replaced, not appended: the same figures and note keys
+    plot_ids = {k.split(":")[2] for k in after if k.startswith("dashboard:plot_data:")}
+    assert plot_ids == set(PLOT_IDS.values())
+    assert [k for k in after if "note" in k] == [k for k in keys if "note" in k]
+
+
+def test_every_trial_end_publishes_without_a_minimum_interval() -> None:
     study = optuna.create_study(sampler=GeneticSampler(population_size=5, n_elites=1, seed=0))
-    publisher = GenerationPublisher()
+    publisher = GenerationPublisher(min_interval=0)
     study.optimize(objective, n_trials=8, callbacks=[publisher])  # generation 1 is 5..8
-    assert publisher.published == [0]
-    system_attrs = study._storage.get_study_system_attrs(study._study_id)
-    assert any(k.startswith("dashboard:plot_data:optuna-ga-genealogy") for k in system_attrs)
+    assert publisher.published == [0] and len(publisher.seconds) == 8
+    assert note_generations(study) == [0, 1]
+    assert panels_as_of(study) == {"trial": 7, "finished": 8}
 
 
 def test_publisher_needs_a_population_size_without_a_genetic_sampler() -> None:
@@ -155,6 +210,10 @@ def test_publisher_needs_a_population_size_without_a_genetic_sampler() -> None:
         ({"n_elites": -1}, "n_elites"),
         ({"top_k": 0}, "top_k"),
         ({"max_note_rows": 0}, "max_note_rows"),
+        ({"min_interval": -1}, "min_interval"),
+        ({"min_interval": 3601}, "min_interval"),
+        ({"min_interval": float("nan")}, "min_interval"),
+        ({"min_interval": "5"}, "min_interval"),
     ],
 )
 def test_bad_arguments_name_the_argument(kwargs: dict[str, Any], name: str) -> None:
@@ -179,6 +238,7 @@ import io, json, sys, wsgiref.util
 import optuna, optuna_dashboard
 from optuna_ga import GeneticSampler
 from optuna_ga.dashboard import publish
+from optuna_ga.dashboard import summary_note
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 study = optuna.create_study(sampler=GeneticSampler(population_size=4, seed=0))
 study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2, n_trials=4)
@@ -221,3 +281,217 @@ def test_docs_name_the_trial_list_for_the_ga_attrs() -> None:
     assert not said
     assert "trial list" in (root / "README.md").read_text()
     assert "trial list" in (root / "docs/getting-started.md").read_text()
+
+
+def _table_cells(rendered: str) -> list[str]:
+    """The text of each ``th`` and ``td`` of an HTML page, in order."""
+    cells: list[str] = []
+    inside = False
+
+    class Cells(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: Any) -> None:
+            nonlocal inside
+            if tag in ("td", "th"):
+                inside = True
+                cells.append("")
+
+        def handle_endtag(self, tag: str) -> None:
+            nonlocal inside
+            inside = inside and tag not in ("td", "th")
+
+        def handle_data(self, data: str) -> None:
+            if inside:
+                cells[-1] += data
+
+    Cells(convert_charrefs=True).feed(rendered)
+    return cells
+
+
+def test_note_table_cells_are_padded_when_rendered() -> None:
+    # optuna-dashboard renders the note as GitHub-flavoured Markdown without raw HTML and
+    # without table styles: cells stood edge to edge ("0.09405 0.2399"). A Markdown table
+    # trims spaces around a cell's text, so the padding must survive that trimming.
+    markdown = pytest.importorskip("markdown")
+    rows = [
+        {"generation": g, "n_trials": 20, "n_complete": 19, "best": 0.09405, "mean": 0.2399,
+         "best_so_far": 0.09405, "diversity": 0.491, "distinct": 1.0, "duplicates": 0}
+        for g in range(3)
+    ]  # fmt: skip
+    note = summary_note(rows, direction="minimize")
+    cells = _table_cells(markdown.markdown(note, extensions=["tables"]))
+    header, body = cells[:9], cells[9:]
+    assert [c.strip() for c in header][:3] == ["gen", "trials", "complete"]
+    assert len(body) == 3 * 9
+    for row in (header, body[:9], body[9:18], body[18:]):
+        for cell in row[1:]:  # a gap before every cell but the first, as wide as an em
+            assert cell.startswith("\u2003"), repr(cell)
+
+
+def dashboard_panels(get: Any) -> tuple[dict[str, Any], str]:
+    """The GA figures (by id) and the note of the storage's only study, as the dashboard serves."""
+    (summary,) = get("/api/studies")["study_summaries"]
+    detail = get(f"/api/studies/{summary['study_id']}?after=0")
+    graphs = {g["id"]: json.loads(g["graph_object"]) for g in detail["plotly_graph_objects"]}
+    return graphs, detail["note"]["body"]
+
+
+def test_panels_and_note_say_as_of_which_trial(sqlite_url: str, serve: Any) -> None:
+    study = optuna.create_study(
+        storage=sqlite_url, sampler=GeneticSampler(population_size=5, n_elites=1, seed=0)
+    )
+    study.optimize(objective, n_trials=9)  # trial 7 is pruned: finished all the same
+    study.ask()  # trial 9 runs: not counted
+    publish(study)
+    assert panels_as_of(study) == {"trial": 8, "finished": 9}
+    get = serve(sqlite_url)
+    graphs, note = dashboard_panels(get)
+    assert set(graphs) == set(PLOT_IDS.values())
+    for graph in graphs.values():
+        assert graph["layout"]["title"]["text"].endswith(
+            "<br><sup>as of trial 8 (9 finished)</sup>"
+        )
+    assert "As of trial 8 (9 finished)." in note
+
+    study.optimize(objective, n_trials=2)  # trials 10 and 11; 9 still runs
+    publish(study)
+    assert panels_as_of(study) == {"trial": 11, "finished": 11}
+    graphs, note = dashboard_panels(get)
+    assert graphs["optuna-ga-genealogy"]["layout"]["title"]["text"].endswith(
+        "as of trial 11 (11 finished)</sup>"
+    )
+    assert "As of trial 11 (11 finished)." in note
+    assert panels_as_of(optuna.create_study()) is None
+
+
+# -- the refresher that `optuna-ga dashboard` runs beside the server ---------------------------
+
+
+def ga_study(url: str, name: str, n_trials: int, **kwargs: Any) -> optuna.Study:
+    study = optuna.create_study(
+        storage=url,
+        study_name=name,
+        load_if_exists=True,
+        sampler=GeneticSampler(population_size=5, n_elites=1, seed=0),
+    )
+    study.optimize(objective, n_trials=n_trials, **kwargs)
+    return study
+
+
+def test_refresher_republishes_a_study_whose_trials_changed(sqlite_url: str) -> None:
+    study = ga_study(sqlite_url, "ga", 10)  # run without publishing
+    refresher = PanelRefresher(storage=sqlite_url)
+    assert refresher.tick() == ["ga"]
+    assert panels_as_of(study) == {"trial": 9, "finished": 10}
+    assert refresher.tick() == []  # nothing changed: nothing published
+    ga_study(sqlite_url, "ga", 5)  # trials 10-14 land in storage
+    assert refresher.tick() == ["ga"]
+    assert panels_as_of(study) == {"trial": 14, "finished": 15}
+    assert note_generations(study) == [0, 1, 2, 3]
+    assert refresher.tick() == []
+
+
+def test_refresher_finds_studies_created_after_it_started(sqlite_url: str) -> None:
+    ga_study(sqlite_url, "first", 6)
+    refresher = PanelRefresher(storage=sqlite_url)
+    assert refresher.tick() == ["first"]
+    tpe = optuna.create_study(storage=sqlite_url, study_name="tpe")
+    tpe.optimize(objective, n_trials=3)
+    empty = optuna.create_study(storage=sqlite_url, study_name="empty")
+    later = ga_study(sqlite_url, "later", 7)
+    assert refresher.tick() == ["later"]  # not the TPE study, not the empty one
+    assert panels_as_of(later) == {"trial": 6, "finished": 7}
+    assert panels_as_of(tpe) is None and panels_as_of(empty) is None
+    ga_study(sqlite_url, "empty", 3)  # a GA run in the study that had no trials
+    assert refresher.tick() == ["empty"]
+
+
+def test_refresher_leaves_panels_that_are_current(sqlite_url: str) -> None:
+    # Published by the run itself (GenerationPublisher, `optuna-ga run`): nothing to do.
+    study = ga_study(sqlite_url, "ga", 8, callbacks=[GenerationPublisher(min_interval=0)])
+    keys = study._storage.get_study_system_attrs(study._study_id)
+    assert PanelRefresher(storage=sqlite_url).tick() == []
+    assert study._storage.get_study_system_attrs(study._study_id) == keys
+
+
+def test_refresher_publishes_a_bounded_number_of_studies_per_tick(sqlite_url: str) -> None:
+    for name in ("a", "b", "c"):
+        ga_study(sqlite_url, name, 6)
+    refresher = PanelRefresher(storage=sqlite_url, max_per_tick=2)
+    assert refresher.tick() == ["a", "b"]
+    ga_study(sqlite_url, "a", 2)  # "a" changes again, but "c" has waited longer
+    assert refresher.tick() == ["c", "a"]
+    assert refresher.tick() == []
+
+
+def test_refresher_reports_a_failing_study_once_and_goes_on(sqlite_url: str) -> None:
+    for name in ("bad", "good"):
+        ga_study(sqlite_url, name, 6)
+
+    def options(study: optuna.Study) -> dict[str, Any]:
+        if study.study_name == "bad":
+            raise RuntimeError("no panels for you\nsecond line")
+        return {"population_size": 5, "n_elites": 1}
+
+    errors: list[str] = []
+    refresher = PanelRefresher(
+        storage=sqlite_url, max_per_tick=1, options=options, on_error=errors.append
+    )
+    assert refresher.tick() == []  # "bad" first in line; it fails and goes to the back
+    assert refresher.tick() == ["good"]
+    assert refresher.tick() == []  # "bad" again: the same line is not said again
+    assert errors == ["optuna-ga: GA panels of study 'bad': no panels for you second line"]
+
+
+class FlakyStorage(optuna.storages.RDBStorage):
+    """An RDB storage whose study list fails the first ``failures`` times, as a lost server."""
+
+    def __init__(self, url: str, failures: int) -> None:
+        super().__init__(url)
+        self.failures = failures
+
+    def get_all_studies(self) -> list[optuna.study.FrozenStudy]:
+        if self.failures > 0:
+            self.failures -= 1
+            raise optuna.exceptions.StorageInternalError("connection refused\n[SQL: select]")
+        return super().get_all_studies()
+
+
+def test_refresher_thread_survives_storage_errors_and_stops(sqlite_url: str) -> None:
+    study = ga_study(sqlite_url, "ga", 6)
+    errors: list[str] = []
+    refresher = PanelRefresher(
+        storage=FlakyStorage(sqlite_url, failures=3), interval=0.05, on_error=errors.append
+    )
+    refresher.start()
+    try:
+        deadline = time.monotonic() + 60
+        while panels_as_of(study) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert panels_as_of(study) == {"trial": 5, "finished": 6}
+        ga_study(sqlite_url, "ga", 2)
+        while panels_as_of(study) != {"trial": 7, "finished": 8} and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert panels_as_of(study) == {"trial": 7, "finished": 8}
+        assert refresher.running
+    finally:
+        refresher.stop()
+    assert not refresher.running
+    # Three failures in a row are one outage: one line, without the SQL.
+    assert errors == ["optuna-ga: refreshing the GA panels failed: connection refused"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"interval": 0}, "interval"),
+        ({"interval": 3601}, "interval"),
+        ({"interval": float("inf")}, "interval"),
+        ({"max_per_tick": 0}, "max_per_tick"),
+        ({"max_per_tick": 1.5}, "max_per_tick"),
+    ],
+)
+def test_refresher_bad_arguments_name_the_argument(
+    sqlite_url: str, kwargs: dict[str, Any], name: str
+) -> None:
+    with pytest.raises(ValueError, match=name):
+        PanelRefresher(storage=sqlite_url, **kwargs)

@@ -15,6 +15,7 @@ from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 
 from optuna_ga import GeneticSampler
+from optuna_ga import SearchSpaceExhausted
 from optuna_ga import canonical_hash
 from optuna_ga._encoding import Space
 from optuna_ga._encoding import cardinality
@@ -184,10 +185,15 @@ def run_to_exhaustion(storage: str, study_name: str, seed: int) -> None:
         sampler=GeneticSampler(population_size=4, n_elites=1, seed=seed),
     )
     study.optimize(small_space, n_trials=15)  # 12 of 27 points left for 8 threads
-    study.optimize(small_space, n_trials=80, n_jobs=8)
-    evaluated = {canonical_hash(t.params) for t in study.get_trials(states=EVALUATED)}
-    assert len(evaluated) == 27, f"seed {seed}: {27 - len(evaluated)} point(s) never tried"
-    assert len(study.trials) < 27 + 8  # each stopping worker repeats at most one point
+    study.optimize(small_space, n_trials=80, n_jobs=8, catch=(SearchSpaceExhausted,))
+    evaluated = [canonical_hash(t.params) for t in study.get_trials(states=EVALUATED)]
+    assert len(set(evaluated)) == 27, (
+        f"seed {seed}: {27 - len(set(evaluated))} point(s) never tried"
+    )
+    assert len(evaluated) == 27, f"seed {seed}: a point was evaluated twice"
+    failed = study.get_trials(states=(TrialState.FAIL,))
+    assert len(failed) < 8  # at most one per stopping worker, with no full parameter set
+    assert all(t.user_attrs["ga_operator"] == "exhausted" and len(t.params) < 3 for t in failed)
 
 
 @pytest.mark.slow
@@ -218,8 +224,9 @@ def test_a_new_study_with_many_workers_is_not_stopped_early(sqlite_url: str) -> 
     study = optuna.create_study(
         storage=sqlite_url, sampler=GeneticSampler(population_size=4, n_elites=1, seed=0)
     )
-    study.optimize(small_space, n_trials=80, n_jobs=8)
-    assert len({canonical_hash(t.params) for t in study.get_trials(states=EVALUATED)}) == 27
+    study.optimize(small_space, n_trials=80, n_jobs=8, catch=(SearchSpaceExhausted,))
+    evaluated = [canonical_hash(t.params) for t in study.get_trials(states=EVALUATED)]
+    assert len(evaluated) == len(set(evaluated)) == 27
 
 
 # -- 19: what changing distributions means ------------------------------------------------------

@@ -13,6 +13,7 @@ import pytest
 from optuna.trial import TrialState
 
 from optuna_ga import GeneticSampler
+from optuna_ga import SearchSpaceExhausted
 from optuna_ga import canonical_hash
 from optuna_ga._population import generation_of
 
@@ -420,24 +421,34 @@ def test_last_unseen_points_are_found_by_enumeration() -> None:
     assert proposal.duplicate
 
 
-def test_threads_sharing_one_sampler_do_not_duplicate() -> None:
+def test_threads_sharing_one_sampler_never_repeat_a_set_at_exhaustion() -> None:
     for seed in range(3):
         study = optuna.create_study(
             sampler=GeneticSampler(population_size=4, n_elites=1, seed=seed)
         )
-        study.optimize(small_discrete, n_trials=100, n_jobs=3)
+        study.optimize(small_discrete, n_trials=100, n_jobs=3, catch=(SearchSpaceExhausted,))
         trials = study.get_trials(states=EVALUATED)
-        groups: dict[str, list[optuna.trial.FrozenTrial]] = {}
-        for trial in trials:
-            groups.setdefault(canonical_hash(trial.params), []).append(trial)
-        assert len(groups) == 18
-        # Only a thread that found every point evaluated or held by another thread's running
-        # trial repeats one, and says so; then it stops the study.
-        repeats = [t for group in groups.values() for t in group if len(group) > 1]
-        flagged = [t for t in repeats if t.user_attrs["ga_operator"] == "repeat"]
-        assert len(flagged) <= 3
-        for group in groups.values():
-            assert sum(t.user_attrs["ga_operator"] != "repeat" for t in group) == 1
+        assert len(trials) == 18 and len(set(hashes(study))) == 18
+        # A thread that found every point evaluated or held by another thread's running trial
+        # failed its trial before the objective had all its parameters, and said why.
+        failed = study.get_trials(states=(TrialState.FAIL,))
+        assert len(failed) <= 2
+        assert all(len(t.params) < 3 for t in failed)
+        assert all(t.user_attrs["ga_operator"] == "exhausted" for t in failed)
+
+
+def test_a_trial_that_finds_no_unseen_set_fails_with_a_clear_error() -> None:
+    study = optuna.create_study(sampler=GeneticSampler(population_size=4, n_elites=1, seed=0))
+    study.optimize(small_discrete, n_trials=18)
+    assert len(study.trials) == 18
+    # Asked again on the exhausted space (a worker that asked as the last set was taken).
+    with pytest.raises(SearchSpaceExhausted, match="Trial 18: every parameter set"):
+        study.optimize(small_discrete, n_trials=5)
+    assert len(study.trials) == 19 and study.trials[18].state == TrialState.FAIL
+    assert len(study.trials[18].params) < 3  # failed at a suggest_*, before the objective ran
+    # With catch, the run ends quietly: the study was stopped.
+    study.optimize(small_discrete, n_trials=5, catch=(SearchSpaceExhausted,))
+    assert len(study.trials) == 20 and len(set(hashes(study))) == 18
 
 
 def test_retried_failed_trial_keeps_its_params_and_records_the_retry() -> None:
@@ -473,3 +484,44 @@ def test_each_ask_reads_only_new_and_unfinished_trials() -> None:
     running = study.ask()
     unfinished = digest.update(study._storage.get_all_trials(study._study_id, deepcopy=False))
     assert [t.number for t in unfinished] == [running.number]
+
+
+# -- settings that number trials into generations ---------------------------------------------
+
+
+def test_a_resumed_study_with_another_population_size_is_refused(sqlite_url: str) -> None:
+    study = optuna.create_study(
+        study_name="settings", storage=sqlite_url, sampler=GeneticSampler(seed=0)
+    )
+    study.optimize(mixed, n_trials=12)
+    generations = [t.user_attrs["ga_generation"] for t in study.trials]
+    for kwargs, named in (
+        ({"population_size": 30}, "population_size=30"),
+        ({"n_elites": 1}, "n_elites=1"),
+    ):
+        resumed = optuna.load_study(
+            study_name="settings", storage=sqlite_url, sampler=GeneticSampler(seed=0, **kwargs)
+        )
+        with pytest.raises(ValueError, match="population_size=10, n_elites=2") as error:
+            resumed.optimize(mixed, n_trials=5)
+        assert named in str(error.value) and "\n" not in str(error.value)
+        # Nothing stored changed; the refused ask left one failed trial and no lineage.
+        assert resumed.trials[-1].state == TrialState.FAIL
+        assert "ga_generation" not in resumed.trials[-1].user_attrs
+    trials = optuna.load_study(study_name="settings", storage=sqlite_url).trials
+    assert [t.user_attrs["ga_generation"] for t in trials[:12]] == generations
+    # The same settings continue the evolution where it stopped.
+    study = optuna.load_study(
+        study_name="settings", storage=sqlite_url, sampler=GeneticSampler(seed=0)
+    )
+    study.optimize(mixed, n_trials=3)
+    assert [t.user_attrs["ga_generation"] for t in study.trials[-3:]] == [
+        generation_of(n, 10, 2)[0] for n in (14, 15, 16)
+    ]
+
+
+def test_malformed_stored_settings_are_reported_as_the_study_s() -> None:
+    study = optuna.create_study(study_name="bad", sampler=GeneticSampler(seed=0))
+    study._storage.set_study_system_attr(study._study_id, "optuna_ga:settings", [10])
+    with pytest.raises(ValueError, match="Study 'bad' holds a malformed system attr"):
+        study.optimize(mixed, n_trials=1)

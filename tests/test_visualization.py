@@ -513,3 +513,107 @@ def test_matplotlib_allele_grid_caps_the_panels() -> None:
     assert f"{mpl.MAX_ALLELE_PANELS} of 40 parameters" in axes[0].figure.get_suptitle()
     assert len(mpl.plot_allele_frequency(many_params_study(18))) == 18
     require("matplotlib.pyplot").close("all")
+
+
+# -- genealogy: colour scale and edges ---------------------------------------------------------
+
+
+def converging_study() -> optuna.Study:
+    """A maximized study as issue 19 showed it: generation 0 spread wide, later ones close.
+
+    Steady state: trials 7, 8, 9, 11 and 12 have a parent of their own generation.
+    """
+    values = [0.5, 0.6, 0.7, 0.8, 0.9, 0.96, 0.965, 0.97, 0.972, 0.973, 0.975, 0.978, 0.979]
+    generations = [0] * 6 + [1] * 4 + [2] * 3
+    parents = [[], [], [], [], [], [], [5], [6], [6, 5], [4, 8], [8], [10], [10, 11]]
+    study = optuna.create_study(direction="maximize")
+    for value, generation, mine in zip(values, generations, parents, strict=True):
+        study.add_trial(
+            optuna.trial.create_trial(
+                value=value,
+                params={"x": value},
+                distributions={"x": FloatDistribution(0.0, 1.0)},
+                user_attrs={
+                    "ga_generation": generation,
+                    "ga_parents": mine,
+                    "ga_operator": "random" if generation == 0 else "mutation",
+                },
+            )
+        )
+    return study
+
+
+def _colour_positions(colours: list[float], low: float, high: float) -> list[float]:
+    return [(c - low) / (high - low) for c in colours]
+
+
+def plotly_colour_positions(fig: Any) -> dict[int, list[float]]:
+    """Each generation's marker colours as positions on the colour scale (0 to 1)."""
+    markers = [t for t in fig.data if t.mode == "markers" and t.marker.color is not None]
+    colours = [float(c) for t in markers for c in t.marker.color]
+    axis = fig.layout.coloraxis
+    low = axis.cmin if axis.cmin is not None else min(colours)
+    high = axis.cmax if axis.cmax is not None else max(colours)
+    out: dict[int, list[float]] = {}
+    for trace in markers:
+        for text, colour in zip(trace.text, trace.marker.color, strict=True):
+            generation = int(text.split("(generation ")[1].split(")")[0])
+            out.setdefault(generation, []).extend(_colour_positions([colour], low, high))
+    return out
+
+
+def test_genealogy_colour_scale_spans_the_later_generations_too() -> None:
+    # Coloured by value, generation 0 took 0.5-0.96 of a 0.5-0.979 scale and every later
+    # trial was the same bright yellow.
+    positions = plotly_colour_positions(plot_genealogy(converging_study()))
+    later = positions[1] + positions[2]
+    assert max(later) - min(later) >= 0.4
+    assert min(positions[2]) > max(positions[0])  # better generations, brighter colours
+    assert np.mean(positions[2]) - np.mean(positions[1]) >= 0.15
+
+
+def test_matplotlib_genealogy_colour_scale_spans_the_later_generations_too() -> None:
+    require("matplotlib").use("Agg")
+    from optuna_ga.visualization import matplotlib as mpl
+
+    ax = mpl.plot_genealogy(converging_study())
+    by_generation: dict[int, list[float]] = {}
+    for collection in ax.collections:
+        array = collection.get_array()
+        if array is None or not hasattr(collection, "get_offsets"):
+            continue
+        positions = collection.norm(np.asarray(array, dtype=float))
+        for (x, _y), position in zip(collection.get_offsets(), positions, strict=True):
+            by_generation.setdefault(round(float(x)), []).append(float(position))
+    later = by_generation[1] + by_generation[2]
+    assert max(later) - min(later) >= 0.4
+    assert np.mean(by_generation[2]) - np.mean(by_generation[1]) >= 0.15
+    require("matplotlib.pyplot").close("all")
+
+
+def test_genealogy_edges_run_left_to_right_also_within_a_generation() -> None:
+    recs, _, direction = _data.study_records(converging_study())
+    tree = _data.genealogy(recs, direction=direction)
+    nodes = {n["number"]: n for n in tree["nodes"]}
+    same = [(p, c) for p, c in tree["edges"] if nodes[p]["generation"] == nodes[c]["generation"]]
+    assert len(same) == 6
+    assert all(nodes[p]["x"] < nodes[c]["x"] for p, c in tree["edges"])
+    # Each trial stays within half a step of its generation's tick.
+    assert all(abs(n["x"] - n["generation"]) < 0.5 for n in nodes.values())
+
+    fig = plot_genealogy(converging_study())
+    edges = fig.data[0]
+    xs = list(edges.x)
+    segments = [(xs[i], xs[i + 1]) for i in range(0, len(xs), 3)]
+    assert len(segments) == len(tree["edges"])
+    assert all(x1 > x0 for x0, x1 in segments)  # no vertical segment through a column
+
+    require("matplotlib").use("Agg")
+    from optuna_ga.visualization import matplotlib as mpl
+
+    ax = mpl.plot_genealogy(converging_study())
+    (lines,) = [c for c in ax.collections if type(c).__name__ == "LineCollection"]
+    for path in lines.get_paths():
+        vertices = path.vertices
+        assert vertices[-1][0] > vertices[0][0]
+    require("matplotlib.pyplot").close("all")

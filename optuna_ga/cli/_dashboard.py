@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import math
 import socket
 from typing import Any
 from wsgiref.simple_server import WSGIServer
@@ -38,8 +39,47 @@ def add_arguments(dash: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="first save the GA panels and note of every GA study in the storage (studies "
-        "from older runs have none)",
+        "from older runs have none), then keep them current while the server runs; "
+        "--no-publish writes nothing to the storage",
     )
+    dash.add_argument(
+        "--refresh-interval",
+        metavar="SECONDS",
+        type=_refresh_interval,
+        default=5.0,
+        help="seconds between two checks of the storage for new trials and studies, whose "
+        f"GA panels are then published again; from 1 to {MAX_REFRESH_INTERVAL}, 0: no checks",
+    )
+
+
+MAX_REFRESH_INTERVAL = 3600
+
+
+def _refresh_interval(text: str) -> float:
+    """``--refresh-interval``: 0, or a number of seconds from 1 to 3600."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (value == 0 or 1 <= value <= MAX_REFRESH_INTERVAL):
+        raise argparse.ArgumentTypeError(
+            f"must be 0 or a number of seconds from 1 to {MAX_REFRESH_INTERVAL}, got {text!r}"
+        )
+    return value
+
+
+def _publish_options(study: optuna.Study) -> dict[str, Any]:
+    """How ``optuna-ga run`` sized the generations of ``study`` (nothing for other studies).
+
+    Raises:
+        CLIError: If a recorded setting is out of its range (the message says it is the
+            study's).
+    """
+    size = recorded_setting(study, "population_size")
+    return {
+        "population_size": size,
+        "n_elites": recorded_setting(study, "n_elites", population_size=size),
+    }
 
 
 def publish_all(storage: BaseStorage) -> list[str]:
@@ -53,15 +93,9 @@ def publish_all(storage: BaseStorage) -> list[str]:
         if not any("ga_generation" in t.user_attrs for t in trials):
             continue
         try:
-            size = recorded_setting(study, "population_size")
-            elites = recorded_setting(study, "n_elites", population_size=size)
-            publish(study, population_size=size, n_elites=elites)
+            publish(study, **_publish_options(study))
         except Exception as error:
-            say(
-                f"optuna-ga: GA panels of study {study.study_name!r} not published: "
-                f"{one_line(error)}",
-                err=True,
-            )
+            say(f"optuna-ga: GA panels of study {study.study_name!r}: {one_line(error)}", err=True)
             continue
         published.append(study.study_name)
     return published
@@ -107,20 +141,36 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         import plotly  # noqa: F401  (the panels need it)
     except ImportError as error:
         raise CLIError(f"{error.name} is not installed: {DASHBOARD_EXTRA}") from error
+    from optuna_ga.dashboard import PanelRefresher
+
     storage = open_storage(args.storage, existing=True, heartbeat_interval=None)
     server = listen(args.host, args.port)
+    refresher = None
     try:
         if args.publish:
             names = publish_all(storage)
             if names:
                 say(f"published the GA panels of {', '.join(names)}")
+            if args.refresh_interval > 0:
+                refresher = PanelRefresher(
+                    storage=storage,
+                    interval=args.refresh_interval,
+                    options=_publish_options,
+                    on_error=lambda line: say(line, err=True),
+                )
         server.set_app(optuna_dashboard.wsgi(storage))
         host = f"[{args.host}]" if ":" in args.host else args.host
-        port = server.server_address[1]
-        say(f"optuna-dashboard on http://{host}:{port}/ for {mask_url(args.storage)}")
+        where = f"http://{host}:{server.server_address[1]}/ for {mask_url(args.storage)}"
+        if refresher is not None:
+            where += f"; GA panels checked every {args.refresh_interval:g} s"
+        say(f"optuna-dashboard on {where}")
+        if refresher is not None:
+            refresher.start()
         server.serve_forever()
     except KeyboardInterrupt:  # Ctrl-C is how a server stops
         pass
     finally:
+        if refresher is not None:
+            refresher.stop()
         server.server_close()
     return 0

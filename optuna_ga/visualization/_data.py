@@ -463,14 +463,28 @@ def _fmt(value: float) -> str:
 
 # -- genealogy ---------------------------------------------------------------------------------
 
+#: Width of a generation's trials on the genealogy's x axis, in generations (see
+#: :func:`genealogy`).
+GENEALOGY_SPREAD = 0.7
+
 
 def genealogy(
     records: Sequence[TrialRecord], *, direction: str, top_k: int | None = None
 ) -> dict[str, Any]:
     """Nodes and parent-to-child edges of the trials' family tree.
 
-    Nodes are laid out by generation (``x``) and, within a generation, by rank (``y = 0`` is
-    the best; trials without a value come after the ranked ones, by number).
+    Nodes are laid out by generation and, within a generation, by rank (``y = 0`` is the best;
+    trials without a value come after the ranked ones, by number). ``x`` is the generation
+    plus an offset within ``±GENEALOGY_SPREAD / 2`` that grows with the trial's slot (its
+    place by number within the generation; slots are as wide in every generation, so a
+    partial generation ends early): parents come before their children, so every edge runs
+    left to right, also from a parent of the child's own generation (steady state), instead
+    of straight down the generation's column through the other trials.
+
+    ``quantile`` places a trial's value among all the trials shown, 1.0 for the best and 0.0
+    for the worst (by rank, equal values alike): a colour scale over it spans the late
+    generations too, where a scale over the values themselves would be spent on the wide
+    spread of generation 0 and paint every later trial the same colour.
 
     Args:
         records: From :func:`trial_records`.
@@ -479,9 +493,12 @@ def genealogy(
             ``None`` keeps every trial.
 
     Returns:
-        ``{"nodes": [...], "edges": [(parent, child), ...]}``; each node is a dict with
-        ``number``, ``generation``, ``y``, ``value``, ``state``, ``operator``, ``parents``.
-        Edges join recorded parents to children, both among the nodes.
+        ``{"nodes": [...], "edges": [(parent, child), ...], "scale": [(quantile, value),
+        ...]}``; each node is a dict with ``number``, ``generation``, ``x``, ``y``, ``value``,
+        ``quantile`` (``None`` without a value), ``state``, ``operator``, ``parents``. Edges
+        join recorded parents to children, both among the nodes. ``scale`` gives the values of
+        the trials at about the quantiles 0, 0.25, 0.5, 0.75 and 1 with their exact
+        quantiles (the ticks of a colour bar), worst first.
 
     Example:
         >>> recs = [TrialRecord(0, 0, "COMPLETE", 2.0), TrialRecord(1, 0, "COMPLETE", 1.0),
@@ -490,8 +507,10 @@ def genealogy(
         >>> g = genealogy(recs, direction="minimize")
         >>> g["edges"]
         [(0, 2), (1, 2), (1, 3)]
-        >>> [(n["number"], n["y"]) for n in g["nodes"]]
-        [(0, 1), (1, 0), (2, 0), (3, 1)]
+        >>> [(n["number"], n["x"], n["y"], n["quantile"]) for n in g["nodes"]]
+        [(0, -0.35, 1, 0.0), (1, 0.35, 0, 0.5), (2, 0.65, 0, 1.0), (3, 1.35, 1, None)]
+        >>> g["scale"]
+        [(0.0, 2.0), (0.5, 1.0), (1.0, 0.5)]
         >>> sorted(n["number"] for n in genealogy(recs, direction="minimize", top_k=1)["nodes"])
         [0, 1, 2]
     """
@@ -510,22 +529,48 @@ def genealogy(
                 continue
             keep.add(number)
             stack.extend(by_number[number].parents)
+    groups = [
+        (generation, list(group))
+        for generation, group in itertools.groupby(
+            sorted((by_number[n] for n in keep), key=lambda r: (r.generation, r.number)),
+            key=lambda r: r.generation,
+        )
+    ]
+    widest = max((len(members) for _, members in groups), default=1)
+    step = GENEALOGY_SPREAD / (widest - 1) if widest > 1 else 0.0
     y: dict[int, int] = {}
-    for _, group in itertools.groupby(
-        sorted((by_number[n] for n in keep), key=lambda r: r.generation),
-        key=lambda r: r.generation,
-    ):
-        members = list(group)
+    x: dict[int, float] = {}
+    for generation, members in groups:
         valued = _ranked([r for r in members if r.value is not None], maximize)
         others = sorted((r for r in members if r.value is None), key=lambda r: r.number)
         for rank, record in enumerate([*valued, *others]):
             y[record.number] = rank
+        start = generation - (GENEALOGY_SPREAD / 2 if widest > 1 else 0.0)
+        for slot, record in enumerate(members):  # by number: a partial generation ends early
+            x[record.number] = round(start + slot * step, 6)
+    by_value = [
+        (r.number, r.value)
+        for r in _ranked([by_number[n] for n in keep if by_number[n].value is not None], maximize)
+        if r.value is not None
+    ]
+    quantile: dict[int, float] = {}
+    first_rank: dict[float, int] = {}
+    for rank, (number, value) in enumerate(by_value):
+        tied = first_rank.setdefault(value, rank)  # equal values share the better rank
+        quantile[number] = round(1.0 - tied / (len(by_value) - 1), 4) if len(by_value) > 1 else 1.0
+    scale: list[tuple[float, float]] = []
+    for share in (1.0, 0.75, 0.5, 0.25, 0.0) if by_value else ():
+        number, value = by_value[math.floor(share * (len(by_value) - 1) + 0.5)]  # worst first
+        if not scale or scale[-1][1] != value:
+            scale.append((quantile[number], value))
     nodes = [
         {
             "number": r.number,
             "generation": r.generation,
+            "x": x[r.number],
             "y": y[r.number],
             "value": r.value,
+            "quantile": quantile.get(r.number),
             "state": r.state,
             "operator": r.operator,
             "parents": list(r.parents),
@@ -540,7 +585,7 @@ def genealogy(
         for parent in r.parents
         if parent in keep
     ]
-    return {"nodes": nodes, "edges": edges}
+    return {"nodes": nodes, "edges": edges, "scale": scale}
 
 
 def _ranked(records: Sequence[TrialRecord], maximize: bool) -> list[TrialRecord]:

@@ -316,9 +316,13 @@ def plot_genealogy(
 ) -> go.Figure:
     """Family tree: trials by generation (x) and rank (y), edges from parents to children.
 
-    Trials with a value are coloured by it (bright is best); PRUNED, FAILED and non-finite
-    trials are grey crosses. The marker shape and the hover text show the operator that made
-    the trial. Elites bred in a later generation draw long edges.
+    Trials with a value are coloured by its rank among the trials shown (bright is best; the
+    colour bar names the values), so that the colours tell the trials of late generations
+    apart too, not only the wide spread of generation 0. PRUNED, FAILED and non-finite trials
+    are grey crosses. The marker shape and the hover text show the operator that made the
+    trial. Within its generation's column a trial stands further right the later it ran, so
+    every edge runs left to right, also from a parent of the same generation (steady state).
+    Elites bred in a later generation draw long edges.
 
     Args:
         study: A study run by :class:`~optuna_ga.GeneticSampler`.
@@ -350,7 +354,7 @@ def plot_genealogy(
 
 def _genealogy_figure(go: Any, tree: dict[str, Any], direction: str, top_k: int | None) -> Any:
     nodes = tree["nodes"]
-    where = {n["number"]: (n["generation"], n["y"]) for n in nodes}
+    where = {n["number"]: (n["x"], n["y"]) for n in nodes}
     edge_x: list[float | None] = []
     edge_y: list[float | None] = []
     for parent, child in tree["edges"]:
@@ -378,14 +382,14 @@ def _genealogy_figure(go: Any, tree: dict[str, Any], direction: str, top_k: int 
             continue
         traces.append(
             go.Scatter(
-                x=[n["generation"] for n in members],
+                x=[n["x"] for n in members],
                 y=[n["y"] for n in members],
                 mode="markers",
                 name=operator,
                 marker={
                     "symbol": OPERATOR_SYMBOLS.get(operator, "circle"),
                     "size": size,
-                    "color": [n["value"] for n in members],
+                    "color": [n["quantile"] for n in members],
                     "coloraxis": "coloraxis",
                     "line": {"width": 0.5, "color": "#333"},
                 },
@@ -397,7 +401,7 @@ def _genealogy_figure(go: Any, tree: dict[str, Any], direction: str, top_k: int 
         members = groups["_none"]
         traces.append(
             go.Scatter(
-                x=[n["generation"] for n in members],
+                x=[n["x"] for n in members],
                 y=[n["y"] for n in members],
                 mode="markers",
                 name="pruned / failed",
@@ -410,10 +414,20 @@ def _genealogy_figure(go: Any, tree: dict[str, Any], direction: str, top_k: int 
     layout = _layout(title, "generation", "rank in generation (best on top)")
     layout["yaxis"]["autorange"] = "reversed"
     layout["xaxis"]["dtick"] = _dtick(1 + max((n["generation"] for n in nodes), default=0))
+    if nodes:  # every generation's column whole, with its tick, also a partial last one
+        generations = [n["generation"] for n in nodes]
+        layout["xaxis"]["range"] = [min(generations) - 0.5, max(generations) + 0.5]
     layout["coloraxis"] = {
         "colorscale": "Viridis",
-        "reversescale": direction == "minimize",
-        "colorbar": {"title": {"text": "value"}, "thickness": 12, "x": 1.0},
+        "cmin": 0.0,
+        "cmax": 1.0,
+        "colorbar": {
+            "title": {"text": "value<br>(by rank)"},
+            "thickness": 12,
+            "x": 1.0,
+            "tickvals": [q for q, _ in tree["scale"]],
+            "ticktext": [f"{value:.4g}" for _, value in tree["scale"]],
+        },
     }
     layout["legend"].update(orientation="h", y=-0.18, x=0)
     layout["margin"]["b"] = 70

@@ -242,7 +242,7 @@ def plot_genealogy(
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
     nodes = tree["nodes"]
-    where = {n["number"]: (n["generation"], n["y"]) for n in nodes}
+    where = {n["number"]: (n["x"], n["y"]) for n in nodes}
     if tree["edges"]:
         collections = require("matplotlib.collections")
         segments = [(where[p], where[c]) for p, c in tree["edges"]]
@@ -250,16 +250,15 @@ def plot_genealogy(
     valued = [n for n in nodes if n["value"] is not None]
     size = 40 if len(nodes) <= 100 else 18
     if valued:
-        values = [n["value"] for n in valued]
-        norm = plt.Normalize(min(values), max(values))
-        cmap = plt.get_cmap("viridis_r" if direction == "minimize" else "viridis")
+        norm = plt.Normalize(0.0, 1.0)  # by rank: see optuna_ga.visualization.plot_genealogy
+        cmap = plt.get_cmap("viridis")
         mappable = None
         for operator in sorted({n["operator"] for n in valued}):
             group = [n for n in valued if n["operator"] == operator]
             mappable = ax.scatter(
-                [n["generation"] for n in group],
+                [n["x"] for n in group],
                 [n["y"] for n in group],
-                c=[n["value"] for n in group],
+                c=[n["quantile"] for n in group],
                 cmap=cmap,
                 norm=norm,
                 marker=_MARKERS.get(operator, "o"),
@@ -269,11 +268,12 @@ def plot_genealogy(
                 label=operator,
                 zorder=3,
             )
-        ax.figure.colorbar(mappable, ax=ax, label="value", fraction=0.04)
+        bar = ax.figure.colorbar(mappable, ax=ax, label="value (by rank)", fraction=0.04)
+        bar.set_ticks([q for q, _ in tree["scale"]], labels=[f"{v:.4g}" for _, v in tree["scale"]])
     others = [n for n in nodes if n["value"] is None]
     if others:
         ax.scatter(
-            [n["generation"] for n in others],
+            [n["x"] for n in others],
             [n["y"] for n in others],
             marker="x",
             color="0.6",
@@ -292,4 +292,7 @@ def plot_genealogy(
     if nodes:
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.1), ncol=5, frameon=False)
     ax.autoscale_view()
+    if nodes:  # every generation's column whole, with its tick, also a partial last one
+        generations = [n["generation"] for n in nodes]
+        ax.set_xlim(min(generations) - 0.5, max(generations) + 0.5)
     return ax
