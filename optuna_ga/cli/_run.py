@@ -29,6 +29,7 @@ import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 
+from optuna_ga._sampler import MAX_CANDIDATES
 from optuna_ga._sampler import GeneticSampler
 from optuna_ga.cli._best import print_best
 from optuna_ga.cli._common import CONFIG_ATTR
@@ -59,10 +60,9 @@ PRUNERS = ("none", "median", "hyperband")
 DEFAULT_N_TRIALS = 60
 #: Workers that died by themselves are replaced at most this many times per run.
 MAX_RESTARTS = 3
-#: Upper ends of the ranges of --workers, --threads and --n-candidates (GeneticSampler's).
+#: Upper ends of the ranges of --workers and --threads.
 MAX_WORKERS = 256
 MAX_THREADS = 256
-MAX_CANDIDATES = 4096
 
 #: Python argument names in library messages, and the flags that set them.
 FLAGS = {
