@@ -559,7 +559,8 @@ def test_dashboard_on_port_0_serves_on_a_free_port(tmp_path: Path) -> None:
         assert server.stdout is not None
         assert server.stdout.readline() == "published the GA panels of ga\n"
         match = re.fullmatch(
-            rf"optuna-dashboard on http://127\.0\.0\.1:(\d+)/ for {re.escape(url)}\n",
+            rf"optuna-dashboard on http://127\.0\.0\.1:(\d+)/ for {re.escape(url)}; "
+            r"GA panels checked every 5 s\n",
             server.stdout.readline(),
         )
         assert match is not None and int(match.group(1)) > 0
