@@ -336,3 +336,9 @@ def fail(study: optuna.Study, trial: FrozenTrial) -> None:
 def forget(study: optuna.Study, trial: FrozenTrial) -> None:
     """Drop the process-local copy of a finished trial's genome."""
     _genomes.pop((id(study._storage), trial._trial_id), None)
+
+
+def stored_settings(study: optuna.Study) -> dict[str, Any] | None:
+    """The settings recorded by :func:`check_settings` (None for a study without them)."""
+    stored = study._storage.get_study_system_attrs(study._study_id).get(SETTINGS_KEY)
+    return dict(stored) if isinstance(stored, dict) else None

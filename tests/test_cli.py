@@ -77,6 +77,35 @@ def test_run_then_resume_on_sqlite(sqlite_url: str, capsys: pytest.CaptureFixtur
     assert study.user_attrs["optuna_ga_config"]["population_size"] == 4
 
 
+def test_resumed_run_with_other_generation_settings_continues_with_the_stored_ones(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "--storage", sqlite_url, "--n-trials", "5", *TINY]) == 0
+    capsys.readouterr()
+    # The README's next example asks for another population size on the same study.
+    other = ["--epochs", "2", "--pruner", "none", "--population-size", "6", "--n-elites", "2"]
+    assert main(["run", "--storage", sqlite_url, "--n-trials", "4", *other]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "study 'mlp-digits' numbers its generations with --population-size 4 --n-elites 1: "
+        "continuing with those, not --population-size 6 --n-elites 2"
+    ) in out
+    study = load(sqlite_url)
+    assert len(study.trials) == 9
+    check_study(study, population_size=4, n_elites=1)  # generations never went backwards
+    assert study.user_attrs["optuna_ga_config"]["population_size"] == 4
+
+
+def test_a_worker_with_other_generation_settings_is_refused_in_one_line(sqlite_url: str) -> None:
+    assert main(["run", "--storage", sqlite_url, "--n-trials", "4", *TINY]) == 0
+    study = optuna.load_study(
+        study_name="mlp-digits", storage=sqlite_url, sampler=GeneticSampler(population_size=6)
+    )
+    with pytest.raises(ValueError, match="population_size=4, n_elites=1") as error:
+        study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
+    assert "GeneticSampler(population_size=6, n_elites=2)" in str(error.value)
+
+
 def test_run_inherit_weights_keeps_weights_in_the_artifacts_folder(
     sqlite_url: str, tmp_path: Path
 ) -> None:

@@ -53,6 +53,15 @@ def workers_of(pid: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far; 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_for(condition: Callable[[], bool], seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -66,9 +75,12 @@ def test_ctrl_c_stops_run_at_any_moment_20_times_in_a_row(tmp_path: Path) -> Non
     # Trials of a few seconds (20 epochs, no early stop), so that some signals land mid-epoch.
     base = ["run", "--storage", url, "--n-trials", "500", "--epochs", "20", "--patience", "20"]
 
-    def soon(process: subprocess.Popen[str]) -> bool:  # interpreter start-up and imports
-        time.sleep(0.2)
-        return True
+    def soon(process: subprocess.Popen[str]) -> bool:  # the parent's imports
+        # By CPU time, not wall time: 0.2 s of wall time on a loaded machine can land inside
+        # the interpreter's own start-up, where Python aborts ("Fatal Python error:
+        # init_import_site") before any code of ours runs. A bare interpreter starts in about
+        # 0.04 s of CPU time; the parent imports for about 0.45 s before it starts workers.
+        return cpu_seconds(process.pid) >= 0.1
 
     def starting(process: subprocess.Popen[str]) -> bool:  # workers import torch
         return bool(workers_of(process.pid))

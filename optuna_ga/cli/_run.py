@@ -22,6 +22,7 @@ import warnings
 from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import fields
+from dataclasses import replace
 from types import FrameType
 from typing import Any
 
@@ -29,6 +30,7 @@ import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 
+from optuna_ga import _store
 from optuna_ga._sampler import MAX_CANDIDATES
 from optuna_ga._sampler import GeneticSampler
 from optuna_ga.cli._best import print_best
@@ -41,6 +43,7 @@ from optuna_ga.cli._common import count
 from optuna_ga.cli._common import flag_names
 from optuna_ga.cli._common import number
 from optuna_ga.cli._common import open_storage
+from optuna_ga.cli._common import recorded_setting
 from optuna_ga.cli._common import say
 from optuna_ga.cli._common import torch_missing
 from optuna_ga.cli._progress import Panels
@@ -374,8 +377,50 @@ def cmd_run(args: argparse.Namespace) -> int:
     if missing is not None:
         raise missing
     check_writable(config.storage)
+    config = with_stored_generations(config)
     with _StopSignals() as stop:
         return _Run(config, args, stop).main()
+
+
+def with_stored_generations(config: RunConfig) -> RunConfig:
+    """``config`` with the ``population_size`` and ``n_elites`` the study already uses, if any.
+
+    They number the study's trials into generations, so a resumed study keeps them (the sampler
+    refuses others); when the flags ask for other values, this says so. Studies recorded by an
+    earlier ``optuna-ga run`` without the sampler's settings are read from ``optuna_ga_config``.
+    """
+    storage = open_storage(config.storage, heartbeat_interval=None)
+    try:
+        study = optuna.load_study(study_name=config.study_name, storage=storage)
+    except KeyError:
+        return config  # a new study
+    stored = _store.stored_settings(study)
+    if stored is None:
+        population_size = recorded_setting(study, "population_size", flag="--population-size")
+        n_elites = recorded_setting(
+            study, "n_elites", flag="--n-elites", population_size=population_size
+        )
+        if population_size is None or n_elites is None:
+            return config
+        stored = {"population_size": population_size, "n_elites": n_elites}
+    wanted = {"population_size": config.population_size, "n_elites": config.n_elites}
+    if stored == wanted:
+        return config
+    resumed = replace(config, **stored)
+    flags = " ".join(f"{FLAGS[k]} {v}" for k, v in stored.items())
+    try:
+        resumed.sampler()
+    except ValueError as error:
+        raise CLIError(
+            f"study {config.study_name!r} numbers its generations with {flags}, which this run "
+            f"cannot use: {user_message(str(error))}"
+        ) from None
+    asked = " ".join(f"{FLAGS[k]} {v}" for k, v in wanted.items() if stored[k] != v)
+    say(
+        f"study {config.study_name!r} numbers its generations with {flags}: continuing with "
+        f"those, not {asked}"
+    )
+    return resumed
 
 
 class _StopSignals:
