@@ -12,6 +12,7 @@ import pytest
 from optuna.trial import TrialState
 
 from optuna_ga import GeneticSampler
+from optuna_ga import SearchSpaceExhausted
 from optuna_ga import canonical_hash
 from optuna_ga._population import generation_of
 from optuna_ga._population import generation_range
@@ -84,7 +85,7 @@ def check(study: optuna.Study, *, steady_state: bool = True) -> None:
     # generational population, members of earlier generations.
     for trial in trials:
         for number in trial.user_attrs["ga_parents"]:
-            parent = trial if number == trial.number else study.trials[number]
+            parent = study.trials[number]
             assert number != trial.number and math.isfinite(parent.value)
             assert parent.datetime_complete <= trial.datetime_complete
             if not steady_state:
@@ -121,3 +122,60 @@ def test_four_workers_on_a_redis_journal(redis_url: str, study_name: str) -> Non
         check(study)
     finally:
         delete(redis_url, study_name)
+
+
+# -- a finite space that runs out under several workers --------------------------------------
+
+
+def grid_objective(trial: optuna.Trial) -> float:
+    # 3 categoricals x 4 values: 64 points for 4 workers x 25 trials.
+    a = trial.suggest_categorical("a", ["w", "x", "y", "z"])
+    b = trial.suggest_categorical("b", ["w", "x", "y", "z"])
+    c = trial.suggest_categorical("c", ["w", "x", "y", "z"])
+    time.sleep(0.01)
+    return "wxyz".index(a) + "wxyz".index(b) * "wxyz".index(c)
+
+
+def grid_worker(url: str, study_name: str, seed: int) -> None:
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    sampler = GeneticSampler(population_size=POPULATION, n_elites=ELITES, seed=seed)
+    study = optuna.load_study(study_name=study_name, storage=storage_for(url), sampler=sampler)
+    study.optimize(grid_objective, n_trials=25, catch=(SearchSpaceExhausted,))
+
+
+def exhaust(url: str, study_name: str) -> None:
+    optuna.create_study(study_name=study_name, storage=storage_for(url))
+    context = multiprocessing.get_context("spawn")
+    processes = [
+        context.Process(target=grid_worker, args=(url, study_name, seed)) for seed in range(4)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=240)
+        assert process.exitcode == 0
+    study = optuna.load_study(study_name=study_name, storage=storage_for(url))
+    complete = [canonical_hash(t.params) for t in study.get_trials(states=(TrialState.COMPLETE,))]
+    assert len(complete) == len(set(complete)) == 64  # every point once, none twice
+    failed = study.get_trials(states=(TrialState.FAIL,))
+    assert len(failed) <= 3  # at most one per worker that asked after the last set was taken
+    assert all(t.user_attrs["ga_operator"] == "exhausted" and len(t.params) < 3 for t in failed)
+    assert not study.get_trials(states=(TrialState.RUNNING, TrialState.WAITING))
+
+
+@pytest.mark.slow
+def test_a_finite_space_runs_out_without_a_repeat_on_sqlite(
+    sqlite_url: str, study_name: str
+) -> None:
+    exhaust(sqlite_url, study_name)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_a_finite_space_runs_out_without_a_repeat_on_postgresql(
+    postgres_url: str, study_name: str
+) -> None:
+    try:
+        exhaust(postgres_url, study_name)
+    finally:
+        delete(postgres_url, study_name)
