@@ -32,6 +32,8 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from typing import BinaryIO
+from typing import Protocol
 
 import optuna
 import torch
@@ -44,8 +46,17 @@ from optuna_ga._history import History
 from optuna_ga._population import generation_of
 from optuna_ga._sampler import GeneticSampler
 from optuna_ga._store import PARENTS_ATTR
+from optuna_ga._store import history
 
-__all__ = ["INHERITED_ATTR", "WEIGHTS_ATTR", "Parent", "WeightStore", "inherit", "live_parents"]
+__all__ = [
+    "INHERITED_ATTR",
+    "WEIGHTS_ATTR",
+    "ArtifactStore",
+    "Parent",
+    "WeightStore",
+    "inherit",
+    "live_parents",
+]
 
 _logger = optuna.logging.get_logger(__name__)
 
@@ -58,6 +69,21 @@ _FORMAT = "optuna_ga.torch.weights/1"
 _MODES = ("steady_state", "hall_of_fame", "generation")
 # Per architecture: the parameter-name suffix of each layer kind's genes (units_l2, filters_c1).
 _GENE_SUFFIX = {"mlp": {"dense": "_l"}, "cnn": {"conv": "_c", "dense": "_d"}}
+
+
+class ArtifactStore(Protocol):
+    """What weight inheritance needs of an Optuna artifact store.
+
+    Optuna's own protocol (``optuna.artifacts._protocol.ArtifactStore``) is private; every
+    store of :mod:`optuna.artifacts` (``FileSystemArtifactStore``, ``Boto3ArtifactStore``,
+    ``GCSArtifactStore``) has these methods.
+    """
+
+    def open_reader(self, artifact_id: str) -> BinaryIO: ...
+
+    def write(self, artifact_id: str, content_body: BinaryIO) -> None: ...
+
+    def remove(self, artifact_id: str) -> None: ...
 
 
 def layer_modules(model: nn.Module) -> dict[str, dict[str, nn.Module]]:
@@ -181,6 +207,7 @@ def live_parents(
     population_size: int,
     n_elites: int,
     modes: Iterable[str] = _MODES,
+    digest: History | None = None,
 ) -> set[int]:
     """Numbers of the finished trials that a running or future child may still have as parent.
 
@@ -197,6 +224,9 @@ def live_parents(
         modes: Any of ``"steady_state"``, ``"hall_of_fame"`` and ``"generation"`` (the
             sampler's :attr:`~optuna_ga.GeneticSampler.population_mode`); with several, the
             union is kept.
+        digest: A digest of the study to bring up to date and read (the sampler's, which
+            has digested the earlier trials already); default: a new one, which hashes every
+            finished trial.
 
     Example:
         >>> import optuna
@@ -208,7 +238,7 @@ def live_parents(
         ...                     population_size=2, n_elites=1, modes=["hall_of_fame"]))
         [1, 3]
     """
-    digest = History(direction)
+    digest = History(direction) if digest is None else digest
     unfinished = digest.update(trials)
     keep: set[int] = set()
     for trial in unfinished:
@@ -250,7 +280,7 @@ class WeightStore:
 
     def __init__(
         self,
-        artifact_store: Any,
+        artifact_store: ArtifactStore,
         *,
         architecture: str,
         build: Callable[[Mapping[str, Any]], nn.Module],
@@ -282,13 +312,14 @@ class WeightStore:
 
     def load(self, trial: optuna.Trial, model: nn.Module, params: Mapping[str, Any]) -> int:
         """Copy the parents' weights into ``model``, record ``ga_inherited``; tensors copied."""
+        study = trial.study
         # The sampler records the parents after ``trial.user_attrs`` was cached: read storage.
-        by_number = {t.number: t for t in trial.study.get_trials(deepcopy=False)}
-        numbers = [int(n) for n in by_number[trial.number].user_attrs.get(PARENTS_ATTR, [])]
+        stored = _stored_trial(study, trial.number)
+        recorded = [] if stored is None else stored.user_attrs.get(PARENTS_ATTR, [])
         parents: list[Parent] = []
         unavailable: list[int] = []
-        for number in numbers:
-            parent_trial = by_number.get(number)
+        for number in (int(n) for n in recorded):
+            parent_trial = _stored_trial(study, number)
             # Only completed trials have weights (a retry's parent is a failed trial).
             if parent_trial is None or parent_trial.state != TrialState.COMPLETE:
                 continue
@@ -348,7 +379,9 @@ class WeightStore:
                 content = {"config": json.dumps(config, sort_keys=True), "state_dict": state}
                 torch.save(content, path)
                 artifact_id = optuna.artifacts.upload_artifact(
-                    artifact_store=self._store, file_path=path, study_or_trial=trial
+                    artifact_store=self._store,
+                    file_path=path,
+                    study_or_trial=trial,
                 )
         except Exception as error:  # e.g. a full disk: the trial itself still counts
             _logger.warning(
@@ -371,6 +404,9 @@ class WeightStore:
             population_size=sampler.population_size,
             n_elites=sampler.n_elites,
             modes=[sampler.population_mode],
+            # The sampler's digest of this process: each finished trial is hashed once per
+            # process, not once per trial that completes after it.
+            digest=history(study, refresh=False),
         )
         deleted = 0
         for other in trials:
@@ -394,3 +430,17 @@ class WeightStore:
                 continue
             self._removed.add(artifact_id)
         return deleted
+
+
+def _stored_trial(study: optuna.Study, number: int) -> FrozenTrial | None:
+    """One trial as storage holds it now, or None if the study has no such trial.
+
+    Optuna has no public call that reads one trial of a study (``Study.get_trials`` reads them
+    all), so this uses the storage API behind the study's private ``_storage`` and ``_study_id``.
+    """
+    storage = study._storage
+    try:
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
+    except KeyError:
+        return None
+    return storage.get_trial(trial_id)

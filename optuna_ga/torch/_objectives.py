@@ -32,7 +32,6 @@ import os
 from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 from typing import Any
 from typing import Literal
 
@@ -49,6 +48,7 @@ from optuna_ga.torch._genes import IntSpec
 from optuna_ga.torch._genes import choice_gene
 from optuna_ga.torch._genes import float_gene
 from optuna_ga.torch._genes import int_gene
+from optuna_ga.torch._inherit import ArtifactStore
 from optuna_ga.torch._inherit import WeightStore
 from optuna_ga.torch._models import ACTIVATIONS
 from optuna_ga.torch._models import INITIALIZERS
@@ -63,9 +63,6 @@ from optuna_ga.torch._training import TrainingLog
 from optuna_ga.torch._training import fit
 from optuna_ga.torch._training import resolve_device
 from optuna_ga.torch._training import trial_seed
-
-if TYPE_CHECKING:
-    from optuna.artifacts._protocol import ArtifactStore
 
 __all__ = ["CNNObjective", "MLPObjective"]
 
@@ -181,7 +178,7 @@ class _ClassifierObjective:
         self._data_on_device: DataSplits | None = None
         self._weights = (
             WeightStore(
-                artifact_store,
+                artifact_store,  # type: ignore[arg-type]  # checked above: not None
                 architecture=self.architecture,
                 build=self.build,
                 input_shape=self._data.input_shape,
