@@ -14,20 +14,26 @@ import copy
 import math
 import time
 from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from optuna_ga.torch._genes import param
+
 __all__ = [
     "OPTIMIZERS",
+    "TRAINING_GENES",
     "TrainingDivergedError",
     "TrainingLog",
     "evaluate",
     "fit",
+    "fit_params",
     "make_optimizer",
     "resolve_device",
     "trial_seed",
@@ -35,6 +41,8 @@ __all__ = [
 
 #: Optimiser names. ``sgd`` uses momentum 0.9.
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adamax", "nadam")
+#: The training genes of every trial, suggested after the architecture's.
+TRAINING_GENES: tuple[str, ...] = ("optimizer", "learning_rate", "weight_decay", "batch_size")
 
 
 class TrainingDivergedError(RuntimeError):
@@ -295,3 +303,25 @@ def fit(
     if best_state is not None:
         model.load_state_dict(best_state)
     return log
+
+
+def fit_params(
+    model: nn.Module,
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    params: Mapping[str, Any],
+    **options: Any,
+) -> TrainingLog:
+    """:func:`fit` with the training genes of a trial's parameters (:data:`TRAINING_GENES`).
+
+    Example:
+        >>> from optuna_ga.torch import load_dataset
+        >>> data = load_dataset("digits")
+        >>> genes = {"optimizer": "adam", "learning_rate": 0.01, "weight_decay": 0.0,
+        ...          "batch_size": 64}
+        >>> fit_params(nn.Sequential(nn.Flatten(), nn.Linear(64, 10)), data.x_train,
+        ...            data.y_train, genes, epochs=1, seed=0).epochs
+        1
+    """
+    genes = {name: param(params, name) for name in TRAINING_GENES}
+    return fit(model, x_train, y_train, **genes, **options)
