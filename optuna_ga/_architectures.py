@@ -21,4 +21,5 @@ __all__ = ["BUILTIN_ARCHITECTURES"]
 BUILTIN_ARCHITECTURES: dict[str, str] = {
     "mlp": "optuna_ga.torch.architectures.mlp",
     "cnn": "optuna_ga.torch.architectures.cnn",
+    "resnet": "optuna_ga.torch.architectures.resnet",
 }
