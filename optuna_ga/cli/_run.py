@@ -1,4 +1,4 @@
-"""``optuna-ga run``: start or resume a GA study of an MLP or CNN, in ``--workers`` processes.
+"""``optuna-ga run``: start or resume a GA study of a network, in ``--workers`` processes.
 
 The options live in :func:`add_arguments` and travel to the workers as a :class:`RunConfig`
 (one field per option that a worker needs, same name): a new option is an argument there, a
@@ -29,6 +29,7 @@ import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 
+from optuna_ga._architectures import BUILTIN_ARCHITECTURES
 from optuna_ga._sampler import GeneticSampler
 from optuna_ga.cli._best import print_best
 from optuna_ga.cli._common import CONFIG_ATTR
@@ -50,7 +51,7 @@ from optuna_ga.operators import CROSSOVERS
 from optuna_ga.operators import SELECTIONS
 from optuna_ga.storages import mask_password
 
-MODELS = ("mlp", "cnn")
+MODELS = tuple(BUILTIN_ARCHITECTURES)
 PRUNERS = ("none", "median", "hyperband")
 DEFAULT_N_TRIALS = 60
 #: Workers that died by themselves are replaced at most this many times per run.
@@ -81,7 +82,9 @@ def add_arguments(run: argparse.ArgumentParser) -> None:
     """Every option of ``optuna-ga run``."""
     run.add_argument("--storage", metavar="URL", default=DEFAULT_STORAGE, help="storage URL")
     run.add_argument("--study-name", metavar="NAME", help="study name (default: MODEL-DATASET)")
-    run.add_argument("--model", choices=MODELS, default="mlp", help="network to search")
+    run.add_argument(
+        "--model", choices=MODELS, default="mlp", help="architecture of the networks to search"
+    )
     run.add_argument(
         "--dataset",
         metavar="NAME",
@@ -324,16 +327,15 @@ class RunConfig:
         return optuna.pruners.NopPruner()
 
     def objective(self) -> Any:
-        """The MLP or CNN objective: imports torch, loads the data and checks the device."""
-        from optuna_ga.torch import CNNObjective
-        from optuna_ga.torch import MLPObjective
+        """The objective: imports torch, loads the data and checks the device."""
+        from optuna_ga.torch import Objective
 
-        cls = MLPObjective if self.model == "mlp" else CNNObjective
         store = None
         if self.inherit_weights:
             os.makedirs(self.artifacts, exist_ok=True)
             store = optuna.artifacts.FileSystemArtifactStore(self.artifacts)
-        return cls(
+        return Objective(
+            architecture=self.model,
             dataset=self.dataset,
             data_dir=self.data_dir,
             download=self.download,
