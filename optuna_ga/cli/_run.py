@@ -76,6 +76,22 @@ FLAGS = {
 }
 WORDS = {w: f"--{w}" for w in ("seed", "selection", "crossover", "epochs", "patience", "device")}
 WORDS["dataset"] = "--dataset"
+WORDS["devices"] = "--devices"
+
+
+def device_list(text: str) -> tuple[str, ...]:
+    """An argparse ``type``: device names separated by commas.
+
+    Example:
+        >>> device_list("cuda:0, cuda:2")
+        ('cuda:0', 'cuda:2')
+    """
+    names = tuple(name.strip() for name in text.split(","))
+    if not all(names):
+        raise argparse.ArgumentTypeError(
+            f"must be device names separated by commas, such as cuda:0,cuda:2, got {text!r}"
+        )
+    return names
 
 
 def add_arguments(run: argparse.ArgumentParser) -> None:
@@ -231,9 +247,12 @@ def add_arguments(run: argparse.ArgumentParser) -> None:
         "--pruner", choices=PRUNERS, default="median", help="Optuna pruner between epochs"
     )
     training.add_argument(
+        "--devices",
         "--device",
-        metavar="DEVICE",
-        help="cpu, cuda, cuda:1, ... (default: cuda if available, else cpu)",
+        metavar="LIST",
+        type=device_list,
+        help="devices to train on, separated by commas (cpu, cuda:1, cuda:0,cuda:2, ...): "
+        "worker i trains on the (i mod n)-th (default: every visible GPU, else cpu)",
     )
     training.add_argument(
         "--threads",
@@ -276,7 +295,7 @@ class RunConfig:
     patience: int | None
     max_training_time: float | None
     pruner: str  # a name from PRUNERS
-    device: str | None
+    devices: tuple[str, ...] | None  # None: every visible GPU, else the CPU
     threads: int
     population_size: int
     n_elites: int
@@ -326,10 +345,21 @@ class RunConfig:
             return optuna.pruners.HyperbandPruner()
         return optuna.pruners.NopPruner()
 
-    def objective(self) -> Any:
-        """The objective: imports torch, loads the data and checks the device."""
-        from optuna_ga.torch import Objective
+    def objective(self, slot: int = 0) -> Any:
+        """The objective of worker ``slot``: imports torch, loads the data, checks the device.
 
+        Workers take the devices in turn (round robin); the process's current CUDA device
+        becomes the worker's, so that nothing of it lands on another GPU.
+        """
+        import torch
+
+        from optuna_ga.torch import Objective
+        from optuna_ga.torch import device_for
+
+        device = device_for(slot, self.devices)
+        index = device.removeprefix("cuda:")
+        if index.isdigit() and int(index) < torch.cuda.device_count():  # else Objective says why
+            torch.cuda.set_device(int(index))
         store = None
         if self.inherit_weights:
             os.makedirs(self.artifacts, exist_ok=True)
@@ -343,7 +373,7 @@ class RunConfig:
             patience=self.patience,
             max_training_time=self.max_training_time,
             seed=self.seed,
-            device=self.device,
+            device=device,
             num_threads=self.threads,
             inherit_weights=self.inherit_weights,
             artifact_store=store,

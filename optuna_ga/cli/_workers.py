@@ -155,6 +155,7 @@ def _tag_new_trials(study: optuna.Study, token: str) -> None:
 
 def worker_main(
     config: RunConfig,
+    slot: int,
     n_trials: int | None,
     timeout: float | None,
     token: str,
@@ -166,7 +167,7 @@ def worker_main(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     link = _Link(conn, busy)
     try:
-        objective = config.objective()  # imports torch, loads the data, checks the device
+        objective = config.objective(slot)  # imports torch, loads the data, checks the device
     except Exception as error:
         link.send("error", one_line(error))
         return
@@ -249,7 +250,7 @@ class Pool:
         token = uuid.uuid4().hex
         process = self._context.Process(
             target=worker_main,
-            args=(config, n_trials, timeout, token, theirs, busy),
+            args=(config, slot, n_trials, timeout, token, theirs, busy),
             daemon=True,
         )
         process.start()

@@ -19,6 +19,7 @@ never imports torch.
   architecture's: ``get_architecture(name).build``).
 * :func:`train_best`, :func:`save_model`, :func:`load_model`: retrain the best trial longer,
   report its test accuracy, save weights plus JSON config, and load them back.
+* :func:`device_for`: which GPU a worker process of several should train on.
 
 Example:
     >>> import optuna
@@ -59,8 +60,10 @@ from optuna_ga.torch._objectives import MLPObjective
 from optuna_ga.torch._objectives import Objective
 from optuna_ga.torch._training import TrainingDivergedError
 from optuna_ga.torch._training import TrainingLog
+from optuna_ga.torch._training import device_for
 from optuna_ga.torch._training import fit
 from optuna_ga.torch._training import trial_seed
+from optuna_ga.torch._training import visible_devices
 from optuna_ga.torch.architectures import Architecture
 from optuna_ga.torch.architectures import get_architecture
 from optuna_ga.torch.architectures import list_architectures
@@ -83,6 +86,7 @@ __all__ = [
     "build_cnn",
     "build_mlp",
     "count_params",
+    "device_for",
     "estimate_macs",
     "fit",
     "get_architecture",
@@ -94,4 +98,5 @@ __all__ = [
     "save_model",
     "train_best",
     "trial_seed",
+    "visible_devices",
 ]

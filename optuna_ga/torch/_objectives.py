@@ -28,6 +28,7 @@ torch's global generators and thread settings.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -83,7 +84,9 @@ def _seeded(seed: int, device: torch.device) -> Iterator[None]:
     Weight initialisation and dropout draw from the global generators; forking them keeps a
     trial's randomness from leaking into the caller's (or the next trial's) state.
     """
-    devices = [device.index or 0] if device.type == "cuda" else []
+    devices: list[int] = []
+    if device.type == "cuda":
+        devices = [torch.cuda.current_device() if device.index is None else device.index]
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
@@ -119,7 +122,9 @@ class Objective:
         metric: ``"accuracy"`` (returned, maximise) or ``"loss"`` (validation cross-entropy,
             minimise). :attr:`direction` says which.
         seed: Base seed, >= 0; trial ``n`` trains with ``trial_seed(seed, n)``.
-        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; None picks CUDA when available.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; None picks CUDA when available. With
+            several GPUs, give each worker process its own
+            (:func:`~optuna_ga.torch.device_for`).
         num_threads: ``torch.set_num_threads`` for CPU training (process-wide; default 1,
             the fastest choice when several workers share a machine); None leaves it alone.
         max_params: Largest allowed parameter count; larger networks are recorded with
@@ -291,7 +296,10 @@ class Objective:
         """
         params = self.suggest(trial)
         if self._data_on_device is None:
-            self._data_on_device = self._data.to(self._device)
+            # Kept on the device for every trial; the test split, which trials never read,
+            # stays behind (on a GPU shared by several workers each holds its own copy).
+            used = dataclasses.replace(self._data, x_test=None, y_test=None)
+            self._data_on_device = used.to(self._device)
         data = self._data_on_device
         if self._device.type == "cpu" and self._num_threads is not None:
             torch.set_num_threads(self._num_threads)
