@@ -231,11 +231,12 @@ def test_best_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     assert err == ""
 
 
-def test_train_best_refuses_a_study_that_is_not_an_mlp_or_cnn(tmp_path: Path) -> None:
+def test_train_best_refuses_a_study_that_is_not_a_network_study(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/f.db"
     ga_study(url, cli_config=False)
     line = one_line_error(run_cli("train-best", "--storage", url, "--epochs", "1"))
-    assert "'ga' is not an MLP or CNN study of optuna-ga" in line
+    assert "'ga' is not a network study of optuna-ga" in line
+    assert "architectures mlp, cnn, resnet" in line
 
 
 @pytest.mark.parametrize("parents", ["garbage", [1.5, "x", -3, 10**9, None, True], {"a": 1}])

@@ -502,3 +502,39 @@ def test_live_parents_waits_for_trials_that_have_not_chosen_parents_yet() -> Non
     }
     chosen = [*done[:2], trial(2, None, ga_parents=[1]), *done[2:]]
     assert live_parents(chosen, direction=maximize, population_size=2, n_elites=1) == {1, 3, 4}
+
+
+def test_inheritance_work_per_trial_does_not_grow_with_the_study(tiny, tmp_path, monkeypatch):
+    from optuna_ga.torch import _inherit
+
+    digests = []  # History objects made by weight inheritance itself
+
+    class Counted(_inherit.History):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            digests.append(self)
+            super().__init__(*args, **kwargs)
+
+    loading = {"now": False, "full_reads": 0}
+    original_load, original_get_trials = _inherit.WeightStore.load, optuna.Study.get_trials
+
+    def load(self: Any, *args: Any) -> int:
+        loading["now"] = True
+        try:
+            return original_load(self, *args)
+        finally:
+            loading["now"] = False
+
+    def get_trials(self: optuna.Study, *args: Any, **kwargs: Any) -> Any:
+        loading["full_reads"] += loading["now"]
+        return original_get_trials(self, *args, **kwargs)
+
+    monkeypatch.setattr(_inherit, "History", Counted)
+    monkeypatch.setattr(_inherit.WeightStore, "load", load)
+    monkeypatch.setattr(optuna.Study, "get_trials", get_trials)
+    store = FileSystemArtifactStore(tmp_path)
+    objective = MLPObjective(dataset=tiny, inherit_weights=True, artifact_store=store, **TINY_MLP)
+    study = _run(objective, 12)
+    assert any(t.user_attrs["ga_inherited"]["tensors"] for t in study.trials)
+    # Deleting reuses the sampler's digest (each finished trial hashed once per process), and
+    # loading reads the trial and its parents, not the whole study.
+    assert digests == [] and loading["full_reads"] == 0

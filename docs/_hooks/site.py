@@ -8,12 +8,17 @@
   becomes a note, so the build passes whether or not the benchmarks have been written yet.
 * ``<!-- optuna-ga-help: COMMAND -->`` is replaced by the ``--help`` text of ``optuna-ga
   COMMAND`` (``optuna-ga`` itself for ``main``), taken from the parser of :mod:`optuna_ga.cli`.
+* ``<!-- optuna-ga-architectures: table -->`` is replaced by a table of the built-in network
+  architectures (``optuna_ga/_architectures.py``: name, first line of the module's docstring,
+  module), and ``<!-- optuna-ga-architectures: api -->`` by an API section per architecture
+  module. Neither imports torch.
 * Sphinx roles in docstrings (``:func:`x```) are shown as plain code in the API pages.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import posixpath
 import re
@@ -30,6 +35,7 @@ INCLUDE = re.compile(r"^<!-- include: (benchmarks/[\w.-]+\.md) -->$", re.MULTILI
 LINK = re.compile(r"(!?)\[([^\]]*)\]\(([^)\s]+)((?:\s+\"[^\"]*\")?)\)")
 FENCE = re.compile(r"^(```|~~~)")
 HELP = re.compile(r"^<!-- optuna-ga-help: ([\w-]+) -->$", re.MULTILINE)
+ARCHITECTURES = re.compile(r"^<!-- optuna-ga-architectures: (table|api) -->$", re.MULTILINE)
 ROLE = re.compile(r":(?:func|class|mod|meth|attr|data|exc|obj):(?=<)")
 
 
@@ -98,10 +104,29 @@ def _cli_help(command: str) -> str:
     return f"```text\n{text.rstrip()}\n```\n"
 
 
+def _architectures(kind: str) -> str:
+    from optuna_ga._architectures import BUILTIN_ARCHITECTURES
+
+    if kind == "api":
+        return "\n".join(
+            f"### `{name}`\n\n::: {module}\n    options:\n      show_root_heading: false\n"
+            f"      heading_level: 4\n"
+            for name, module in BUILTIN_ARCHITECTURES.items()
+        )
+    rows = ["| `--model`, `architecture=` | network | module |", "| --- | --- | --- |"]
+    for name, module in BUILTIN_ARCHITECTURES.items():
+        source = (ROOT / (module.replace(".", "/") + ".py")).read_text(encoding="utf-8")
+        summary = (ast.get_docstring(ast.parse(source)) or "").splitlines()[0]
+        summary = re.sub(r'\s*\(``"?[\w-]+"?``\)(\.?)$', r"\1", summary)  # the name: column 1
+        rows.append(f"| `{name}` | {summary} | `{module}` |")
+    return "\n".join(rows) + "\n"
+
+
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
-    """Replace include and help markers by the text they name."""
+    """Replace include, help and architecture markers by the text they name."""
     page_dir = posixpath.dirname(page.file.src_uri)
     markdown = HELP.sub(lambda m: _cli_help(m.group(1)), markdown)
+    markdown = ARCHITECTURES.sub(lambda m: _architectures(m.group(1)), markdown)
     return INCLUDE.sub(lambda m: _included(m.group(1), page_dir, files), markdown)
 
 

@@ -1,4 +1,4 @@
-"""``optuna-ga run``: start or resume a GA study of an MLP or CNN, in ``--workers`` processes.
+"""``optuna-ga run``: start or resume a GA study of a network, in ``--workers`` processes.
 
 The options live in :func:`add_arguments` and travel to the workers as a :class:`RunConfig`
 (one field per option that a worker needs, same name): a new option is an argument there, a
@@ -31,6 +31,7 @@ from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 
 from optuna_ga import _store
+from optuna_ga._architectures import BUILTIN_ARCHITECTURES
 from optuna_ga._sampler import MAX_CANDIDATES
 from optuna_ga._sampler import GeneticSampler
 from optuna_ga.cli._best import print_best
@@ -58,7 +59,7 @@ from optuna_ga.operators import SELECTIONS
 from optuna_ga.storages import MAX_HEARTBEAT_INTERVAL
 from optuna_ga.storages import mask_url
 
-MODELS = ("mlp", "cnn")
+MODELS = tuple(BUILTIN_ARCHITECTURES)
 PRUNERS = ("none", "median", "hyperband")
 DEFAULT_N_TRIALS = 60
 #: Workers that died by themselves are replaced at most this many times per run.
@@ -86,13 +87,31 @@ FLAGS = {
 }
 WORDS = {w: f"--{w}" for w in ("seed", "selection", "crossover", "epochs", "patience", "device")}
 WORDS["dataset"] = "--dataset"
+WORDS["devices"] = "--devices"
+
+
+def device_list(text: str) -> tuple[str, ...]:
+    """An argparse ``type``: device names separated by commas.
+
+    Example:
+        >>> device_list("cuda:0, cuda:2")
+        ('cuda:0', 'cuda:2')
+    """
+    names = tuple(name.strip() for name in text.split(","))
+    if not all(names):
+        raise argparse.ArgumentTypeError(
+            f"must be device names separated by commas, such as cuda:0,cuda:2, got {text!r}"
+        )
+    return names
 
 
 def add_arguments(run: argparse.ArgumentParser) -> None:
     """Every option of ``optuna-ga run``."""
     run.add_argument("--storage", metavar="URL", default=DEFAULT_STORAGE, help="storage URL")
     run.add_argument("--study-name", metavar="NAME", help="study name (default: MODEL-DATASET)")
-    run.add_argument("--model", choices=MODELS, default="mlp", help="network to search")
+    run.add_argument(
+        "--model", choices=MODELS, default="mlp", help="architecture of the networks to search"
+    )
     run.add_argument(
         "--dataset",
         metavar="NAME",
@@ -239,9 +258,12 @@ def add_arguments(run: argparse.ArgumentParser) -> None:
         "--pruner", choices=PRUNERS, default="median", help="Optuna pruner between epochs"
     )
     training.add_argument(
+        "--devices",
         "--device",
-        metavar="DEVICE",
-        help="cpu, cuda, cuda:1, ... (default: cuda if available, else cpu)",
+        metavar="LIST",
+        type=device_list,
+        help="devices to train on, separated by commas (cpu, cuda:1, cuda:0,cuda:2, ...): "
+        "worker i trains on the (i mod n)-th (default: every visible GPU, else cpu)",
     )
     training.add_argument(
         "--threads",
@@ -284,7 +306,7 @@ class RunConfig:
     patience: int | None
     max_training_time: float | None
     pruner: str  # a name from PRUNERS
-    device: str | None
+    devices: tuple[str, ...] | None  # None: every visible GPU, else the CPU
     threads: int
     population_size: int
     n_elites: int
@@ -334,17 +356,27 @@ class RunConfig:
             return optuna.pruners.HyperbandPruner()
         return optuna.pruners.NopPruner()
 
-    def objective(self) -> Any:
-        """The MLP or CNN objective: imports torch, loads the data and checks the device."""
-        from optuna_ga.torch import CNNObjective
-        from optuna_ga.torch import MLPObjective
+    def objective(self, slot: int = 0) -> Any:
+        """The objective of worker ``slot``: imports torch, loads the data, checks the device.
 
-        cls = MLPObjective if self.model == "mlp" else CNNObjective
+        Workers take the devices in turn (round robin); the process's current CUDA device
+        becomes the worker's, so that nothing of it lands on another GPU.
+        """
+        import torch
+
+        from optuna_ga.torch import Objective
+        from optuna_ga.torch import device_for
+
+        device = device_for(slot, self.devices)
+        index = device.removeprefix("cuda:")
+        if index.isdigit() and int(index) < torch.cuda.device_count():  # else Objective says why
+            torch.cuda.set_device(int(index))
         store = None
         if self.inherit_weights:
             os.makedirs(self.artifacts, exist_ok=True)
             store = optuna.artifacts.FileSystemArtifactStore(self.artifacts)
-        return cls(
+        return Objective(
+            architecture=self.model,
             dataset=self.dataset,
             data_dir=self.data_dir,
             download=self.download,
@@ -352,7 +384,7 @@ class RunConfig:
             patience=self.patience,
             max_training_time=self.max_training_time,
             seed=self.seed,
-            device=self.device,
+            device=device,
             num_threads=self.threads,
             inherit_weights=self.inherit_weights,
             artifact_store=store,

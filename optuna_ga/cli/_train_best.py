@@ -17,7 +17,6 @@ from optuna_ga.cli._common import storage_arguments
 from optuna_ga.cli._common import torch_missing
 from optuna_ga.cli._progress import best_or_none
 
-ARCHITECTURES = ("mlp", "cnn")
 FLAGS = {"num_threads": "--threads", "data_dir": "--data-dir", "download=True": "--download"}
 WORDS = {"epochs": "--epochs", "device": "--device", "dataset": "--dataset"}
 
@@ -87,14 +86,17 @@ def cmd_train_best(args: argparse.Namespace) -> int:
     best = best_or_none(study)
     if best is None:
         raise CLIError(f"study {study.study_name!r} has no completed trial yet")
-    if best.user_attrs.get("architecture") not in ARCHITECTURES:
-        raise CLIError(
-            f"study {study.study_name!r} is not an MLP or CNN study of optuna-ga (its best "
-            f"trial #{best.number} has no 'architecture' user attr): train-best retrains the "
-            "networks of `optuna-ga run`, MLPObjective and CNNObjective"
-        )
+    from optuna_ga.torch import list_architectures
     from optuna_ga.torch import train_best
     from optuna_ga.torch._training import resolve_device
+
+    if best.user_attrs.get("architecture") not in list_architectures():
+        raise CLIError(
+            f"study {study.study_name!r} is not a network study of optuna-ga (its best trial "
+            f"#{best.number} records none of the architectures {', '.join(list_architectures())}"
+            " in its 'architecture' user attr): train-best retrains the networks of "
+            "`optuna-ga run` and optuna_ga.torch.Objective"
+        )
 
     dataset = args.dataset or recorded_setting(study, "dataset", flag="--dataset") or "digits"
     data_dir = args.data_dir or recorded_setting(study, "data_dir", flag="--data-dir")

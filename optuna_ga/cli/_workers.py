@@ -156,6 +156,7 @@ def _tag_new_trials(study: optuna.Study, token: str) -> None:
 
 def worker_main(
     config: RunConfig,
+    slot: int,
     n_trials: int | None,
     timeout: float | None,
     token: str,
@@ -170,7 +171,7 @@ def worker_main(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     link = _Link(conn, busy)
     try:
-        objective = config.objective()  # imports torch, loads the data, checks the device
+        objective = config.objective(slot)  # imports torch, loads the data, checks the device
     except Exception as error:
         link.send("error", error_text(error, config.storage))
         return
@@ -253,7 +254,7 @@ class Pool:
         token = uuid.uuid4().hex
         process = self._context.Process(
             target=worker_main,
-            args=(config, n_trials, timeout, token, theirs, busy),
+            args=(config, slot, n_trials, timeout, token, theirs, busy),
             daemon=True,
         )
         # A terminal's Ctrl-C reaches the workers too. A new process inherits the blocked

@@ -2,7 +2,8 @@
 
 A saved model is a directory with two files:
 
-* ``config.json``: architecture (``"mlp"`` or ``"cnn"``), the trial's parameters, input shape,
+* ``config.json``: architecture (a registered name: ``"mlp"``, ``"cnn"``, ...), the trial's
+  parameters, input shape,
   number of classes, normalisation statistics and metrics (plain JSON);
 * ``weights.pt``: the ``state_dict``, loaded with ``torch.load(..., weights_only=True)``.
 
@@ -29,20 +30,27 @@ from torch import nn
 
 from optuna_ga.torch._data import DataSplits
 from optuna_ga.torch._data import load_dataset
-from optuna_ga.torch._models import build_cnn
-from optuna_ga.torch._models import build_mlp
 from optuna_ga.torch._objectives import _seeded
 from optuna_ga.torch._training import TrainingLog
 from optuna_ga.torch._training import evaluate
-from optuna_ga.torch._training import fit
+from optuna_ga.torch._training import fit_params
 from optuna_ga.torch._training import resolve_device
+from optuna_ga.torch.architectures import Architecture
+from optuna_ga.torch.architectures import get_architecture
+from optuna_ga.torch.architectures import list_architectures
 
-__all__ = ["TrainedModel", "load_config", "load_model", "save_model", "train_best"]
+__all__ = [
+    "TrainedModel",
+    "architecture_of",
+    "load_config",
+    "load_model",
+    "save_model",
+    "train_best",
+]
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 _FORMAT = "optuna_ga.torch.model/1"
-_BUILDERS = {"mlp": build_mlp, "cnn": build_cnn}
 
 
 @dataclass
@@ -51,7 +59,7 @@ class TrainedModel:
 
     Attributes:
         model: The trained network, in eval mode.
-        architecture: ``"mlp"`` or ``"cnn"``.
+        architecture: The name of its architecture (``"mlp"``, ``"cnn"``, ...).
         params: The trial parameters it was built from.
         input_shape: Shape of one sample.
         n_classes: Number of classes.
@@ -62,11 +70,11 @@ class TrainedModel:
         log: The training log (epochs, seconds, ...).
 
     Example:
-        >>> params = {"n_layers": 1, "input_dropout": 0.0, "units_l1": 32, "dropout_l1": 0.0,
-        ...           "activation": "relu", "batch_norm": False, "initializer": "xavier_uniform",
-        ...           "optimizer": "adam", "learning_rate": 0.01, "weight_decay": 1e-5,
-        ...           "batch_size": 64}
-        >>> trained = train_best(params, epochs=2)
+        >>> import optuna
+        >>> from optuna_ga.torch import MLPObjective
+        >>> study = optuna.create_study(direction="maximize")
+        >>> study.optimize(MLPObjective(max_layers=1, units=[32], epochs=1), n_trials=1)
+        >>> trained = train_best(study.best_trial, epochs=2)
         >>> trained.architecture, trained.input_shape, trained.log.epochs, trained.val_accuracy
         ('mlp', (1, 8, 8), 2, None)
     """
@@ -102,21 +110,43 @@ class TrainedModel:
         )
 
 
-def _architecture(params: Mapping[str, Any], trial: FrozenTrial | None) -> str:
-    if trial is not None and trial.user_attrs.get("architecture") in _BUILDERS:
-        return str(trial.user_attrs["architecture"])
-    if "n_layers" in params:
-        return "mlp"
-    if "n_conv" in params:
-        return "cnn"
+def architecture_of(params: Mapping[str, Any], trial: FrozenTrial | None = None) -> Architecture:
+    """The architecture of a trial's (or a params dict's) network.
+
+    The name the objective recorded in the trial (user attr ``architecture``) decides; for
+    parameters without it (a bare dict, or a study made before the name was recorded) the
+    architecture whose marker gene (``n_layers`` for ``"mlp"``, ``n_conv`` for ``"cnn"``, ...)
+    the parameters hold.
+
+    Raises:
+        ValueError: If the recorded architecture is not registered in this process, or the
+            parameters hold no architecture's marker.
+
+    Example:
+        >>> architecture_of({"n_conv": 1, "filters_c1": 8}).name
+        'cnn'
+    """
+    recorded = None if trial is None else trial.user_attrs.get("architecture")
+    if isinstance(recorded, str):
+        return get_architecture(recorded)
+    markers = {}
+    for name in list_architectures():
+        marker = get_architecture(name).marker
+        if marker is not None:
+            markers[marker] = name
+            if marker in params:
+                return get_architecture(name)
     raise ValueError(
-        "Cannot tell the architecture from params: expected 'n_layers' (MLP) or 'n_conv' (CNN)."
+        "Cannot tell the architecture from params: expected one of the genes "
+        + ", ".join(f"{m!r} ({n})" for m, n in markers.items())
+        + "; pass architecture=..."
     )
 
 
 def train_best(
     source: optuna.Study | FrozenTrial | Mapping[str, Any],
     *,
+    architecture: str | Architecture | None = None,
     dataset: str | DataSplits | tuple[Any, Any] | torch.utils.data.Dataset[Any] = "digits",
     data_dir: str | os.PathLike[str] | None = None,
     download: bool = False,
@@ -134,7 +164,9 @@ def train_best(
 
     Args:
         source: A study (its best trial is used), a FrozenTrial, or a ``trial.params`` dict of
-            an MLP or CNN objective.
+            an :class:`~optuna_ga.torch.Objective`.
+        architecture: The network's architecture; default: the one the trial recorded, or
+            the one whose genes the parameters hold (see :func:`architecture_of`).
         dataset: What :func:`~optuna_ga.torch.load_dataset` should load, or ready splits;
             use the dataset the study searched on.
         data_dir: Passed to :func:`~optuna_ga.torch.load_dataset`.
@@ -157,8 +189,7 @@ def train_best(
         The trained model with its test accuracy.
 
     Raises:
-        ValueError: If the parameters describe neither an MLP nor a CNN, or an argument is
-            out of range.
+        ValueError: If the architecture is unknown, or an argument is out of range.
         TrainingDivergedError: If the loss becomes NaN or infinite.
 
     Example:
@@ -185,7 +216,9 @@ def train_best(
         )
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be an int >= 1, got {epochs!r}.")
-    architecture = _architecture(params, trial)
+    spec = (
+        architecture_of(params, trial) if architecture is None else get_architecture(architecture)
+    )
     if seed is None:
         seed = int(trial.user_attrs.get("seed", 0)) if trial is not None else 0
 
@@ -206,22 +239,19 @@ def train_best(
         x, y, x_val, y_val = on_device.x_train, on_device.y_train, on_device.x_val, on_device.y_val
 
     with _seeded(seed, dev):
-        model = _BUILDERS[architecture](params, data.input_shape, data.n_classes).to(dev)
-        log = fit(
+        model = spec.build(params, data.input_shape, data.n_classes).to(dev)
+        patience = None if include_validation else patience
+        limits = {"patience": patience, "max_training_time": max_training_time, "seed": seed}
+        log = fit_params(
             model,
             x,
             y,
+            params,
             x_val=x_val,
             y_val=y_val,
-            optimizer=params["optimizer"],
-            learning_rate=params["learning_rate"],
-            weight_decay=params["weight_decay"],
-            batch_size=params["batch_size"],
             epochs=epochs,
-            seed=seed,
-            patience=None if include_validation else patience,
-            max_training_time=max_training_time,
             after_epoch=after_epoch,
+            **limits,
         )
     model.eval()
     test_accuracy = None
@@ -230,7 +260,7 @@ def train_best(
     val_accuracy = None if include_validation else evaluate(model, x_val, y_val)[0]  # type: ignore[arg-type]
     trained = TrainedModel(
         model=model,
-        architecture=architecture,
+        architecture=spec.name,
         params=params,
         input_shape=data.input_shape,
         n_classes=data.n_classes,
@@ -272,8 +302,8 @@ def save_model(
 
     Args:
         path: Target directory.
-        model: A network built by :func:`build_mlp` or :func:`build_cnn` from ``params``.
-        architecture: ``"mlp"`` or ``"cnn"``.
+        model: A network built by the architecture's ``build`` from ``params``.
+        architecture: A registered architecture's name (``"mlp"``, ``"cnn"``, ...).
         params: The parameters the network was built from (JSON values).
         input_shape: Shape of one sample.
         n_classes: Number of classes.
@@ -296,8 +326,7 @@ def save_model(
         >>> config["architecture"], config["input_shape"], config["metrics"]
         ('mlp', [4], {'test_accuracy': 0.9})
     """
-    if architecture not in _BUILDERS:
-        raise ValueError(f"architecture must be one of {sorted(_BUILDERS)}, got {architecture!r}.")
+    architecture = get_architecture(architecture).name
     directory = Path(path)
     directory.mkdir(parents=True, exist_ok=True)
     config = {
@@ -351,6 +380,7 @@ def load_model(path: str | os.PathLike[str], *, device: str | torch.device = "cp
 
     Example:
         >>> import tempfile
+        >>> from optuna_ga.torch import build_mlp
         >>> params = {"n_layers": 1, "input_dropout": 0.0, "units_l1": 8, "dropout_l1": 0.0,
         ...           "activation": "tanh", "batch_norm": False, "initializer": "xavier_normal"}
         >>> model = build_mlp(params, (4,), 3)
@@ -363,7 +393,7 @@ def load_model(path: str | os.PathLike[str], *, device: str | torch.device = "cp
         True
     """
     config = load_config(path)
-    model = _BUILDERS[config["architecture"]](
+    model = get_architecture(config["architecture"]).build(
         config["params"], tuple(config["input_shape"]), int(config["n_classes"])
     )
     weights = Path(path) / WEIGHTS_FILE

@@ -1,7 +1,7 @@
 """Gene specifications: what a constructor argument allows, and how a trial suggests it.
 
-Every searchable setting of :class:`~optuna_ga.torch.MLPObjective` and
-:class:`~optuna_ga.torch.CNNObjective` is given in one of three forms:
+Every searchable setting of an architecture (see :mod:`optuna_ga.torch.architectures`) and the
+training genes of :class:`~optuna_ga.torch.Objective` is given in one of three forms:
 
 * a single value (``"relu"``, ``0.0``, ``64``): the gene is fixed. It is still suggested (as a
   one-choice categorical), so that ``trial.params`` always holds the whole configuration and a
@@ -23,8 +23,21 @@ from typing import Any
 
 from optuna.trial import BaseTrial
 
-__all__ = ["FloatSpec", "Gene", "IntSpec", "choice_gene", "float_gene", "int_gene", "param"]
+__all__ = [
+    "MAX_UNITS",
+    "FloatSpec",
+    "Gene",
+    "IntSpec",
+    "check_int",
+    "choice_gene",
+    "count_range",
+    "float_gene",
+    "int_gene",
+    "param",
+]
 
+#: Most units (or filters) per layer any gene allows.
+MAX_UNITS = 1 << 16
 #: An int gene: fixed value, ``(low, high)`` range, or list of choices.
 IntSpec = int | tuple[int, int] | Sequence[int]
 #: A float gene: fixed value, ``(low, high)`` range, or list of choices.
@@ -165,6 +178,41 @@ def choice_gene(arg: str, value: object, allowed: Sequence[Any]) -> Gene:
     if len(set(choices)) != len(choices):
         raise ValueError(f"{arg} lists a choice twice: {list(choices)!r}.")
     return Gene(choices=choices)
+
+
+def check_int(arg: str, value: object, lower: int, upper: int | None = None) -> int:
+    """An int argument in ``[lower, upper]`` (no upper bound when None), or a ValueError.
+
+    Example:
+        >>> check_int("epochs", 0, 1)
+        Traceback (most recent call last):
+        ...
+        ValueError: epochs must be >= 1, got 0.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{arg} must be an int, got {value!r}.")
+    if value < lower or (upper is not None and value > upper):
+        bounds = f">= {lower}" if upper is None else f"in [{lower}, {upper}]"
+        raise ValueError(f"{arg} must be {bounds}, got {value}.")
+    return value
+
+
+def count_range(
+    min_arg: str, min_value: object, max_arg: str, max_value: object, lower: int, upper: int
+) -> tuple[int, int]:
+    """A ``(min, max)`` pair of counts (layers, blocks), both in ``[lower, upper]``.
+
+    Example:
+        >>> count_range("min_layers", 3, "max_layers", 2, 1, 32)
+        Traceback (most recent call last):
+        ...
+        ValueError: min_layers (3) must be <= max_layers (2).
+    """
+    low = check_int(min_arg, min_value, lower, upper)
+    high = check_int(max_arg, max_value, lower, upper)
+    if low > high:
+        raise ValueError(f"{min_arg} ({low}) must be <= {max_arg} ({high}).")
+    return low, high
 
 
 def param(params: Mapping[str, Any], name: str) -> Any:

@@ -26,12 +26,13 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from typing import BinaryIO
+from typing import Protocol
 
 import optuna
 import torch
@@ -44,8 +45,19 @@ from optuna_ga._history import History
 from optuna_ga._population import generation_of
 from optuna_ga._sampler import GeneticSampler
 from optuna_ga._store import PARENTS_ATTR
+from optuna_ga._store import history
+from optuna_ga.torch.architectures import Architecture
+from optuna_ga.torch.architectures import get_architecture
 
-__all__ = ["INHERITED_ATTR", "WEIGHTS_ATTR", "Parent", "WeightStore", "inherit", "live_parents"]
+__all__ = [
+    "INHERITED_ATTR",
+    "WEIGHTS_ATTR",
+    "ArtifactStore",
+    "Parent",
+    "WeightStore",
+    "inherit",
+    "live_parents",
+]
 
 _logger = optuna.logging.get_logger(__name__)
 
@@ -56,58 +68,21 @@ INHERITED_ATTR = "ga_inherited"
 WEIGHTS_FILE = "ga_weights.pt"
 _FORMAT = "optuna_ga.torch.weights/1"
 _MODES = ("steady_state", "hall_of_fame", "generation")
-# Per architecture: the parameter-name suffix of each layer kind's genes (units_l2, filters_c1).
-_GENE_SUFFIX = {"mlp": {"dense": "_l"}, "cnn": {"conv": "_c", "dense": "_d"}}
 
 
-def layer_modules(model: nn.Module) -> dict[str, dict[str, nn.Module]]:
-    """The trainable modules of a built network by layer: ``{"conv1": {"conv": ..., ...}}``.
+class ArtifactStore(Protocol):
+    """What weight inheritance needs of an Optuna artifact store.
 
-    Layers are named by position: ``conv1``, ``conv2``... (CNN conv blocks), ``dense1``,
-    ``dense2``... (hidden dense layers of an MLP or CNN) and ``output``; a batch-norm module
-    belongs to the layer before it (role ``"batch_norm"``).
-
-    Example:
-        >>> from optuna_ga.torch import build_mlp
-        >>> params = {"n_layers": 1, "input_dropout": 0.0, "units_l1": 8, "dropout_l1": 0.1,
-        ...           "activation": "relu", "batch_norm": True, "initializer": "xavier_uniform"}
-        >>> {name: sorted(roles) for name, roles in layer_modules(build_mlp(
-        ...     params, (4,), 3)).items()}
-        {'dense1': ['batch_norm', 'weights'], 'output': ['weights']}
+    Optuna's own protocol (``optuna.artifacts._protocol.ArtifactStore``) is private; every
+    store of :mod:`optuna.artifacts` (``FileSystemArtifactStore``, ``Boto3ArtifactStore``,
+    ``GCSArtifactStore``) has these methods.
     """
-    modules = list(model.children())
-    last_linear = max(i for i, m in enumerate(modules) if isinstance(m, nn.Linear))
-    layers: dict[str, dict[str, nn.Module]] = {}
-    counts = {"conv": 0, "dense": 0}
-    current = ""
-    for i, module in enumerate(modules):
-        if isinstance(module, (nn.Conv2d, nn.Linear)):
-            kind = "conv" if isinstance(module, nn.Conv2d) else "dense"
-            if i == last_linear:
-                current = "output"
-            else:
-                counts[kind] += 1
-                current = f"{kind}{counts[kind]}"
-            layers[current] = {"weights": module}
-        elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)) and current:
-            layers[current]["batch_norm"] = module
-    return layers
 
+    def open_reader(self, artifact_id: str) -> BinaryIO: ...
 
-def layer_genes(architecture: str, layer: str, params: Mapping[str, Any]) -> list[str]:
-    """The genes of ``params`` that describe one layer (``units_l2``, ``dropout_l2`` for an MLP's
-    ``dense2``; the output layer has none).
+    def write(self, artifact_id: str, content_body: BinaryIO) -> None: ...
 
-    Example:
-        >>> layer_genes("cnn", "conv1", {"n_conv": 1, "filters_c1": 8, "kernel_c1": 3})
-        ['filters_c1', 'kernel_c1']
-    """
-    kind = layer.rstrip("0123456789")
-    suffix = _GENE_SUFFIX.get(architecture, {}).get(kind)
-    if suffix is None:
-        return []
-    end = suffix + layer[len(kind) :]
-    return [name for name in params if name.endswith(end)]
+    def remove(self, artifact_id: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -124,16 +99,22 @@ def _shapes(module: nn.Module) -> dict[str, tuple[int, ...]]:
 
 
 def inherit(
-    model: nn.Module, params: Mapping[str, Any], parents: Sequence[Parent], *, architecture: str
+    model: nn.Module,
+    params: Mapping[str, Any],
+    parents: Sequence[Parent],
+    *,
+    architecture: str | Architecture,
 ) -> dict[int, int]:
     """Copy parents' trained tensors into ``model`` in place; return tensors copied per parent.
 
-    Module by module (see :func:`layer_modules`): each module of a layer is copied from the
-    first parent that has a module of the same role at the same position with the same tensor
-    shapes, trying first the parents whose genes for that layer agree most with the child's
-    (for a crossover child, the parent it got the layer's genes from), ties in the order of
-    ``parents``. All its tensors are copied (weights, bias, batch-norm statistics); a module
-    that no parent matches keeps its fresh initialisation.
+    Module by module, as the architecture's layer walker names them (see
+    :func:`~optuna_ga.torch.architectures.layer_modules`, which walks into residual blocks and
+    nested containers): each module of a layer is copied from the first parent that has a
+    module of the same role under the same layer name with the same tensor shapes, trying first
+    the parents whose genes for that layer agree most with the child's (for a crossover child,
+    the parent it got the layer's genes from), ties in the order of ``parents``. All its tensors
+    are copied (weights, bias, batch-norm statistics); a module that no parent matches keeps
+    its fresh initialisation.
 
     Example:
         >>> from optuna_ga.torch import build_mlp
@@ -149,10 +130,11 @@ def inherit(
         >>> torch.equal(child[1].weight, parent.model[1].weight)
         True
     """
+    spec = get_architecture(architecture)
     copied: dict[int, int] = {}
-    parent_layers = [layer_modules(p.model) for p in parents]
-    for name, roles in layer_modules(model).items():
-        genes = layer_genes(architecture, name, params)
+    parent_layers = [spec.layers(p.model) for p in parents]
+    for name, roles in spec.layers(model).items():
+        genes = spec.layer_genes(name, params)
 
         def agreement(index: int, genes: list[str] = genes) -> int:
             theirs = parents[index].params
@@ -181,6 +163,7 @@ def live_parents(
     population_size: int,
     n_elites: int,
     modes: Iterable[str] = _MODES,
+    digest: History | None = None,
 ) -> set[int]:
     """Numbers of the finished trials that a running or future child may still have as parent.
 
@@ -197,6 +180,9 @@ def live_parents(
         modes: Any of ``"steady_state"``, ``"hall_of_fame"`` and ``"generation"`` (the
             sampler's :attr:`~optuna_ga.GeneticSampler.population_mode`); with several, the
             union is kept.
+        digest: A digest of the study to bring up to date and read (the sampler's, which
+            has digested the earlier trials already); default: a new one, which hashes every
+            finished trial.
 
     Example:
         >>> import optuna
@@ -208,7 +194,7 @@ def live_parents(
         ...                     population_size=2, n_elites=1, modes=["hall_of_fame"]))
         [1, 3]
     """
-    digest = History(direction)
+    digest = History(direction) if digest is None else digest
     unfinished = digest.update(trials)
     keep: set[int] = set()
     for trial in unfinished:
@@ -242,24 +228,22 @@ class WeightStore:
     Args:
         artifact_store: Any :class:`optuna.artifacts` store (``FileSystemArtifactStore`` for a
             local or shared folder, ``Boto3ArtifactStore`` for S3, ...).
-        architecture: ``"mlp"`` or ``"cnn"``.
-        build: Builds the untrained network of a parameter dict.
+        architecture: The objective's architecture (it builds a parent's network and walks
+            its layers).
         input_shape: Shape of one sample of the objective's data.
         n_classes: Number of classes of the objective's data.
     """
 
     def __init__(
         self,
-        artifact_store: Any,
+        artifact_store: ArtifactStore,
         *,
-        architecture: str,
-        build: Callable[[Mapping[str, Any]], nn.Module],
+        architecture: Architecture,
         input_shape: Sequence[int],
         n_classes: int,
     ) -> None:
         self._store = artifact_store
         self._architecture = architecture
-        self._build = build
         self._input_shape = [int(s) for s in input_shape]
         self._n_classes = int(n_classes)
         self._removed: set[str] = set()  # artifact ids this process deleted (or found gone)
@@ -282,13 +266,14 @@ class WeightStore:
 
     def load(self, trial: optuna.Trial, model: nn.Module, params: Mapping[str, Any]) -> int:
         """Copy the parents' weights into ``model``, record ``ga_inherited``; tensors copied."""
+        study = trial.study
         # The sampler records the parents after ``trial.user_attrs`` was cached: read storage.
-        by_number = {t.number: t for t in trial.study.get_trials(deepcopy=False)}
-        numbers = [int(n) for n in by_number[trial.number].user_attrs.get(PARENTS_ATTR, [])]
+        stored = _stored_trial(study, trial.number)
+        recorded = [] if stored is None else stored.user_attrs.get(PARENTS_ATTR, [])
         parents: list[Parent] = []
         unavailable: list[int] = []
-        for number in numbers:
-            parent_trial = by_number.get(number)
+        for number in (int(n) for n in recorded):
+            parent_trial = _stored_trial(study, number)
             # Only completed trials have weights (a retry's parent is a failed trial).
             if parent_trial is None or parent_trial.state != TrialState.COMPLETE:
                 continue
@@ -319,13 +304,14 @@ class WeightStore:
             blob = reader.read()
         content = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
         config = json.loads(content["config"])
-        if config.get("format") != _FORMAT or config.get("architecture") != self._architecture:
-            raise ValueError(f"not {self._architecture} weights saved by optuna_ga.torch")
+        name = self._architecture.name
+        if config.get("format") != _FORMAT or config.get("architecture") != name:
+            raise ValueError(f"not {name} weights saved by optuna_ga.torch")
         if config["input_shape"] != self._input_shape or config["n_classes"] != self._n_classes:
             raise ValueError("saved for data of another shape")
         # Building draws initial weights: keep the trial's random streams untouched.
         with torch.random.fork_rng(devices=[]):
-            model = self._build(config["params"])
+            model = self._architecture.build(config["params"], self._input_shape, self._n_classes)
         model.load_state_dict(content["state_dict"])
         return Parent(parent.number, dict(config["params"]), model)
 
@@ -335,7 +321,7 @@ class WeightStore:
         """Upload the trained weights and record their artifact id (``ga_weights``)."""
         config = {
             "format": _FORMAT,
-            "architecture": self._architecture,
+            "architecture": self._architecture.name,
             "params": dict(params),
             "input_shape": self._input_shape,
             "n_classes": self._n_classes,
@@ -348,7 +334,9 @@ class WeightStore:
                 content = {"config": json.dumps(config, sort_keys=True), "state_dict": state}
                 torch.save(content, path)
                 artifact_id = optuna.artifacts.upload_artifact(
-                    artifact_store=self._store, file_path=path, study_or_trial=trial
+                    artifact_store=self._store,
+                    file_path=path,
+                    study_or_trial=trial,
                 )
         except Exception as error:  # e.g. a full disk: the trial itself still counts
             _logger.warning(
@@ -371,6 +359,9 @@ class WeightStore:
             population_size=sampler.population_size,
             n_elites=sampler.n_elites,
             modes=[sampler.population_mode],
+            # The sampler's digest of this process: each finished trial is hashed once per
+            # process, not once per trial that completes after it.
+            digest=history(study, refresh=False),
         )
         deleted = 0
         for other in trials:
@@ -394,3 +385,17 @@ class WeightStore:
                 continue
             self._removed.add(artifact_id)
         return deleted
+
+
+def _stored_trial(study: optuna.Study, number: int) -> FrozenTrial | None:
+    """One trial as storage holds it now, or None if the study has no such trial.
+
+    Optuna has no public call that reads one trial of a study (``Study.get_trials`` reads them
+    all), so this uses the storage API behind the study's private ``_storage`` and ``_study_id``.
+    """
+    storage = study._storage
+    try:
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
+    except KeyError:
+        return None
+    return storage.get_trial(trial_id)

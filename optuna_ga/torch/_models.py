@@ -1,9 +1,6 @@
-"""Networks built from stored parameters: the same dict gives the same architecture.
+"""Building blocks the architectures share, and measures of any network.
 
-:func:`build_mlp` and :func:`build_cnn` read nothing but the parameter dict (``trial.params``,
-a :class:`~optuna.trial.FrozenTrial` or a JSON file's content), so a model is rebuilt for
-retraining or inference without the objective that searched it. Parameter names are listed in
-:class:`~optuna_ga.torch.MLPObjective` and :class:`~optuna_ga.torch.CNNObjective`.
+The architectures themselves live in :mod:`optuna_ga.torch.architectures`, one module each.
 """
 
 from __future__ import annotations
@@ -22,11 +19,14 @@ from optuna_ga.torch._genes import param
 __all__ = [
     "ACTIVATIONS",
     "INITIALIZERS",
-    "build_cnn",
-    "build_mlp",
+    "ParamsLike",
+    "as_params",
     "count_params",
+    "dense_stack",
     "estimate_macs",
-    "max_pooling_blocks",
+    "image_shape",
+    "initialize",
+    "make_activation",
 ]
 
 #: Activation names and their modules.
@@ -52,7 +52,8 @@ INITIALIZERS: tuple[str, ...] = (
 ParamsLike = Mapping[str, Any] | FrozenTrial
 
 
-def _as_params(params: ParamsLike) -> Mapping[str, Any]:
+def as_params(params: ParamsLike) -> Mapping[str, Any]:
+    """``trial.params`` of a FrozenTrial, or the mapping itself."""
     if isinstance(params, FrozenTrial):
         return params.params
     if isinstance(params, Mapping):
@@ -62,14 +63,15 @@ def _as_params(params: ParamsLike) -> Mapping[str, Any]:
     )
 
 
-def _activation(name: str) -> nn.Module:
+def make_activation(name: str) -> nn.Module:
+    """A new module of one of :data:`ACTIVATIONS`."""
     try:
         return ACTIVATIONS[name]()
     except KeyError:
         raise ValueError(f"Unknown activation {name!r}; known: {sorted(ACTIVATIONS)}.") from None
 
 
-def _initialize(module: nn.Module, name: str) -> None:
+def initialize(module: nn.Module, name: str) -> None:
     """Initialise the weights of every Linear layer in ``module``; biases become zero."""
     if name not in INITIALIZERS:
         raise ValueError(f"Unknown initializer {name!r}; known: {list(INITIALIZERS)}.")
@@ -93,16 +95,17 @@ def _initialize(module: nn.Module, name: str) -> None:
             nn.init.zeros_(layer.bias)
 
 
-def _dense_stack(
+def dense_stack(
     params: Mapping[str, Any], n_in: int, n_layers: int, prefix: str, activation: str, bn: bool
 ) -> tuple[list[nn.Module], int]:
+    """Hidden dense layers ``units_{prefix}{i}``/``dropout_{prefix}{i}``; and the width out."""
     layers: list[nn.Module] = []
     for i in range(1, n_layers + 1):
         units = int(param(params, f"units_{prefix}{i}"))
         layers.append(nn.Linear(n_in, units))
         if bn:
             layers.append(nn.BatchNorm1d(units))
-        layers.append(_activation(activation))
+        layers.append(make_activation(activation))
         dropout = float(param(params, f"dropout_{prefix}{i}"))
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
@@ -110,125 +113,22 @@ def _dense_stack(
     return layers, n_in
 
 
-def build_mlp(params: ParamsLike, input_shape: Sequence[int], n_classes: int) -> nn.Sequential:
-    """Build the multilayer perceptron that ``params`` describes (weights freshly initialised).
-
-    Layout: flatten, input dropout, then per hidden layer Linear, optional BatchNorm1d,
-    activation and dropout, and a final Linear to ``n_classes`` logits.
-
-    Args:
-        params: ``trial.params`` of an :class:`~optuna_ga.torch.MLPObjective` trial, or the
-            FrozenTrial itself.
-        input_shape: Shape of one sample, e.g. ``(1, 8, 8)`` or ``(64,)``.
-        n_classes: Number of output classes.
-
-    Raises:
-        ValueError: If a parameter is missing or has an unknown value.
+def image_shape(input_shape: Sequence[int]) -> tuple[int, int, int]:
+    """``(channels, height, width)`` of image samples, or a ValueError for other data.
 
     Example:
-        >>> params = {"n_layers": 1, "input_dropout": 0.0, "units_l1": 32, "dropout_l1": 0.1,
-        ...           "activation": "relu", "batch_norm": True, "initializer": "lecun_normal"}
-        >>> model = build_mlp(params, (1, 8, 8), 10)
-        >>> count_params(model)
-        2474
-    """
-    params = _as_params(params)
-    n_in = math.prod(input_shape)
-    layers: list[nn.Module] = [nn.Flatten()]
-    input_dropout = float(param(params, "input_dropout"))
-    if input_dropout > 0:
-        layers.append(nn.Dropout(input_dropout))
-    hidden, n_in = _dense_stack(
-        params,
-        n_in,
-        int(param(params, "n_layers")),
-        "l",
-        str(param(params, "activation")),
-        bool(param(params, "batch_norm")),
-    )
-    layers += hidden
-    layers.append(nn.Linear(n_in, n_classes))
-    model = nn.Sequential(*layers)
-    _initialize(model, str(param(params, "initializer")))
-    return model
-
-
-def max_pooling_blocks(input_shape: Sequence[int]) -> int:
-    """How many 2x2 max-poolings an image of ``input_shape`` (C, H, W) survives (>= 1 pixel).
-
-    Example:
-        >>> max_pooling_blocks((1, 8, 8)), max_pooling_blocks((1, 28, 28))
-        (3, 4)
+        >>> image_shape((64,))
+        Traceback (most recent call last):
+        ...
+        ValueError: dataset samples must be images (channels, height, width), got shape (64,).
     """
     if len(input_shape) != 3:
-        raise ValueError(f"input_shape must be (channels, height, width), got {input_shape!r}.")
-    return max(0, math.floor(math.log2(min(input_shape[1], input_shape[2]))))
-
-
-def build_cnn(params: ParamsLike, input_shape: Sequence[int], n_classes: int) -> nn.Sequential:
-    """Build the convolutional network that ``params`` describes (weights freshly initialised).
-
-    Layout: per conv block Conv2d (``same`` padding), optional BatchNorm2d, activation, optional
-    2x2 max pooling and dropout; then flatten, ``n_dense`` dense layers as in
-    :func:`build_mlp`, and a final Linear to ``n_classes`` logits.
-
-    Args:
-        params: ``trial.params`` of a :class:`~optuna_ga.torch.CNNObjective` trial, or the
-            FrozenTrial itself.
-        input_shape: ``(channels, height, width)`` of one image.
-        n_classes: Number of output classes.
-
-    Raises:
-        ValueError: If a parameter is missing, or pooling would shrink the image below 1x1.
-
-    Example:
-        >>> params = {"n_conv": 1, "filters_c1": 8, "kernel_c1": 3, "activation_c1": "relu",
-        ...           "batch_norm_c1": False, "pool_c1": True, "dropout_c1": 0.0, "n_dense": 0}
-        >>> build_cnn(params, (1, 8, 8), 10)(torch.zeros(2, 1, 8, 8)).shape
-        torch.Size([2, 10])
-    """
-    params = _as_params(params)
-    if len(input_shape) != 3:
-        raise ValueError(f"input_shape must be (channels, height, width), got {input_shape!r}.")
-    channels, height, width = (int(s) for s in input_shape)
-    layers: list[nn.Module] = []
-    for i in range(1, int(param(params, "n_conv")) + 1):
-        filters = int(param(params, f"filters_c{i}"))
-        kernel = int(param(params, f"kernel_c{i}"))
-        layers.append(nn.Conv2d(channels, filters, kernel, padding=kernel // 2))
-        # An even kernel with padding k // 2 grows the image by one pixel.
-        height, width = height + 1 - kernel % 2, width + 1 - kernel % 2
-        if bool(param(params, f"batch_norm_c{i}")):
-            layers.append(nn.BatchNorm2d(filters))
-        layers.append(_activation(str(param(params, f"activation_c{i}"))))
-        if bool(param(params, f"pool_c{i}")):
-            if min(height, width) < 2:
-                raise ValueError(
-                    f"pool_c{i} would shrink a {height}x{width} image below 1x1; "
-                    f"input_shape {tuple(input_shape)} allows at most "
-                    f"{max_pooling_blocks(input_shape)} pooling blocks."
-                )
-            layers.append(nn.MaxPool2d(2))
-            height, width = height // 2, width // 2
-        dropout = float(param(params, f"dropout_c{i}"))
-        if dropout > 0:
-            layers.append(nn.Dropout(dropout))
-        channels = filters
-    layers.append(nn.Flatten())
-    n_in = channels * height * width
-    n_dense = int(param(params, "n_dense"))
-    if n_dense > 0:
-        dense, n_in = _dense_stack(
-            params,
-            n_in,
-            n_dense,
-            "d",
-            str(param(params, "dense_activation")),
-            bool(param(params, "dense_batch_norm")),
+        raise ValueError(
+            "dataset samples must be images (channels, height, width), got shape "
+            f"{tuple(input_shape)}."
         )
-        layers += dense
-    layers.append(nn.Linear(n_in, n_classes))
-    return nn.Sequential(*layers)
+    channels, height, width = (int(s) for s in input_shape)
+    return channels, height, width
 
 
 def count_params(model: nn.Module) -> int:

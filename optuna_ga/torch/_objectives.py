@@ -1,10 +1,10 @@
-"""Optuna objectives that search MLP and CNN classifiers.
+"""The Optuna objective that searches a network of any registered architecture.
 
-An objective is a callable ``objective(trial) -> float``. It suggests the network and training
-genes (define-by-run, in a stable order: layer 1's genes before layer 2's, which matters for
-single-point crossover), builds the network from the suggested parameters with
-:func:`~optuna_ga.torch.build_mlp` / :func:`~optuna_ga.torch.build_cnn`, trains it and returns
-the best validation accuracy (or loss).
+An objective is a callable ``objective(trial) -> float``. It suggests the network's genes (its
+architecture's, see :mod:`optuna_ga.torch.architectures`) and then the training genes, builds
+the network from the suggested parameters with the architecture's ``build``, trains it and
+returns the best validation accuracy (or loss). Genes are suggested in a stable order (layer 1's
+before layer 2's), which matters for single-point crossover.
 
 What a trial records as user attrs: ``architecture``, ``seed``, ``n_params``, ``macs``
 (multiply-accumulates per sample), ``epochs``, ``train_seconds``, ``stopped_by``,
@@ -28,12 +28,13 @@ torch's global generators and thread settings.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 from typing import Any
+from typing import ClassVar
 from typing import Literal
 
 import optuna
@@ -46,43 +47,28 @@ from optuna_ga.torch._data import load_dataset
 from optuna_ga.torch._genes import FloatSpec
 from optuna_ga.torch._genes import Gene
 from optuna_ga.torch._genes import IntSpec
+from optuna_ga.torch._genes import check_int
 from optuna_ga.torch._genes import choice_gene
 from optuna_ga.torch._genes import float_gene
 from optuna_ga.torch._genes import int_gene
+from optuna_ga.torch._inherit import ArtifactStore
 from optuna_ga.torch._inherit import WeightStore
-from optuna_ga.torch._models import ACTIVATIONS
-from optuna_ga.torch._models import INITIALIZERS
-from optuna_ga.torch._models import build_cnn
-from optuna_ga.torch._models import build_mlp
 from optuna_ga.torch._models import count_params
 from optuna_ga.torch._models import estimate_macs
-from optuna_ga.torch._models import max_pooling_blocks
 from optuna_ga.torch._training import OPTIMIZERS
 from optuna_ga.torch._training import TrainingDivergedError
 from optuna_ga.torch._training import TrainingLog
-from optuna_ga.torch._training import fit
+from optuna_ga.torch._training import fit_params
 from optuna_ga.torch._training import resolve_device
 from optuna_ga.torch._training import trial_seed
+from optuna_ga.torch.architectures import Architecture
+from optuna_ga.torch.architectures import get_architecture
 
-if TYPE_CHECKING:
-    from optuna.artifacts._protocol import ArtifactStore
+__all__ = ["CNNObjective", "MLPObjective", "Objective"]
 
-__all__ = ["CNNObjective", "MLPObjective"]
-
-_ALL_ACTIVATIONS = tuple(ACTIVATIONS)
-_MAX_UNITS = 1 << 16
 _MAX_BATCH = 1 << 16
 
 DatasetArg = str | DataSplits | tuple[Any, Any] | torch.utils.data.Dataset[Any]
-
-
-def _check_int(arg: str, value: object, lower: int, upper: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{arg} must be an int, got {value!r}.")
-    if value < lower or (upper is not None and value > upper):
-        bounds = f">= {lower}" if upper is None else f"in [{lower}, {upper}]"
-        raise ValueError(f"{arg} must be {bounds}, got {value}.")
-    return value
 
 
 def _check_positive(arg: str, value: object) -> float:
@@ -98,40 +84,121 @@ def _seeded(seed: int, device: torch.device) -> Iterator[None]:
     Weight initialisation and dropout draw from the global generators; forking them keeps a
     trial's randomness from leaking into the caller's (or the next trial's) state.
     """
-    devices = [device.index or 0] if device.type == "cuda" else []
+    devices: list[int] = []
+    if device.type == "cuda":
+        devices = [torch.cuda.current_device() if device.index is None else device.index]
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
 
 
-class _ClassifierObjective:
-    """Shared machinery: data, training genes, the training call and trial bookkeeping."""
+class Objective:
+    """Search a classifier network of any registered architecture.
 
-    architecture: str = ""
+    Genes, in suggestion order: the architecture's (see its module in
+    :mod:`optuna_ga.torch.architectures`), then ``optimizer``, ``learning_rate``,
+    ``weight_decay``, ``batch_size``. Every gene argument is a single value (the gene is fixed),
+    a ``(low, high)`` tuple (a range) or a list (the choices).
+
+    Args:
+        architecture: A name from :func:`~optuna_ga.torch.list_architectures` (``"mlp"``,
+            ``"cnn"``, ..., or one you registered) or an
+            :class:`~optuna_ga.torch.architectures.Architecture`.
+        dataset: A name for :func:`~optuna_ga.torch.load_dataset` (default ``"digits"``), an
+            ``(inputs, labels)`` pair, a torch ``Dataset``, or ready
+            :class:`~optuna_ga.torch.DataSplits`. Loaded once, at construction.
+        data_dir: Where torchvision datasets live (see :func:`~optuna_ga.torch.load_dataset`).
+        download: Whether to download a missing torchvision dataset.
+        optimizers: Among ``sgd`` (momentum 0.9), ``adam``, ``adamw``, ``rmsprop``,
+            ``adagrad``, ``adamax``, ``nadam``.
+        learning_rate: In ``[1e-8, 10]``, log scale.
+        weight_decay: In ``[0, 1]``, log scale (so a range needs ``low > 0``; pass ``0.0`` to
+            switch it off).
+        batch_size: In ``[1, 65536]``.
+        epochs: Most epochs per trial, >= 1.
+        patience: Early stopping after this many epochs without improvement; None disables.
+        max_training_time: Seconds of training per trial (checked after every batch); None
+            for no cap.
+        metric: ``"accuracy"`` (returned, maximise) or ``"loss"`` (validation cross-entropy,
+            minimise). :attr:`direction` says which.
+        seed: Base seed, >= 0; trial ``n`` trains with ``trial_seed(seed, n)``.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; None picks CUDA when available. With
+            several GPUs, give each worker process its own
+            (:func:`~optuna_ga.torch.device_for`).
+        num_threads: ``torch.set_num_threads`` for CPU training (process-wide; default 1,
+            the fastest choice when several workers share a machine); None leaves it alone.
+        max_params: Largest allowed parameter count; larger networks are recorded with
+            ``trial.set_constraint("max_params", n_params - max_params)`` and pruned without
+            training. None for no limit.
+        inherit_weights: Weight inheritance (see the guide page "Weight inheritance"): with
+            a :class:`~optuna_ga.GeneticSampler`, each completed trial saves its trained
+            weights in ``artifact_store`` (user attr ``ga_weights``) and each child starts
+            from its parents' weights where a layer's name and shapes match (user attr
+            ``ga_inherited``). Weights of trials that can no longer be parents are deleted.
+        artifact_store: Where weights are kept, e.g.
+            ``optuna.artifacts.FileSystemArtifactStore(folder)`` (a folder all workers
+            share) or ``Boto3ArtifactStore``; required with ``inherit_weights``.
+        inherit_epochs: Most epochs for a child that inherited at least one tensor (>= 1);
+            None trains it for ``epochs`` like every other trial.
+        **options: The architecture's own arguments, its search space: those of its genes,
+            documented in its module (for ``"mlp"``,
+            :class:`~optuna_ga.torch.architectures.mlp.MLPGenes`; for ``"cnn"``,
+            :class:`~optuna_ga.torch.architectures.cnn.CNNGenes`; ...).
+
+    Raises:
+        ValueError: If an argument is out of range or unknown to the architecture (the
+            message names it).
+        DatasetNotFoundError: If a named torchvision dataset is missing.
+
+    Example:
+        >>> import optuna
+        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+        >>> objective = Objective(architecture="cnn", max_conv_blocks=2, filters=[4, 8],
+        ...                       max_dense_layers=0, epochs=2, optimizers="adam",
+        ...                       learning_rate=0.01, batch_size=32)
+        >>> study = optuna.create_study(
+        ...     direction=objective.direction, sampler=optuna.samplers.RandomSampler(seed=0)
+        ... )
+        >>> study.optimize(objective, n_trials=2)
+        >>> study.best_trial.user_attrs["architecture"], study.best_value > 0.5
+        ('cnn', True)
+    """
+
+    #: The architecture a subclass stands for (``MLPObjective``: ``"mlp"``), or None.
+    named_architecture: ClassVar[str | None] = None
 
     def __init__(
         self,
         *,
-        dataset: DatasetArg,
-        data_dir: str | os.PathLike[str] | None,
-        download: bool,
-        epochs: int,
-        patience: int | None,
-        max_training_time: float | None,
-        metric: str,
-        seed: int,
-        device: str | torch.device | None,
-        num_threads: int | None,
-        max_params: int | None,
-        optimizers: Sequence[str] | str,
-        learning_rate: FloatSpec,
-        weight_decay: FloatSpec,
-        batch_size: IntSpec,
-        inherit_weights: bool,
-        artifact_store: ArtifactStore | None,
-        inherit_epochs: int | None,
+        architecture: str | Architecture | None = None,
+        dataset: DatasetArg = "digits",
+        data_dir: str | os.PathLike[str] | None = None,
+        download: bool = False,
+        optimizers: Sequence[str] | str = OPTIMIZERS,
+        learning_rate: FloatSpec = (1e-4, 1e-1),
+        weight_decay: FloatSpec = (1e-6, 1e-2),
+        batch_size: IntSpec = [32, 64, 128, 256],  # noqa: B006 - a list means choices; read only
+        epochs: int = 20,
+        patience: int | None = 5,
+        max_training_time: float | None = None,
+        metric: str = "accuracy",
+        seed: int = 0,
+        device: str | torch.device | None = None,
+        num_threads: int | None = 1,
+        max_params: int | None = None,
+        inherit_weights: bool = False,
+        artifact_store: ArtifactStore | None = None,
+        inherit_epochs: int | None = None,
+        **options: Any,
     ) -> None:
-        self._epochs = _check_int("epochs", epochs, 1)
+        named = self.named_architecture
+        if named is not None and architecture is not None and architecture != named:
+            raise ValueError(
+                f"{type(self).__name__} searches {named!r} networks; for architecture="
+                f"{architecture!r} use Objective(architecture=...)."
+            )
+        self._architecture = get_architecture(architecture or named or "mlp")
+        self._epochs = check_int("epochs", epochs, 1)
         if not isinstance(inherit_weights, bool):
             raise ValueError(f"inherit_weights must be True or False, got {inherit_weights!r}.")
         if inherit_weights and artifact_store is None:
@@ -147,9 +214,9 @@ class _ClassifierObjective:
                 f"got {type(artifact_store).__name__}."
             )
         self._inherit_epochs = (
-            None if inherit_epochs is None else _check_int("inherit_epochs", inherit_epochs, 1)
+            None if inherit_epochs is None else check_int("inherit_epochs", inherit_epochs, 1)
         )
-        self._patience = None if patience is None else _check_int("patience", patience, 1)
+        self._patience = None if patience is None else check_int("patience", patience, 1)
         self._max_training_time = (
             None
             if max_training_time is None
@@ -158,11 +225,11 @@ class _ClassifierObjective:
         if metric not in ("accuracy", "loss"):
             raise ValueError(f"metric must be 'accuracy' or 'loss', got {metric!r}.")
         self._metric = metric
-        self._seed = _check_int("seed", seed, 0)
+        self._seed = check_int("seed", seed, 0)
         self._num_threads = (
-            None if num_threads is None else _check_int("num_threads", num_threads, 1)
+            None if num_threads is None else check_int("num_threads", num_threads, 1)
         )
-        self._max_params = None if max_params is None else _check_int("max_params", max_params, 1)
+        self._max_params = None if max_params is None else check_int("max_params", max_params, 1)
         self._device = resolve_device(device)
         self._training_genes: dict[str, Gene] = {
             "optimizer": choice_gene("optimizers", optimizers, OPTIMIZERS),
@@ -178,18 +245,23 @@ class _ClassifierObjective:
             self._data = dataset
         else:
             self._data = load_dataset(dataset, data_dir=data_dir, download=download)
+        self._suggest_network = self._architecture.suggester(self._data.input_shape, options)
         self._data_on_device: DataSplits | None = None
         self._weights = (
             WeightStore(
-                artifact_store,
-                architecture=self.architecture,
-                build=self.build,
+                artifact_store,  # type: ignore[arg-type]  # checked above: not None
+                architecture=self._architecture,
                 input_shape=self._data.input_shape,
                 n_classes=self._data.n_classes,
             )
             if inherit_weights
             else None
         )
+
+    @property
+    def architecture(self) -> str:
+        """The name of the architecture searched (recorded as the user attr ``architecture``)."""
+        return self._architecture.name
 
     @property
     def direction(self) -> Literal["maximize", "minimize"]:
@@ -213,10 +285,7 @@ class _ClassifierObjective:
 
     def build(self, params: Mapping[str, Any]) -> nn.Module:
         """Build the (untrained) network of a parameter dict for this objective's data."""
-        raise NotImplementedError
-
-    def _suggest_network(self, trial: BaseTrial) -> dict[str, Any]:
-        raise NotImplementedError
+        return self._architecture.build(params, self._data.input_shape, self._data.n_classes)
 
     def __call__(self, trial: optuna.Trial | BaseTrial) -> float:
         """Suggest, build and train one network; return its best validation value.
@@ -227,7 +296,10 @@ class _ClassifierObjective:
         """
         params = self.suggest(trial)
         if self._data_on_device is None:
-            self._data_on_device = self._data.to(self._device)
+            # Kept on the device for every trial; the test split, which trials never read,
+            # stays behind (on a GPU shared by several workers each holds its own copy).
+            used = dataclasses.replace(self._data, x_test=None, y_test=None)
+            self._data_on_device = used.to(self._device)
         data = self._data_on_device
         if self._device.type == "cpu" and self._num_threads is not None:
             torch.set_num_threads(self._num_threads)
@@ -266,16 +338,13 @@ class _ClassifierObjective:
 
             log = TrainingLog()
             try:
-                fit(
+                fit_params(
                     model,
                     data.x_train,
                     data.y_train,
+                    params,
                     x_val=data.x_val,
                     y_val=data.y_val,
-                    optimizer=params["optimizer"],
-                    learning_rate=params["learning_rate"],
-                    weight_decay=params["weight_decay"],
-                    batch_size=params["batch_size"],
                     epochs=epochs,
                     seed=seed,
                     metric=self._metric,
@@ -303,74 +372,17 @@ class _ClassifierObjective:
         return log.best_value
 
 
-def _layer_bounds(
-    min_arg: str, min_value: int, max_arg: str, max_value: int, lower: int, upper: int
-) -> tuple[int, int]:
-    _check_int(min_arg, min_value, lower, upper)
-    _check_int(max_arg, max_value, lower, upper)
-    if min_value > max_value:
-        raise ValueError(f"{min_arg} ({min_value}) must be <= {max_arg} ({max_value}).")
-    return min_value, max_value
+class MLPObjective(Objective):
+    """:class:`Objective` for ``architecture="mlp"``: a multilayer perceptron classifier.
 
+    Genes, in suggestion order: ``n_layers``, ``input_dropout``, then per hidden layer ``i``:
+    ``units_l{i}``, ``dropout_l{i}``; then ``activation``, ``batch_norm``, ``initializer``,
+    ``optimizer``, ``learning_rate``, ``weight_decay``, ``batch_size``.
 
-class MLPObjective(_ClassifierObjective):
-    """Search a multilayer perceptron classifier (fully connected network).
-
-    Genes, in suggestion order (see :mod:`optuna_ga.torch._genes` for the value forms: a
-    single value fixes a gene, a ``(low, high)`` tuple is a range, a list gives choices):
-
-    ``n_layers``, ``input_dropout``, then per hidden layer ``i``: ``units_l{i}``,
-    ``dropout_l{i}``; then ``activation``, ``batch_norm``, ``initializer``, ``optimizer``,
-    ``learning_rate``, ``weight_decay``, ``batch_size``.
-
-    Args:
-        dataset: A name for :func:`~optuna_ga.torch.load_dataset` (default ``"digits"``), an
-            ``(inputs, labels)`` pair, a torch ``Dataset``, or ready
-            :class:`~optuna_ga.torch.DataSplits`. Loaded once, at construction.
-        data_dir: Where torchvision datasets live (see :func:`~optuna_ga.torch.load_dataset`).
-        download: Whether to download a missing torchvision dataset.
-        min_layers: Fewest hidden layers, in ``[1, 32]``.
-        max_layers: Most hidden layers, in ``[min_layers, 32]``.
-        units: Units per hidden layer, in ``[1, 65536]``; a range is searched on a log scale.
-        activations: Among ``relu``, ``elu``, ``leaky_relu``, ``gelu``, ``tanh``, ``sigmoid``.
-        input_dropout: Dropout on the inputs, in ``[0, 0.95]``.
-        dropout: Dropout after each hidden layer, in ``[0, 0.95]``.
-        batch_norm: ``False``, ``True`` or both.
-        initializers: Among ``xavier_uniform``, ``xavier_normal``, ``kaiming_uniform``,
-            ``kaiming_normal``, ``lecun_uniform``, ``lecun_normal``.
-        optimizers: Among ``sgd`` (momentum 0.9), ``adam``, ``adamw``, ``rmsprop``,
-            ``adagrad``, ``adamax``, ``nadam``.
-        learning_rate: In ``[1e-8, 10]``, log scale.
-        weight_decay: In ``[0, 1]``, log scale (so a range needs ``low > 0``; pass ``0.0`` to
-            switch it off).
-        batch_size: In ``[1, 65536]``.
-        epochs: Most epochs per trial, >= 1.
-        patience: Early stopping after this many epochs without improvement; None disables.
-        max_training_time: Seconds of training per trial (checked after every batch); None
-            for no cap.
-        metric: ``"accuracy"`` (returned, maximise) or ``"loss"`` (validation cross-entropy,
-            minimise). :attr:`direction` says which.
-        seed: Base seed, >= 0; trial ``n`` trains with ``trial_seed(seed, n)``.
-        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; None picks CUDA when available.
-        num_threads: ``torch.set_num_threads`` for CPU training (process-wide; default 1,
-            the fastest choice when several workers share a machine); None leaves it alone.
-        max_params: Largest allowed parameter count; larger networks are recorded with
-            ``trial.set_constraint("max_params", n_params - max_params)`` and pruned without
-            training. None for no limit.
-        inherit_weights: Weight inheritance (see the guide page "Weight inheritance"): with
-            a :class:`~optuna_ga.GeneticSampler`, each completed trial saves its trained
-            weights in ``artifact_store`` (user attr ``ga_weights``) and each child starts
-            from its parents' weights where a layer's position and shapes match (user attr
-            ``ga_inherited``). Weights of trials that can no longer be parents are deleted.
-        artifact_store: Where weights are kept, e.g.
-            ``optuna.artifacts.FileSystemArtifactStore(folder)`` (a folder all workers
-            share) or ``Boto3ArtifactStore``; required with ``inherit_weights``.
-        inherit_epochs: Most epochs for a child that inherited at least one tensor (>= 1);
-            None trains it for ``epochs`` like every other trial.
-
-    Raises:
-        ValueError: If an argument is out of range (the message names it).
-        DatasetNotFoundError: If a named torchvision dataset is missing.
+    Takes the keyword arguments of :class:`Objective` and, for the search space, those of
+    :class:`~optuna_ga.torch.architectures.mlp.MLPGenes`: ``min_layers``, ``max_layers``,
+    ``units``, ``activations``, ``input_dropout``, ``dropout``, ``batch_norm``,
+    ``initializers``.
 
     Example:
         >>> import optuna
@@ -387,87 +399,11 @@ class MLPObjective(_ClassifierObjective):
          'train_seconds']
     """
 
-    architecture = "mlp"
-
-    def __init__(
-        self,
-        *,
-        dataset: DatasetArg = "digits",
-        data_dir: str | os.PathLike[str] | None = None,
-        download: bool = False,
-        min_layers: int = 1,
-        max_layers: int = 5,
-        units: IntSpec = (16, 1024),
-        activations: Sequence[str] | str = _ALL_ACTIVATIONS,
-        input_dropout: FloatSpec = (0.0, 0.5),
-        dropout: FloatSpec = (0.0, 0.5),
-        batch_norm: Sequence[bool] | bool = (False, True),
-        initializers: Sequence[str] | str = INITIALIZERS,
-        optimizers: Sequence[str] | str = OPTIMIZERS,
-        learning_rate: FloatSpec = (1e-4, 1e-1),
-        weight_decay: FloatSpec = (1e-6, 1e-2),
-        batch_size: IntSpec = [32, 64, 128, 256],  # noqa: B006 - a list means choices; read only
-        epochs: int = 20,
-        patience: int | None = 5,
-        max_training_time: float | None = None,
-        metric: str = "accuracy",
-        seed: int = 0,
-        device: str | torch.device | None = None,
-        num_threads: int | None = 1,
-        max_params: int | None = None,
-        inherit_weights: bool = False,
-        artifact_store: ArtifactStore | None = None,
-        inherit_epochs: int | None = None,
-    ) -> None:
-        self._n_layers = _layer_bounds("min_layers", min_layers, "max_layers", max_layers, 1, 32)
-        self._genes = {
-            "units": int_gene("units", units, lower=1, upper=_MAX_UNITS, log=True),
-            "activation": choice_gene("activations", activations, _ALL_ACTIVATIONS),
-            "input_dropout": float_gene("input_dropout", input_dropout, lower=0.0, upper=0.95),
-            "dropout": float_gene("dropout", dropout, lower=0.0, upper=0.95),
-            "batch_norm": choice_gene("batch_norm", batch_norm, (False, True)),
-            "initializer": choice_gene("initializers", initializers, INITIALIZERS),
-        }
-        super().__init__(
-            dataset=dataset,
-            data_dir=data_dir,
-            download=download,
-            epochs=epochs,
-            patience=patience,
-            max_training_time=max_training_time,
-            metric=metric,
-            seed=seed,
-            device=device,
-            num_threads=num_threads,
-            max_params=max_params,
-            optimizers=optimizers,
-            learning_rate=learning_rate,
-            weight_decay=weight_decay,
-            batch_size=batch_size,
-            inherit_weights=inherit_weights,
-            artifact_store=artifact_store,
-            inherit_epochs=inherit_epochs,
-        )
-
-    def _suggest_network(self, trial: BaseTrial) -> dict[str, Any]:
-        g = self._genes
-        p: dict[str, Any] = {}
-        p["n_layers"] = trial.suggest_int("n_layers", *self._n_layers)
-        p["input_dropout"] = g["input_dropout"].suggest(trial, "input_dropout")
-        for i in range(1, p["n_layers"] + 1):
-            p[f"units_l{i}"] = g["units"].suggest(trial, f"units_l{i}")
-            p[f"dropout_l{i}"] = g["dropout"].suggest(trial, f"dropout_l{i}")
-        for name in ("activation", "batch_norm", "initializer"):
-            p[name] = g[name].suggest(trial, name)
-        return p
-
-    def build(self, params: Mapping[str, Any]) -> nn.Module:
-        """The untrained MLP of a parameter dict; see :func:`~optuna_ga.torch.build_mlp`."""
-        return build_mlp(params, self._data.input_shape, self._data.n_classes)
+    named_architecture = "mlp"
 
 
-class CNNObjective(_ClassifierObjective):
-    """Search a convolutional classifier: conv blocks, then dense layers.
+class CNNObjective(Objective):
+    """:class:`Objective` for ``architecture="cnn"``: conv blocks, then dense layers.
 
     Genes, in suggestion order: ``n_conv``, then per conv block ``i``: ``filters_c{i}``,
     ``kernel_c{i}``, ``activation_c{i}``, ``batch_norm_c{i}``, ``pool_c{i}``,
@@ -475,44 +411,11 @@ class CNNObjective(_ClassifierObjective):
     ``dropout_d{j}``; ``dense_activation`` and ``dense_batch_norm`` (only when
     ``n_dense > 0``); then ``optimizer``, ``learning_rate``, ``weight_decay``, ``batch_size``.
 
-    The number of conv blocks is capped so that 2x2 pooling in every block still leaves at
-    least one pixel (3 blocks for 8x8 digits, 4 for 28x28 MNIST, 5 for 32x32 CIFAR-10).
-
-    Args:
-        dataset: As for :class:`MLPObjective`; samples must be ``(channels, height, width)``.
-        data_dir: As for :class:`MLPObjective`.
-        download: As for :class:`MLPObjective`.
-        min_conv_blocks: Fewest conv blocks, in ``[1, 16]``.
-        max_conv_blocks: Most conv blocks, in ``[min_conv_blocks, 16]``; lowered to what the
-            image size allows.
-        filters: Filters per conv block, in ``[1, 4096]``; a range is on a log scale.
-        kernel_sizes: Odd kernel sizes among 1, 3, 5, 7.
-        activations: Activations of conv blocks and of dense layers (as for MLPObjective).
-        batch_norm: ``False``, ``True`` or both, for conv blocks and dense layers.
-        pooling: Whether a block max-pools: ``False``, ``True`` or both.
-        conv_dropout: Dropout after each conv block, in ``[0, 0.95]``.
-        min_dense_layers: Fewest dense hidden layers, in ``[0, 16]``.
-        max_dense_layers: Most dense hidden layers, in ``[min_dense_layers, 16]``.
-        units: Units per dense layer, as for MLPObjective.
-        dropout: Dropout after each dense layer, in ``[0, 0.95]``.
-        optimizers: As for MLPObjective.
-        learning_rate: As for MLPObjective.
-        weight_decay: As for MLPObjective.
-        batch_size: As for MLPObjective.
-        epochs: As for MLPObjective.
-        patience: As for MLPObjective.
-        max_training_time: As for MLPObjective.
-        metric: As for MLPObjective.
-        seed: As for MLPObjective.
-        device: As for MLPObjective.
-        num_threads: As for MLPObjective.
-        max_params: As for MLPObjective.
-        inherit_weights: As for MLPObjective.
-        artifact_store: As for MLPObjective.
-        inherit_epochs: As for MLPObjective.
-
-    Raises:
-        ValueError: If an argument is out of range, or the samples are not images.
+    Takes the keyword arguments of :class:`Objective` and, for the search space, those of
+    :class:`~optuna_ga.torch.architectures.cnn.CNNGenes`: ``min_conv_blocks``,
+    ``max_conv_blocks``, ``filters``, ``kernel_sizes``, ``activations``, ``batch_norm``,
+    ``pooling``, ``conv_dropout``, ``min_dense_layers``, ``max_dense_layers``, ``units``,
+    ``dropout``. Samples must be images ``(channels, height, width)``.
 
     Example:
         >>> import optuna
@@ -525,116 +428,4 @@ class CNNObjective(_ClassifierObjective):
         True
     """
 
-    architecture = "cnn"
-
-    def __init__(
-        self,
-        *,
-        dataset: DatasetArg = "digits",
-        data_dir: str | os.PathLike[str] | None = None,
-        download: bool = False,
-        min_conv_blocks: int = 1,
-        max_conv_blocks: int = 6,
-        filters: IntSpec = (8, 128),
-        kernel_sizes: IntSpec = [3, 5],  # noqa: B006 - read only
-        activations: Sequence[str] | str = _ALL_ACTIVATIONS,
-        batch_norm: Sequence[bool] | bool = (False, True),
-        pooling: Sequence[bool] | bool = (False, True),
-        conv_dropout: FloatSpec = (0.0, 0.5),
-        min_dense_layers: int = 0,
-        max_dense_layers: int = 3,
-        units: IntSpec = (16, 1024),
-        dropout: FloatSpec = (0.0, 0.5),
-        optimizers: Sequence[str] | str = OPTIMIZERS,
-        learning_rate: FloatSpec = (1e-4, 1e-1),
-        weight_decay: FloatSpec = (1e-6, 1e-2),
-        batch_size: IntSpec = [32, 64, 128, 256],  # noqa: B006 - a list means choices; read only
-        epochs: int = 20,
-        patience: int | None = 5,
-        max_training_time: float | None = None,
-        metric: str = "accuracy",
-        seed: int = 0,
-        device: str | torch.device | None = None,
-        num_threads: int | None = 1,
-        max_params: int | None = None,
-        inherit_weights: bool = False,
-        artifact_store: ArtifactStore | None = None,
-        inherit_epochs: int | None = None,
-    ) -> None:
-        min_conv, max_conv = _layer_bounds(
-            "min_conv_blocks", min_conv_blocks, "max_conv_blocks", max_conv_blocks, 1, 16
-        )
-        self._n_dense = _layer_bounds(
-            "min_dense_layers", min_dense_layers, "max_dense_layers", max_dense_layers, 0, 16
-        )
-        kernels = kernel_sizes if isinstance(kernel_sizes, Sequence) else [kernel_sizes]
-        self._genes = {
-            "filters": int_gene("filters", filters, lower=1, upper=4096, log=True),
-            "kernel": choice_gene("kernel_sizes", list(kernels), (1, 3, 5, 7)),
-            "activation": choice_gene("activations", activations, _ALL_ACTIVATIONS),
-            "batch_norm": choice_gene("batch_norm", batch_norm, (False, True)),
-            "pool": choice_gene("pooling", pooling, (False, True)),
-            "conv_dropout": float_gene("conv_dropout", conv_dropout, lower=0.0, upper=0.95),
-            "units": int_gene("units", units, lower=1, upper=_MAX_UNITS, log=True),
-            "dropout": float_gene("dropout", dropout, lower=0.0, upper=0.95),
-        }
-        super().__init__(
-            dataset=dataset,
-            data_dir=data_dir,
-            download=download,
-            epochs=epochs,
-            patience=patience,
-            max_training_time=max_training_time,
-            metric=metric,
-            seed=seed,
-            device=device,
-            num_threads=num_threads,
-            max_params=max_params,
-            optimizers=optimizers,
-            learning_rate=learning_rate,
-            weight_decay=weight_decay,
-            batch_size=batch_size,
-            inherit_weights=inherit_weights,
-            artifact_store=artifact_store,
-            inherit_epochs=inherit_epochs,
-        )
-        shape = self._data.input_shape
-        if len(shape) != 3:
-            raise ValueError(
-                f"dataset samples must be images (channels, height, width), got shape {shape}."
-            )
-        # Every block may pool, so the image must survive one 2x2 pooling per block.
-        cap = max(1, max_pooling_blocks(shape))
-        if min_conv > cap:
-            raise ValueError(
-                f"min_conv_blocks must be <= {cap} for {shape[1]}x{shape[2]} images "
-                f"(each block may halve them), got {min_conv}."
-            )
-        self._n_conv = (min_conv, min(max_conv, cap))
-        self._pool_gene = (
-            self._genes["pool"] if max_pooling_blocks(shape) else Gene(choices=(False,))
-        )
-
-    def _suggest_network(self, trial: BaseTrial) -> dict[str, Any]:
-        g = self._genes
-        p: dict[str, Any] = {}
-        p["n_conv"] = trial.suggest_int("n_conv", *self._n_conv)
-        for i in range(1, p["n_conv"] + 1):
-            p[f"filters_c{i}"] = g["filters"].suggest(trial, f"filters_c{i}")
-            p[f"kernel_c{i}"] = g["kernel"].suggest(trial, f"kernel_c{i}")
-            p[f"activation_c{i}"] = g["activation"].suggest(trial, f"activation_c{i}")
-            p[f"batch_norm_c{i}"] = g["batch_norm"].suggest(trial, f"batch_norm_c{i}")
-            p[f"pool_c{i}"] = self._pool_gene.suggest(trial, f"pool_c{i}")
-            p[f"dropout_c{i}"] = g["conv_dropout"].suggest(trial, f"dropout_c{i}")
-        p["n_dense"] = trial.suggest_int("n_dense", *self._n_dense)
-        for j in range(1, p["n_dense"] + 1):
-            p[f"units_d{j}"] = g["units"].suggest(trial, f"units_d{j}")
-            p[f"dropout_d{j}"] = g["dropout"].suggest(trial, f"dropout_d{j}")
-        if p["n_dense"] > 0:
-            p["dense_activation"] = g["activation"].suggest(trial, "dense_activation")
-            p["dense_batch_norm"] = g["batch_norm"].suggest(trial, "dense_batch_norm")
-        return p
-
-    def build(self, params: Mapping[str, Any]) -> nn.Module:
-        """The untrained CNN of a parameter dict; see :func:`~optuna_ga.torch.build_cnn`."""
-        return build_cnn(params, self._data.input_shape, self._data.n_classes)
+    named_architecture = "cnn"

@@ -14,27 +14,38 @@ import copy
 import math
 import time
 from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from optuna_ga.torch._genes import param
+
 __all__ = [
     "OPTIMIZERS",
+    "TRAINING_GENES",
     "TrainingDivergedError",
     "TrainingLog",
+    "device_for",
     "evaluate",
     "fit",
+    "fit_params",
     "make_optimizer",
     "resolve_device",
     "trial_seed",
+    "visible_devices",
 ]
 
 #: Optimiser names. ``sgd`` uses momentum 0.9.
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adamax", "nadam")
+#: The training genes of every trial, suggested after the architecture's.
+TRAINING_GENES: tuple[str, ...] = ("optimizer", "learning_rate", "weight_decay", "batch_size")
 
 
 class TrainingDivergedError(RuntimeError):
@@ -117,6 +128,61 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
         reason = " ".join(str(error).split()) or type(error).__name__
         raise ValueError(f"device {device!r} is not usable here: {reason}") from None
     return resolved
+
+
+def visible_devices() -> list[str]:
+    """Every CUDA device PyTorch sees (``cuda:0``, ``cuda:1``...), or ``["cpu"]`` without one.
+
+    ``CUDA_VISIBLE_DEVICES`` decides what PyTorch sees.
+
+    Example:
+        >>> from unittest import mock
+        >>> with mock.patch("torch.cuda.is_available", return_value=True), \\
+        ...         mock.patch("torch.cuda.device_count", return_value=2):
+        ...     visible_devices()
+        ['cuda:0', 'cuda:1']
+    """
+    if torch.cuda.is_available():
+        count = torch.cuda.device_count()
+        if count > 0:
+            return [f"cuda:{i}" for i in range(count)]
+    return ["cpu"]
+
+
+def device_for(worker: int, devices: Sequence[str] | str | None = None) -> str:
+    """The device of worker ``worker`` (0-based) of several: round robin over ``devices``.
+
+    Give every worker process its own device this way, and each GPU gets
+    ``ceil(n_workers / n_devices)`` or one fewer workers.
+
+    Args:
+        worker: The worker's number, >= 0.
+        devices: Device names (a list, or one comma-separated string such as
+            ``"cuda:0,cuda:2"``); a device may be named twice to get twice the workers.
+            Default: :func:`visible_devices`.
+
+    Raises:
+        ValueError: If ``worker`` is negative, or ``devices`` is empty or names an empty
+            device.
+
+    Example:
+        >>> [device_for(w, "cuda:0,cuda:2") for w in range(3)]
+        ['cuda:0', 'cuda:2', 'cuda:0']
+    """
+    if isinstance(worker, bool) or not isinstance(worker, int) or worker < 0:
+        raise ValueError(f"worker must be an int >= 0, got {worker!r}.")
+    if devices is None:
+        names = visible_devices()
+    else:
+        names = (
+            [d.strip() for d in devices.split(",")] if isinstance(devices, str) else list(devices)
+        )
+        if not names or not all(isinstance(d, str) and d.strip() for d in names):
+            raise ValueError(
+                f"devices must name at least one device, such as 'cpu' or 'cuda:0,cuda:1', "
+                f"got {devices!r}."
+            )
+    return names[worker % len(names)].strip()
 
 
 def trial_seed(base_seed: int, trial_number: int) -> int:
@@ -302,3 +368,25 @@ def fit(
     if best_state is not None:
         model.load_state_dict(best_state)
     return log
+
+
+def fit_params(
+    model: nn.Module,
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    params: Mapping[str, Any],
+    **options: Any,
+) -> TrainingLog:
+    """:func:`fit` with the training genes of a trial's parameters (:data:`TRAINING_GENES`).
+
+    Example:
+        >>> from optuna_ga.torch import load_dataset
+        >>> data = load_dataset("digits")
+        >>> genes = {"optimizer": "adam", "learning_rate": 0.01, "weight_decay": 0.0,
+        ...          "batch_size": 64}
+        >>> fit_params(nn.Sequential(nn.Flatten(), nn.Linear(64, 10)), data.x_train,
+        ...            data.y_train, genes, epochs=1, seed=0).epochs
+        1
+    """
+    genes = {name: param(params, name) for name in TRAINING_GENES}
+    return fit(model, x_train, y_train, **genes, **options)
