@@ -283,7 +283,7 @@ def open_storage(url: str, *, existing: bool = False, **kwargs: Any) -> Any:
         ) from error
 
 
-def _table_names(url: str) -> list[str] | None:
+def table_names(url: str) -> list[str] | None:
     """The tables of an RDB storage, read without writing; None for other storages."""
     scheme = url.partition(":")[0].lower().split("+")[0]
     if scheme not in RDB_SCHEMES:
@@ -319,7 +319,7 @@ def _table_names(url: str) -> list[str] | None:
 def _check_optuna_tables(url: str) -> None:
     """A reading command on a database without Optuna's tables stops before Optuna creates
     them there."""
-    present = _table_names(url)
+    present = table_names(url)
     if present is None:
         return
     where = mask_url(url)

@@ -42,10 +42,12 @@ from optuna_ga.cli._common import cannot_write
 from optuna_ga.cli._common import check_writable
 from optuna_ga.cli._common import count
 from optuna_ga.cli._common import flag_names
+from optuna_ga.cli._common import local_file
 from optuna_ga.cli._common import number
 from optuna_ga.cli._common import open_storage
 from optuna_ga.cli._common import recorded_setting
 from optuna_ga.cli._common import say
+from optuna_ga.cli._common import table_names
 from optuna_ga.cli._common import torch_missing
 from optuna_ga.cli._progress import Panels
 from optuna_ga.cli._progress import Progress
@@ -421,6 +423,12 @@ def with_stored_generations(config: RunConfig) -> RunConfig:
     refuses others); when the flags ask for other values, this says so. Studies recorded by an
     earlier ``optuna-ga run`` without the sampler's settings are read from ``optuna_ga_config``.
     """
+    path = local_file(config.storage)
+    if path is not None and not path.exists():
+        return config  # a new file: nothing to read (and nothing created here)
+    tables = table_names(config.storage)
+    if tables is not None and "studies" not in tables:
+        return config  # a database without Optuna's tables yet
     storage = open_storage(config.storage, heartbeat_interval=None)
     try:
         study = optuna.load_study(study_name=config.study_name, storage=storage)
