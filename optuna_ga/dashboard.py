@@ -657,9 +657,9 @@ class PanelRefresher:
     def stop(self, timeout: float = 30.0) -> None:
         """Stop the thread; a publish under way finishes first (at most ``timeout`` s)."""
         self._stop.set()
-        if self._thread is not None:
+        if self._thread is not None and self._thread.ident is not None:  # started
             self._thread.join(timeout)
-            self._thread = None
+        self._thread = None
 
     def __enter__(self) -> PanelRefresher:
         self.start()

@@ -495,3 +495,15 @@ def test_refresher_bad_arguments_name_the_argument(
 ) -> None:
     with pytest.raises(ValueError, match=name):
         PanelRefresher(storage=sqlite_url, **kwargs)
+
+
+def test_a_refresher_stopped_before_its_thread_started_stops_quietly(tmp_path) -> None:
+    # Ctrl-C can land in `optuna-ga dashboard` between creating the thread and starting it.
+    import threading
+
+    from optuna_ga.dashboard import PanelRefresher
+
+    refresher = PanelRefresher(storage=f"sqlite:///{tmp_path}/r.db", interval=1)
+    refresher._thread = threading.Thread(target=lambda: None)  # created, never started
+    refresher.stop()
+    assert not refresher.running
