@@ -48,6 +48,8 @@ from optuna_ga._encoding import fits
 from optuna_ga._encoding import grid
 from optuna_ga._history import Encoded
 from optuna_ga._history import History
+from optuna_ga._population import PopulationMode
+from optuna_ga._population import check_population
 from optuna_ga._population import generation_of
 from optuna_ga._surrogate import FINE_SIZE
 from optuna_ga._surrogate import bandwidths
@@ -113,7 +115,7 @@ class GeneticSampler(BaseSampler):
     trials with children: two parents are drawn by ``selection``, crossed with probability
     ``crossover_prob``, and each gene mutates with probability ``mutation_prob``. The last
     ``n_immigrants`` trials of each generation are random newcomers. By default
-    (``steady_state=True``) parents are the best ``population_size`` individuals finished so
+    (``population="steady"``) parents are the best ``population_size`` individuals finished so
     far, and each trial evaluates the most promising of ``n_candidates`` bred children, as
     judged by a surrogate fitted on the finished trials.
 
@@ -134,7 +136,8 @@ class GeneticSampler(BaseSampler):
 
     Args:
         population_size: Individuals per generation, at least 2. The defaults (10, steady
-            state, 24 candidates) were chosen on the benchmarks in ``benchmarks/RESULTS.md``.
+            population, 24 candidates) were chosen on the benchmarks in
+            ``benchmarks/RESULTS.md``.
         n_elites: Best individuals carried into every next generation, in
             ``[0, population_size - 1]``.
         selection: ``"roulette"`` (fitness-proportionate: scores shifted so that the worst
@@ -148,14 +151,13 @@ class GeneticSampler(BaseSampler):
         mutation_prob: Per-gene mutation probability in ``[0, 1]``; ``None`` means
             ``1 / number of genes``.
         n_immigrants: Random newcomers per generation, in ``[0, population_size - n_elites]``.
-        hall_of_fame: Used when ``steady_state=False``: if True, a generation's parents are the
-            best ``population_size`` individuals of all time up to the previous generation; if
-            False, the elites plus the previous generation's completed children.
-        steady_state: If True (default), every child is bred from the best
+        population: Where parents come from. ``"steady"`` (default): the best
             ``population_size`` individuals finished so far, whatever their generation, so a
-            good trial becomes a parent as soon as it finishes. If False, from the population
-            of the previous generation (see ``hall_of_fame``). Generations (trial numbers) and
-            elites are counted the same way in both.
+            good trial becomes a parent as soon as it finishes. ``"hall_of_fame"``: a
+            generation's parents are the best ``population_size`` individuals of all time up to
+            the previous generation. ``"generational"``: the elites plus the previous
+            generation's completed children. Generations (trial numbers) and elites are counted
+            the same way in all three.
         n_candidates: Children bred per trial, in ``[1, 4096]``. With more than one, a surrogate
             fitted on the finished trials (a density ratio between good and bad trials, see
             :mod:`optuna_ga._surrogate`) picks the one that is evaluated and records its score
@@ -193,8 +195,7 @@ class GeneticSampler(BaseSampler):
         crossover_prob: float = 0.9,
         mutation_prob: float | None = None,
         n_immigrants: int = 0,
-        hall_of_fame: bool = True,
-        steady_state: bool = True,
+        population: PopulationMode = "steady",
         n_candidates: int = 24,
         seed: int | None = None,
     ) -> None:
@@ -224,19 +225,13 @@ class GeneticSampler(BaseSampler):
             raise ValueError(
                 f"n_candidates must be an int in [1, {MAX_CANDIDATES}], got {n_candidates!r}."
             )
-        if not isinstance(hall_of_fame, bool):
-            raise ValueError(f"hall_of_fame must be True or False, got {hall_of_fame!r}.")
-        if not isinstance(steady_state, bool):
-            raise ValueError(f"steady_state must be True or False, got {steady_state!r}.")
         if seed is not None and (not _is_int(seed) or not 0 <= seed < 2**63):
             raise ValueError(f"seed must be None or an int in [0, 2**63 - 1], got {seed!r}.")
 
         self._population_size = population_size
         self._n_elites = n_elites
         self._n_immigrants = n_immigrants
-        self._mode = "hall_of_fame" if hall_of_fame else "generation"
-        if steady_state:
-            self._mode = "steady_state"
+        self._mode = check_population(population)
         self._n_candidates = n_candidates
         self._operators = Operators.named(
             selection,
@@ -252,8 +247,8 @@ class GeneticSampler(BaseSampler):
         return self._population_size
 
     @property
-    def population_mode(self) -> str:
-        """Where parents come from: ``"steady_state"``, ``"hall_of_fame"`` or ``"generation"``."""
+    def population(self) -> PopulationMode:
+        """Where parents come from: ``"steady"``, ``"hall_of_fame"`` or ``"generational"``."""
         return self._mode
 
     @property

@@ -81,8 +81,8 @@ def test_a_malformed_claim_is_ignored_with_a_warning(sqlite_url: str, value: Any
     [
         ({"n_elites": True}, "n_elites"),
         ({"n_immigrants": True}, "n_immigrants"),
-        ({"hall_of_fame": "no"}, "hall_of_fame"),
-        ({"hall_of_fame": 1}, "hall_of_fame"),
+        ({"population": "no"}, "population"),
+        ({"population": 1}, "population"),
         ({"seed": 2**80}, "seed"),
         ({"seed": 2**63}, "seed"),
         ({"seed": -1}, "seed"),

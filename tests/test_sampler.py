@@ -15,6 +15,7 @@ from optuna.trial import TrialState
 from optuna_ga import GeneticSampler
 from optuna_ga import SearchSpaceExhausted
 from optuna_ga import canonical_hash
+from optuna_ga._population import POPULATIONS
 from optuna_ga._population import generation_of
 
 EVALUATED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
@@ -54,12 +55,32 @@ def hashes(study: optuna.Study) -> list[str]:
         ({"crossover_prob": float("nan")}, "crossover_prob"),
         ({"mutation_prob": -0.1}, "mutation_prob"),
         ({"population_size": 4, "n_elites": 1, "n_immigrants": 4}, "n_immigrants"),
+        ({"population": "steady_state"}, "population"),
+        ({"population": "generation"}, "population"),
+        ({"population": True}, "population"),
         ({"seed": "1"}, "seed"),
     ],
 )
 def test_bad_arguments_name_the_argument(kwargs: dict[str, Any], name: str) -> None:
     with pytest.raises(ValueError, match=name):
         GeneticSampler(**kwargs)
+
+
+def test_population_names_the_allowed_values() -> None:
+    with pytest.raises(ValueError) as error:
+        GeneticSampler(population="steady_state")
+    assert str(error.value) == (
+        "population must be one of 'steady', 'hall_of_fame', 'generational', got 'steady_state'."
+    )
+    for population in POPULATIONS:
+        assert GeneticSampler(population=population).population == population
+    assert GeneticSampler().population == "steady"
+
+
+@pytest.mark.parametrize("removed", ["steady_state", "hall_of_fame"])
+def test_the_population_booleans_are_gone(removed: str) -> None:
+    with pytest.raises(TypeError, match=removed):
+        GeneticSampler(**{removed: False})
 
 
 def test_arguments_are_keyword_only() -> None:
@@ -86,9 +107,7 @@ def test_generations_follow_trial_numbers() -> None:
 
 
 def test_hall_of_fame_breeds_from_the_best_of_all_time() -> None:
-    sampler = GeneticSampler(
-        steady_state=False, population_size=5, n_elites=1, hall_of_fame=True, seed=3
-    )
+    sampler = GeneticSampler(population="hall_of_fame", population_size=5, n_elites=1, seed=3)
     study = optuna.create_study(sampler=sampler)
     study.optimize(mixed, n_trials=5 + 4 * 6)
     for trial in study.trials[5:]:
@@ -100,7 +119,7 @@ def test_hall_of_fame_breeds_from_the_best_of_all_time() -> None:
 
 def test_lineage_records_parents_from_the_previous_population() -> None:
     study = optuna.create_study(
-        sampler=GeneticSampler(steady_state=False, population_size=6, n_elites=2, seed=0)
+        sampler=GeneticSampler(population="hall_of_fame", population_size=6, n_elites=2, seed=0)
     )
     study.optimize(mixed, n_trials=30)
     for trial in study.trials:
@@ -117,9 +136,7 @@ def test_lineage_records_parents_from_the_previous_population() -> None:
 
 
 def test_elites_are_the_best_so_far_and_parents_come_from_the_population() -> None:
-    sampler = GeneticSampler(
-        steady_state=False, population_size=5, n_elites=2, hall_of_fame=False, seed=3
-    )
+    sampler = GeneticSampler(population="generational", population_size=5, n_elites=2, seed=3)
     study = optuna.create_study(sampler=sampler)
     study.optimize(mixed, n_trials=5 + 3 * 6)
     # Population of generation 0 is its 5 members; generation 1's parents are all drawn from it.
@@ -134,7 +151,7 @@ def test_elites_are_the_best_so_far_and_parents_come_from_the_population() -> No
 
 def test_immigrants_fill_the_last_slots() -> None:
     sampler = GeneticSampler(
-        steady_state=False, population_size=6, n_elites=1, n_immigrants=2, seed=0
+        population="hall_of_fame", population_size=6, n_elites=1, n_immigrants=2, seed=0
     )
     study = optuna.create_study(sampler=sampler)
     study.optimize(mixed, n_trials=6 + 5 * 3)
@@ -145,16 +162,16 @@ def test_immigrants_fill_the_last_slots() -> None:
 
 @pytest.mark.parametrize("selection", ["roulette", "tournament", "rank"])
 @pytest.mark.parametrize("crossover", ["single_point", "uniform"])
-@pytest.mark.parametrize("hall_of_fame", [False, True])
+@pytest.mark.parametrize("population", POPULATIONS)
 def test_every_configuration_improves_on_generation_zero(
-    selection: str, crossover: str, hall_of_fame: bool
+    selection: str, crossover: str, population: Any
 ) -> None:
     sampler = GeneticSampler(
         population_size=10,
         n_elites=2,
         selection=selection,
         crossover=crossover,
-        hall_of_fame=hall_of_fame,
+        population=population,
         seed=0,
     )
     study = optuna.create_study(sampler=sampler)
@@ -313,7 +330,9 @@ def test_enqueued_trials_are_evaluated_and_seed_the_population() -> None:
 def test_trials_of_another_sampler_seed_the_first_population() -> None:
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     study.optimize(mixed, n_trials=10)
-    study.sampler = GeneticSampler(steady_state=False, population_size=10, n_elites=2, seed=0)
+    study.sampler = GeneticSampler(
+        population="hall_of_fame", population_size=10, n_elites=2, seed=0
+    )
     study.optimize(mixed, n_trials=8)
     new = study.trials[10:]
     assert all(t.user_attrs["ga_generation"] == 1 for t in new)
@@ -330,7 +349,7 @@ def test_pruner_works_with_the_sampler() -> None:
         return x**2
 
     study = optuna.create_study(
-        sampler=GeneticSampler(steady_state=False, population_size=8, seed=0),
+        sampler=GeneticSampler(population="hall_of_fame", population_size=8, seed=0),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=4),
     )
     study.optimize(objective, n_trials=40)

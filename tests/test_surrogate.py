@@ -240,7 +240,7 @@ def test_one_candidate_reproduces_the_classic_ga(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(sampler_module, "breed_candidates", never)
     monkeypatch.setattr(sampler_module, "density_ratio", never)
     sampler = GeneticSampler(
-        seed=3, population_size=8, n_elites=2, n_candidates=1, steady_state=False
+        seed=3, population_size=8, n_elites=2, n_candidates=1, population="hall_of_fame"
     )
     study = optuna.create_study(sampler=sampler)
     study.optimize(_conditional, n_trials=60)
@@ -279,7 +279,7 @@ def test_guided_breeding_beats_the_classic_ga_on_a_smooth_problem() -> None:
             best.append(study.best_value)
         return float(np.median(best))
 
-    assert median_best() < 0.7 * median_best(n_candidates=1, steady_state=False)
+    assert median_best() < 0.7 * median_best(n_candidates=1, population="hall_of_fame")
 
 
 def test_same_seed_guided_runs_are_reproducible() -> None:

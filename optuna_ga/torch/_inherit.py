@@ -41,6 +41,9 @@ from optuna.trial import TrialState
 from torch import nn
 
 from optuna_ga._history import History
+from optuna_ga._population import POPULATIONS
+from optuna_ga._population import PopulationMode
+from optuna_ga._population import check_population
 from optuna_ga._population import generation_of
 from optuna_ga._sampler import GeneticSampler
 from optuna_ga._store import PARENTS_ATTR
@@ -55,7 +58,6 @@ WEIGHTS_ATTR = "ga_weights"
 INHERITED_ATTR = "ga_inherited"
 WEIGHTS_FILE = "ga_weights.pt"
 _FORMAT = "optuna_ga.torch.weights/1"
-_MODES = ("steady_state", "hall_of_fame", "generation")
 # Per architecture: the parameter-name suffix of each layer kind's genes (units_l2, filters_c1).
 _GENE_SUFFIX = {"mlp": {"dense": "_l"}, "cnn": {"conv": "_c", "dense": "_d"}}
 
@@ -180,7 +182,7 @@ def live_parents(
     direction: optuna.study.StudyDirection,
     population_size: int,
     n_elites: int,
-    modes: Iterable[str] = _MODES,
+    modes: Iterable[PopulationMode] = POPULATIONS,
 ) -> set[int]:
     """Numbers of the finished trials that a running or future child may still have as parent.
 
@@ -194,9 +196,9 @@ def live_parents(
         direction: The study's direction.
         population_size: The sampler's population size.
         n_elites: The sampler's number of elites.
-        modes: Any of ``"steady_state"``, ``"hall_of_fame"`` and ``"generation"`` (the
-            sampler's :attr:`~optuna_ga.GeneticSampler.population_mode`); with several, the
-            union is kept.
+        modes: Any of ``"steady"``, ``"hall_of_fame"`` and ``"generational"`` (the
+            sampler's :attr:`~optuna_ga.GeneticSampler.population`); with several, the union
+            is kept. Any other value raises ``ValueError``.
 
     Example:
         >>> import optuna
@@ -208,6 +210,7 @@ def live_parents(
         ...                     population_size=2, n_elites=1, modes=["hall_of_fame"]))
         [1, 3]
     """
+    modes = [check_population(mode, "modes") for mode in modes]
     digest = History(direction)
     unfinished = digest.update(trials)
     keep: set[int] = set()
@@ -370,7 +373,7 @@ class WeightStore:
             direction=study.direction,
             population_size=sampler.population_size,
             n_elites=sampler.n_elites,
-            modes=[sampler.population_mode],
+            modes=[sampler.population],
         )
         deleted = 0
         for other in trials:
