@@ -39,13 +39,12 @@ from optuna_ga._breeding import Brood
 from optuna_ga._breeding import Operators
 from optuna_ga._breeding import Proposal
 from optuna_ga._breeding import breed
-from optuna_ga._breeding import breed_candidates
+from optuna_ga._breeding import breed_children
+from optuna_ga._breeding import gene_values
 from optuna_ga._breeding import random_candidates
 from optuna_ga._breeding import random_proposal
 from optuna_ga._encoding import Space
-from optuna_ga._encoding import cardinality
 from optuna_ga._encoding import fits
-from optuna_ga._encoding import grid
 from optuna_ga._history import Encoded
 from optuna_ga._history import History
 from optuna_ga._population import PopulationMode
@@ -54,9 +53,8 @@ from optuna_ga._population import generation_of
 from optuna_ga._surrogate import FINE_SIZE
 from optuna_ga._surrogate import bandwidths
 from optuna_ga._surrogate import density_ratio
-from optuna_ga.operators import CROSSOVERS
-from optuna_ga.operators import SELECTIONS
-from optuna_ga.operators import sample_uniform
+from optuna_ga.operators import Crossover
+from optuna_ga.operators import Selection
 
 _logger = optuna.logging.get_logger(__name__)
 
@@ -142,10 +140,13 @@ class GeneticSampler(BaseSampler):
             ``[0, population_size - 1]``.
         selection: ``"roulette"`` (fitness-proportionate: scores shifted so that the worst
             candidate keeps a small positive weight, see
-            :func:`optuna_ga.operators.roulette_weights`), ``"tournament"`` (of 3) or
-            ``"rank"`` (linear ranking).
+            :func:`optuna_ga.operators.roulette_weights`), ``"tournament"`` (of 3), ``"rank"``
+            (linear ranking), or your own callable ``(scores, n_pairs, rng) -> (n_pairs, 2)``
+            parent indices (see :class:`optuna_ga.operators.Selection`).
         crossover: ``"single_point"`` (the cut lies between genes that differ, in the order the
-            objective suggests parameters) or ``"uniform"``.
+            objective suggests parameters), ``"uniform"``, or your own callable
+            ``(parents_a, parents_b, genes, rng) -> children`` over encoded genomes (see
+            :class:`optuna_ga.operators.Crossover`).
         crossover_prob: Probability in ``[0, 1]`` that a child is a crossover of two parents;
             otherwise it is a mutated copy of one.
         mutation_prob: Per-gene mutation probability in ``[0, 1]``; ``None`` means
@@ -183,6 +184,18 @@ class GeneticSampler(BaseSampler):
         True
         >>> study.trials[20].user_attrs["ga_generation"]  # 8 in generation 0, then 6 each
         3
+
+        Your own crossover (here: the mean of the parents' numeric genes, which are encoded on
+        a log scale where ``log=True``; categorical genes from the first parent):
+
+        >>> import numpy as np
+        >>> def midpoint(parents_a, parents_b, genes, rng):
+        ...     return np.where(genes.n_choices > 0, parents_a, (parents_a + parents_b) / 2)
+        >>> sampler = GeneticSampler(crossover=midpoint, population="hall_of_fame", seed=1)
+        >>> study = optuna.create_study(sampler=sampler)
+        >>> study.optimize(objective, n_trials=40)
+        >>> study.best_value < 0.5
+        True
     """
 
     def __init__(
@@ -190,8 +203,8 @@ class GeneticSampler(BaseSampler):
         *,
         population_size: int = 10,
         n_elites: int = 2,
-        selection: str = "roulette",
-        crossover: str = "single_point",
+        selection: str | Selection = "roulette",
+        crossover: str | Crossover = "single_point",
         crossover_prob: float = 0.9,
         mutation_prob: float | None = None,
         n_immigrants: int = 0,
@@ -208,13 +221,15 @@ class GeneticSampler(BaseSampler):
                 f"n_elites must be an int in [0, population_size - 1] = "
                 f"[0, {population_size - 1}], got {n_elites!r}."
             )
-        if not isinstance(selection, str) or selection not in SELECTIONS:
-            raise ValueError(f"selection must be one of {sorted(SELECTIONS)}, got {selection!r}.")
-        if not isinstance(crossover, str) or crossover not in CROSSOVERS:
-            raise ValueError(f"crossover must be one of {sorted(CROSSOVERS)}, got {crossover!r}.")
         _check_probability("crossover_prob", crossover_prob)
         if mutation_prob is not None:
             _check_probability("mutation_prob", mutation_prob)
+        operators = Operators.of(
+            selection,
+            crossover,
+            float(crossover_prob),
+            None if mutation_prob is None else float(mutation_prob),
+        )
         n_children = population_size - n_elites
         if not _is_int(n_immigrants) or not 0 <= n_immigrants <= n_children:
             raise ValueError(
@@ -233,12 +248,7 @@ class GeneticSampler(BaseSampler):
         self._n_immigrants = n_immigrants
         self._mode = check_population(population)
         self._n_candidates = n_candidates
-        self._operators = Operators.named(
-            selection,
-            crossover,
-            float(crossover_prob),
-            None if mutation_prob is None else float(mutation_prob),
-        )
+        self._operators = operators
         self._seed = secrets.randbits(63) if seed is None else seed
 
     @property
@@ -454,15 +464,8 @@ class GeneticSampler(BaseSampler):
     def _gene_values(
         self, number: int, name: str, distribution: BaseDistribution
     ) -> Iterator[Any]:
-        """The gene's random draw (as :meth:`_random_value`), more draws, then every value."""
-        space = Space({name: distribution})
-        rng = self._rng(number, _name_key(name))
-        for _ in range(1 + MAX_RANDOM_DRAWS):
-            yield space.decode(sample_uniform(space.low, space.high, space.n_choices, rng))[name]
-        if cardinality(distribution) <= MAX_ENUMERATION:
-            values = grid(distribution)
-            for k in rng.permutation(len(values)):
-                yield values[int(k)]
+        """The gene's values to try, from its own stream (see :func:`gene_values`)."""
+        return gene_values(name, distribution, self._rng(number, _name_key(name)))
 
     def _settle(self, study: Study, trial: FrozenTrial, params: dict[str, Any]) -> bool:
         """Whether the trial may hold ``params``, which it has claimed tentatively.
@@ -550,8 +553,14 @@ class GeneticSampler(BaseSampler):
             n_candidates = self._n_candidates
             if len(encoded.scores) < EARLY_SIZES * self._population_size:
                 n_candidates *= EARLY_FACTOR
-            brood = breed_candidates(
-                space, population, genomes, self._operators, rng, n_candidates
+            brood = breed_children(
+                space,
+                population,
+                genomes,
+                self._operators,
+                rng,
+                n_candidates,
+                at_least_one_mutation=True,
             )
             chosen = _choose(encoded, space, brood, is_duplicate, self._gamma(encoded))
             if chosen is not None:

@@ -50,7 +50,9 @@ def hashes(study: optuna.Study) -> list[str]:
         ({"population_size": 4, "n_elites": 4}, "n_elites"),
         ({"n_elites": -1}, "n_elites"),
         ({"selection": "best"}, "selection"),
+        ({"selection": ["roulette"]}, "selection"),
         ({"crossover": "two_point"}, "crossover"),
+        ({"crossover": None}, "crossover"),
         ({"crossover_prob": 1.5}, "crossover_prob"),
         ({"crossover_prob": float("nan")}, "crossover_prob"),
         ({"mutation_prob": -0.1}, "mutation_prob"),
@@ -92,6 +94,52 @@ def test_multi_objective_study_is_rejected() -> None:
     study = optuna.create_study(directions=["minimize", "minimize"], sampler=GeneticSampler())
     with pytest.raises(ValueError, match="multi-objective"):
         study.optimize(lambda t: (t.suggest_float("x", 0, 1), 0.0), n_trials=1)
+
+
+# -- your own selection and crossover ----------------------------------------------------------
+
+
+def test_a_user_selection_and_crossover_breed_every_child() -> None:
+    calls = Counter[str]()
+
+    def two_best(scores: np.ndarray, n_pairs: int, rng: np.random.Generator) -> np.ndarray:
+        calls["selection"] += 1
+        return np.tile(np.argsort(-scores, kind="stable")[:2], (n_pairs, 1))
+
+    def midpoint(a: np.ndarray, b: np.ndarray, genes: Any, rng: np.random.Generator) -> np.ndarray:
+        calls["crossover"] += 1
+        return np.where(genes.n_choices > 0, a, (a + b) / 2)
+
+    for n_candidates in (1, 8):
+        calls.clear()
+        sampler = GeneticSampler(
+            selection=two_best,
+            crossover=midpoint,
+            population_size=6,
+            n_candidates=n_candidates,
+            seed=0,
+        )
+        study = optuna.create_study(sampler=sampler)
+        study.optimize(mixed, n_trials=30)
+        bred = [t for t in study.trials if t.user_attrs["ga_generation"] > 0]
+        assert calls["selection"] >= len(bred) and calls["crossover"] >= len(bred)
+        for trial in bred:
+            best_two = sorted(
+                (t for t in study.trials[: trial.number] if t.state == TrialState.COMPLETE),
+                key=lambda t: (t.value, t.number),
+            )[:2]
+            assert set(trial.user_attrs["ga_parents"]) <= {t.number for t in best_two}
+        assert len(set(hashes(study))) == 30
+
+
+def test_a_user_selection_that_misbehaves_fails_the_trial_with_its_name() -> None:
+    def one_index(scores: np.ndarray, n_pairs: int, rng: np.random.Generator) -> np.ndarray:
+        return np.zeros(n_pairs, dtype=int)
+
+    study = optuna.create_study(sampler=GeneticSampler(selection=one_index, population_size=4))
+    with pytest.raises(ValueError, match=r"selection .*one_index.* must return an"):
+        study.optimize(mixed, n_trials=10)
+    assert study.trials[-1].state == TrialState.FAIL
 
 
 # -- generations and lineage -------------------------------------------------------------------
@@ -415,29 +463,6 @@ def test_resumed_study_continues_like_an_uninterrupted_one(sqlite_url: str) -> N
     resume(13)
     resumed = resume(17)  # a new sampler object, as in a new process
     assert [t.params for t in resumed.trials] == [t.params for t in whole.trials]
-
-
-def test_last_unseen_points_are_found_by_enumeration() -> None:
-    from optuna_ga._breeding import random_proposal
-    from optuna_ga._encoding import Space
-    from optuna_ga._encoding import grid
-
-    space = Space(
-        {
-            "a": optuna.distributions.IntDistribution(0, 9),
-            "b": optuna.distributions.CategoricalDistribution(list("abcdefghij")),
-        }
-    )
-    keep = {"a": 7, "b": "c"}  # the only unseen point of 100
-
-    def is_duplicate(params: dict[str, Any]) -> bool:
-        return params != keep
-
-    proposal = random_proposal(space, is_duplicate, np.random.default_rng(0), "random")
-    assert proposal.params == keep and not proposal.duplicate
-    assert len(grid(space.distributions["b"])) == 10
-    proposal = random_proposal(space, lambda p: True, np.random.default_rng(0), "random")
-    assert proposal.duplicate
 
 
 def test_threads_sharing_one_sampler_never_repeat_a_set_at_exhaustion() -> None:
