@@ -54,6 +54,7 @@ def hashes(study: optuna.Study) -> list[str]:
         ({"population_size": 2.5}, "population_size"),
         ({"population_size": 4, "n_elites": 4}, "n_elites"),
         ({"n_elites": -1}, "n_elites"),
+        ({"n_elites": True}, "n_elites"),
         ({"selection": "best"}, "selection"),
         ({"selection": ["roulette"]}, "selection"),
         ({"crossover": "two_point"}, "crossover"),
@@ -62,15 +63,24 @@ def hashes(study: optuna.Study) -> list[str]:
         ({"crossover_prob": float("nan")}, "crossover_prob"),
         ({"mutation_prob": -0.1}, "mutation_prob"),
         ({"population_size": 4, "n_elites": 1, "n_immigrants": 4}, "n_immigrants"),
+        ({"n_immigrants": True}, "n_immigrants"),
         ({"population": "steady_state"}, "population"),
         ({"population": "generation"}, "population"),
         ({"population": True}, "population"),
+        ({"n_candidates": 0}, "n_candidates"),
+        ({"n_candidates": 4097}, "n_candidates"),
+        ({"n_candidates": 2.0}, "n_candidates"),
+        ({"n_candidates": True}, "n_candidates"),
         ({"seed": "1"}, "seed"),
+        ({"seed": 2**80}, "seed"),
+        ({"seed": 2**63}, "seed"),
+        ({"seed": -1}, "seed"),
     ],
 )
 def test_bad_arguments_name_the_argument(kwargs: dict[str, Any], name: str) -> None:
-    with pytest.raises(ValueError, match=name):
+    with pytest.raises(ValueError, match=f"^{name} must be") as error:
         GeneticSampler(**kwargs)
+    assert "\n" not in str(error.value)
 
 
 def test_population_names_the_allowed_values() -> None:
@@ -99,6 +109,14 @@ def test_multi_objective_study_is_rejected() -> None:
     study = optuna.create_study(directions=["minimize", "minimize"], sampler=GeneticSampler())
     with pytest.raises(ValueError, match="multi-objective"):
         study.optimize(lambda t: (t.suggest_float("x", 0, 1), 0.0), n_trials=1)
+
+
+def test_an_error_before_the_trial_fails_it_instead_of_leaving_it_running() -> None:
+    # Optuna calls before_trial in study.ask, where an exception would leave the trial RUNNING.
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=GeneticSampler())
+    with pytest.raises(ValueError, match="multi-objective"):
+        study.ask()
+    assert [t.state for t in study.trials] == [TrialState.FAIL]
 
 
 # -- your own selection and crossover ----------------------------------------------------------
@@ -234,6 +252,13 @@ def test_every_configuration_improves_on_generation_zero(
     assert study.best_value < 0.5
 
 
+def test_values_near_the_float_limit_keep_the_study_running() -> None:
+    study = optuna.create_study(sampler=GeneticSampler(population_size=4, n_elites=1, seed=0))
+    study.optimize(lambda t: 1.7e308 * t.suggest_float("x", -1, 1), n_trials=20)
+    assert len(study.trials) == 20 and {t.state for t in study.trials} == {TrialState.COMPLETE}
+    assert study.trials[-1].user_attrs["ga_generation"] >= 3  # roulette bred generations
+
+
 def test_maximize_and_negative_objectives() -> None:
     study = optuna.create_study(
         direction="maximize", sampler=GeneticSampler(population_size=10, seed=0)
@@ -282,6 +307,24 @@ def test_changing_distributions_do_not_crash() -> None:
     assert all(t.state == TrialState.COMPLETE for t in study.trials)
     assert all(20 <= t.params["x"] <= 30 for t in study.trials[12:])
     assert all(t.params["y"] % 5 == 0 for t in study.trials[12:])
+
+
+def test_changed_ranges_work_and_a_changed_choice_set_is_refused_by_optuna() -> None:
+    study = optuna.create_study(sampler=GeneticSampler(population_size=4, seed=0))
+    study.optimize(
+        lambda t: t.suggest_int("n", 0, 5) + t.suggest_float("x", 0, 1, step=0.25), n_trials=8
+    )
+    study.optimize(
+        lambda t: t.suggest_int("n", 10, 50, step=10) + t.suggest_float("x", 2, 3), n_trials=8
+    )
+    assert {t.state for t in study.trials} == {TrialState.COMPLETE}
+    assert all(t.params["n"] % 10 == 0 and 2 <= t.params["x"] <= 3 for t in study.trials[8:])
+
+    study = optuna.create_study(sampler=GeneticSampler(population_size=4, seed=0))
+    study.optimize(lambda t: len(t.suggest_categorical("act", ["relu", "tanh"])), n_trials=2)
+    with pytest.raises(ValueError, match="does not support dynamic value space"):
+        study.optimize(lambda t: len(t.suggest_categorical("act", ["relu", "gelu"])), n_trials=1)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 2 + [TrialState.FAIL]
 
 
 # -- failures, pruning, enqueued and earlier trials ---------------------------------------------
@@ -368,6 +411,16 @@ def run_params(seed: int) -> list[dict[str, Any]]:
 def test_same_seed_same_sequence_and_other_seed_differs() -> None:
     assert run_params(7) == run_params(7)
     assert run_params(7) != run_params(8)
+
+
+def test_seeds_at_the_ends_of_the_range_give_their_own_streams() -> None:
+    def params(seed: int) -> list[dict[str, Any]]:
+        study = optuna.create_study(sampler=GeneticSampler(population_size=4, seed=seed))
+        study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=6)
+        return [t.params for t in study.trials]
+
+    assert params(2**63 - 1) == params(2**63 - 1)
+    assert params(2**63 - 1) != params(0)
 
 
 def golden(sampler: GeneticSampler, n_trials: int) -> str:
@@ -475,19 +528,6 @@ def test_retried_failed_trial_keeps_its_params_and_records_the_retry() -> None:
     assert retry.user_attrs["ga_parents"] == [5]
 
 
-def test_each_ask_reads_only_new_and_unfinished_trials() -> None:
-    from optuna_ga import _store
-
-    study = optuna.create_study(sampler=GeneticSampler(population_size=6, seed=0))
-    study.optimize(mixed, n_trials=60)
-    digest = _store.history(study)
-    # Every trial below the watermark is digested once and never scanned again.
-    assert digest._watermark == 60
-    running = study.ask()
-    unfinished = digest.update(study._storage.get_all_trials(study._study_id, deepcopy=False))
-    assert [t.number for t in unfinished] == [running.number]
-
-
 # -- settings that number trials into generations ---------------------------------------------
 
 
@@ -520,10 +560,3 @@ def test_a_resumed_study_with_another_population_size_is_refused(sqlite_url: str
     assert [t.user_attrs["ga_generation"] for t in study.trials[-3:]] == [
         generation_of(n, 10, 2)[0] for n in (14, 15, 16)
     ]
-
-
-def test_malformed_stored_settings_are_reported_as_the_study_s() -> None:
-    study = optuna.create_study(study_name="bad", sampler=GeneticSampler(seed=0))
-    study._storage.set_study_system_attr(study._study_id, "optuna_ga:settings", [10])
-    with pytest.raises(ValueError, match="Study 'bad' holds a malformed system attr"):
-        study.optimize(mixed, n_trials=1)
