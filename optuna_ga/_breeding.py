@@ -165,7 +165,7 @@ class Brood:
 
     def proposal(self, space: Space, k: int, score: float | None = None) -> Proposal:
         """Child ``k`` decoded, with its true lineage."""
-        first, second = (int(p) for p in self.parents[k])
+        first, second = self.parents[k].tolist()
         if first < 0:  # a random point (see :func:`random_candidates`)
             return Proposal(space.decode(self.genomes[k]), "random", score=score)
         crossed = second >= 0
@@ -227,8 +227,7 @@ def breed_children(
     parents_a = genomes[first]
     child = operators.crossover(parents_a, genomes[second], space, rng)
     x = np.where(crossed[:, None], child, parents_a)
-    missing = np.isnan(x)
-    x[missing] = sample_uniform(space, rng, m)[missing]
+    x = np.where(np.isnan(x), sample_uniform(space, rng, m), x)
     y, hit = mutate(x, space, operators.rate(d), rng, at_least_one=at_least_one_mutation)
     parents = np.fromiter((ind.number for ind in population), int, n)[pairs]
     parents[~crossed, 1] = -1

@@ -77,13 +77,13 @@ def single_point(
     """
     m, d = parents_a.shape
     diff = differing(parents_a, parents_b)
-    first = np.argmax(diff, axis=1)
-    last = d - 1 - np.argmax(diff[:, ::-1], axis=1)
+    first = diff.argmax(axis=1)
+    last = d - 1 - diff[:, ::-1].argmax(axis=1)
     # Cut c: genes [0, c) from a, [c, d) from b; nontrivial iff first < c <= last, so c is
     # uniform in [first + 1, last] where the parents differ in two genes or more.
     # (last - first >= 0, so truncation is the floor.)
     cut = first + 1 + (rng.random(m) * (last - first)).astype(int)
-    cut = np.where(np.count_nonzero(diff, axis=1) >= 2, cut, d)
+    cut[diff.sum(axis=1) < 2] = d
     return np.where(np.arange(d) < cut[:, None], parents_a, parents_b)
 
 
