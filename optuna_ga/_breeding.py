@@ -56,8 +56,9 @@ class Operators:
         crossover_prob: float,
         mutation_prob: float | None,
     ) -> Operators:
-        """The operators named in :data:`~optuna_ga.operators.SELECTIONS` and ``CROSSOVERS``,
-        or callables of their kinds.
+        """The operators of these names (see ``SELECTIONS`` and ``CROSSOVERS``) or callables.
+
+        A callable is wrapped so that what it returns is checked when it is called.
 
         Raises:
             ValueError: If ``selection`` or ``crossover`` is neither a known name nor callable.
@@ -104,8 +105,8 @@ class _CheckedSelection:
             or (n_pairs > 0 and not (pairs.min() >= 0 and pairs.max() < n))
         ):
             raise ValueError(
-                f"selection {self.selection!r} must return an ({n_pairs}, 2) array of integer "
-                f"indices in [0, {n - 1}], got {_describe(pairs)}."
+                f"selection {self.selection!r} must return integer indices in [0, {n - 1}] of "
+                f"shape ({n_pairs}, 2), got {_describe(pairs)}."
             )
         return pairs
 
@@ -122,8 +123,8 @@ class _CheckedCrossover:
         children = np.asarray(self.crossover(parents_a, parents_b, genes, rng), dtype=float)
         if children.shape != parents_a.shape:
             raise ValueError(
-                f"crossover {self.crossover!r} must return an {parents_a.shape} array of "
-                f"children, got {_describe(children)}."
+                f"crossover {self.crossover!r} must return children of shape "
+                f"{parents_a.shape}, got {_describe(children)}."
             )
         return children
 

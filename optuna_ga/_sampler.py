@@ -32,11 +32,13 @@ from optuna.trial import TrialState
 from optuna_ga import _claims
 from optuna_ga import _store
 from optuna_ga._breeding import Operators
+from optuna_ga._breeding import Proposal
 from optuna_ga._breeding import gene_values
 from optuna_ga._claims import SearchSpaceExhausted
 from optuna_ga._encoding import fits
 from optuna_ga._evolution import Evolution
 from optuna_ga._guidance import Guidance
+from optuna_ga._history import History
 from optuna_ga._population import PopulationMode
 from optuna_ga._population import check_population
 from optuna_ga.operators import Crossover
@@ -314,7 +316,7 @@ class GeneticSampler(BaseSampler):
         rng = self._rng(trial.number, len(known))
         generation, _ = self._evolution.generation_of(trial.number)
 
-        def propose(digest: Any, claim_keys: set[str]) -> Any:
+        def propose(digest: History, claim_keys: set[str]) -> Proposal:
             return self._evolution.propose(digest, claim_keys, trial.number, known, rng)
 
         return _claims.claim(study, trial, generation, propose)

@@ -160,7 +160,7 @@ def test_a_user_selection_that_misbehaves_fails_the_trial_with_its_name() -> Non
         return np.zeros(n_pairs, dtype=int)
 
     study = optuna.create_study(sampler=GeneticSampler(selection=one_index, population_size=4))
-    with pytest.raises(ValueError, match=r"selection .*one_index.* must return an"):
+    with pytest.raises(ValueError, match=r"selection .*one_index.* must return integer indices"):
         study.optimize(mixed, n_trials=10)
     assert study.trials[-1].state == TrialState.FAIL
 
