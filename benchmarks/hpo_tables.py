@@ -76,7 +76,7 @@ SAMPLERS: dict[str, Callable[[int], optuna.samplers.BaseSampler]] = {
     "NSGAIISampler": lambda s: optuna.samplers.NSGAIISampler(seed=s),
     "GPSampler": lambda s: optuna.samplers.GPSampler(seed=s),
     "RegularizedEvolution": lambda s: RegularizedEvolutionSampler(seed=s),
-    "GA classic": lambda s: GeneticSampler(n_candidates=1, steady_state=False, seed=s),
+    "GA classic": lambda s: GeneticSampler(n_candidates=1, population="hall_of_fame", seed=s),
     "GA default": lambda s: GeneticSampler(seed=s),
 }
 DEFAULT_SAMPLERS = list(SAMPLERS)

@@ -53,7 +53,7 @@ PRUNERS: dict[str, Callable[[], optuna.pruners.BasePruner]] = {
 SAMPLERS: dict[str, Callable[[int], optuna.samplers.BaseSampler]] = {
     "TPESampler": lambda s: optuna.samplers.TPESampler(seed=s),
     "GA default": lambda s: GeneticSampler(seed=s),
-    "GA classic": lambda s: GeneticSampler(n_candidates=1, steady_state=False, seed=s),
+    "GA classic": lambda s: GeneticSampler(n_candidates=1, population="hall_of_fame", seed=s),
 }
 
 

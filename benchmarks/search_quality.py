@@ -67,7 +67,7 @@ SamplerFactory = Callable[[int], optuna.samplers.BaseSampler]
 #: Sampler name -> factory(seed). ``brute force`` is handled apart (no Optuna study).
 SAMPLERS: dict[str, SamplerFactory] = {
     "GA default": lambda s: GeneticSampler(seed=s),
-    "GA classic": lambda s: GeneticSampler(n_candidates=1, steady_state=False, seed=s),
+    "GA classic": lambda s: GeneticSampler(n_candidates=1, population="hall_of_fame", seed=s),
     "GA pop10": lambda s: GeneticSampler(population_size=10, seed=s),
     "GA pop30": lambda s: GeneticSampler(population_size=30, seed=s),
     "GA elites1": lambda s: GeneticSampler(n_elites=1, seed=s),
@@ -77,16 +77,18 @@ SAMPLERS: dict[str, SamplerFactory] = {
     "GA uniform": lambda s: GeneticSampler(crossover="uniform", seed=s),
     "GA mut0.05": lambda s: GeneticSampler(mutation_prob=0.05, seed=s),
     "GA mut0.3": lambda s: GeneticSampler(mutation_prob=0.3, seed=s),
-    "GA hof": lambda s: GeneticSampler(hall_of_fame=True, seed=s),
+    "GA hof": lambda s: GeneticSampler(population="hall_of_fame", seed=s),
     "GA pop10 tournament": lambda s: GeneticSampler(
         population_size=10, selection="tournament", seed=s
     ),
-    "GA pop10 hof": lambda s: GeneticSampler(population_size=10, hall_of_fame=True, seed=s),
+    "GA pop10 hof": lambda s: GeneticSampler(
+        population_size=10, population="hall_of_fame", seed=s
+    ),
     "GA tournament hof": lambda s: GeneticSampler(
-        selection="tournament", hall_of_fame=True, seed=s
+        selection="tournament", population="hall_of_fame", seed=s
     ),
     "GA pop10 tournament hof": lambda s: GeneticSampler(
-        population_size=10, selection="tournament", hall_of_fame=True, seed=s
+        population_size=10, selection="tournament", population="hall_of_fame", seed=s
     ),
     "RandomSampler": lambda s: optuna.samplers.RandomSampler(seed=s),
     "TPESampler": lambda s: optuna.samplers.TPESampler(seed=s),

@@ -267,6 +267,9 @@ def fits(distribution: BaseDistribution, value: Any) -> bool:
         return False
     if isinstance(distribution, IntDistribution) and float(value) != int(value):
         return False
+    # Optuna has no public "is this value in the distribution" (optuna 5): its trials check an
+    # enqueued or fixed value with this private method (``Trial._is_fixed_param``), so it is
+    # the one test that agrees with what Optuna accepts; ``optuna<6`` is pinned.
     return distribution._contains(float(value))
 
 

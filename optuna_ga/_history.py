@@ -31,7 +31,9 @@ from optuna_ga._encoding import fits
 from optuna_ga._encoding import merge_order
 from optuna_ga._encoding import representative
 from optuna_ga._population import Individual
+from optuna_ga._population import PopulationMode
 from optuna_ga._population import best
+from optuna_ga._population import check_population
 from optuna_ga._population import generation_range
 from optuna_ga._population import next_population
 
@@ -127,7 +129,8 @@ class History:
         self._distributions: dict[str, BaseDistribution] = {}
         self._space: Space | None = None
         # (population_size, n_elites, mode) -> (last final generation, its population)
-        self._populations: dict[tuple[int, int, str], tuple[int, list[Individual]]] = {}
+        self._populations: dict[tuple[int, int, PopulationMode], tuple[int, list[Individual]]]
+        self._populations = {}
 
     def update(self, trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
         """Digest the trials not seen yet and return the unfinished ones.
@@ -268,16 +271,20 @@ class History:
             return encodings.extend(self._in_order, self._pruned)
 
     def population(
-        self, generation: int, *, population_size: int, n_elites: int, mode: str
+        self, generation: int, *, population_size: int, n_elites: int, mode: PopulationMode
     ) -> list[Individual]:
         """``Pop(generation)`` from what has finished so far (see :mod:`optuna_ga._population`).
 
-        Populations of generations whose trials have all finished are cached; a generation
-        still running contributes the members that have completed. With
-        ``mode="steady_state"`` the population is the best ``population_size`` individuals
-        finished so far, whatever their generation.
+        With ``mode="steady"`` the population is the best ``population_size`` individuals
+        finished so far, whatever their generation (``generation`` is not used). Otherwise
+        populations of generations whose trials have all finished are cached, and a generation
+        still running contributes the members that have completed.
+
+        Raises:
+            ValueError: If ``mode`` is not one of :data:`~optuna_ga._population.POPULATIONS`.
         """
-        if mode == "steady_state":
+        check_population(mode)
+        if mode == "steady":
             with self._lock:
                 # Kept incrementally: the best so far, merged with the individuals since.
                 seen, top = self._steady.get(population_size, (0, []))

@@ -10,20 +10,51 @@ worker agrees on them without talking to the others:
 * every later generation holds ``P - E`` numbers (``E`` = ``n_elites``): the elites are not
   trained again, they stay in the population as parents.
 
-The population of a generation is rebuilt from the trials that completed with a finite value:
+Where parents come from is the sampler's ``population`` (one of :data:`POPULATIONS`); the
+population is rebuilt from the trials that completed with a finite value:
 
-* ``mode="generation"``: ``Pop(g) = top_E(Pop(g-1)) + members(g)``. The elites are the best
-  individuals found so far (by induction the best of all time always survives);
-* ``mode="hall_of_fame"``: ``Pop(g) = top_P(Pop(g-1) + members(g))``, the best ``P`` of all time.
+* ``"steady"``: the best ``P`` individuals finished so far, whatever their generation (kept
+  incrementally by :meth:`optuna_ga._history.History.population`); a child may have a parent
+  numbered after it, one that finished first;
+* ``"hall_of_fame"``: ``Pop(g) = top_P(Pop(g-1) + members(g))``, the best ``P`` of all time up
+  to generation ``g``;
+* ``"generational"``: ``Pop(g) = top_E(Pop(g-1)) + members(g)``. The elites are the best
+  individuals found so far (by induction the best of all time always survives).
 
-Children of generation ``g + 1`` are bred from ``Pop(g)``.
+In the last two, children of generation ``g + 1`` are bred from ``Pop(g)``
+(:func:`next_population`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from typing import Literal
 from typing import NamedTuple
+from typing import cast
+
+#: Where parents come from (see the module docstring).
+PopulationMode = Literal["steady", "hall_of_fame", "generational"]
+POPULATIONS: tuple[PopulationMode, ...] = ("steady", "hall_of_fame", "generational")
+
+
+def check_population(value: Any, argument: str = "population") -> PopulationMode:
+    """``value`` if it is one of :data:`POPULATIONS`, else a ``ValueError`` naming them.
+
+    ``argument`` is the name that the error gives the value.
+
+    Example:
+        >>> check_population("steady")
+        'steady'
+        >>> check_population("all")
+        Traceback (most recent call last):
+        ...
+        ValueError: population must be one of 'steady', 'hall_of_fame', 'generational', got 'all'.
+    """
+    if not isinstance(value, str) or value not in POPULATIONS:
+        allowed = ", ".join(repr(p) for p in POPULATIONS)
+        raise ValueError(f"{argument} must be one of {allowed}, got {value!r}.")
+    return cast(PopulationMode, value)
 
 
 class Individual(NamedTuple):
@@ -72,15 +103,18 @@ def next_population(
     *,
     population_size: int,
     n_elites: int,
-    mode: str,
+    mode: PopulationMode,
 ) -> list[Individual]:
     """The population of a generation from the previous population and its own members.
+
+    ``mode`` is ``"hall_of_fame"`` or ``"generational"``; a ``"steady"`` population has no
+    generations (a ``ValueError``, as for any other value).
 
     Example:
         >>> prev = [Individual(0, 1.0, {}), Individual(1, 3.0, {}), Individual(2, 2.0, {})]
         >>> new = [Individual(3, 0.5, {})]
         >>> [i.number for i in next_population(prev, new, population_size=3, n_elites=1,
-        ...                                    mode="generation")]
+        ...                                    mode="generational")]
         [1, 3]
         >>> [i.number for i in next_population(prev, new, population_size=3, n_elites=1,
         ...                                    mode="hall_of_fame")]
@@ -88,4 +122,6 @@ def next_population(
     """
     if mode == "hall_of_fame":
         return best([*previous, *members], population_size)
-    return best(previous, n_elites) + best(members, len(members))
+    if mode == "generational":
+        return best(previous, n_elites) + best(members, len(members))
+    raise ValueError(f"mode must be 'hall_of_fame' or 'generational', got {mode!r}.")

@@ -3,9 +3,11 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+from typing import Any
 
 import numpy as np
 import pytest
+from optuna.distributions import BaseDistribution
 from optuna.distributions import CategoricalDistribution
 from optuna.distributions import FloatDistribution
 from optuna.distributions import IntDistribution
@@ -13,6 +15,7 @@ from optuna.distributions import IntDistribution
 from optuna_ga._encoding import Space
 from optuna_ga._encoding import canonical_hash
 from optuna_ga._encoding import cardinality
+from optuna_ga._encoding import fits
 from optuna_ga._encoding import merge_order
 
 
@@ -122,3 +125,36 @@ def test_grid_lists_every_value() -> None:
     assert grid(FloatDistribution(0.0, 0.5, step=0.1)) == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
     with pytest.raises(ValueError, match="continuous"):
         grid(FloatDistribution(0.0, 1.0))
+
+
+def test_choices_equal_under_eq_are_one_value_in_the_encoding() -> None:
+    from optuna_ga._encoding import grid
+
+    dist = CategoricalDistribution([1, True, "x", 1.0])
+    assert cardinality(dist) == 2 and grid(dist) == [1, "x"]
+    space = Space({"c": dist})
+    assert space.n_choices.tolist() == [2]
+    assert space.encode({"c": True}).tolist() == space.encode({"c": 1}).tolist() == [0.0]
+    assert {space.decode(np.array([x]))["c"] for x in (-0.4, 0.0, 0.6, 1.4)} == {1, "x"}
+
+
+@pytest.mark.parametrize(
+    ("distribution", "value", "expected"),
+    [
+        (IntDistribution(0, 10, step=2), 4, True),
+        (IntDistribution(0, 10, step=2), 5, False),
+        (IntDistribution(0, 10), 3.5, False),
+        (IntDistribution(0, 10), 11, False),
+        (FloatDistribution(0.0, 1.0), True, False),
+        (FloatDistribution(0.0, 1.0), "0.5", False),
+        (FloatDistribution(0.0, 1.0, step=0.1), 0.30000000000000004, True),
+        (FloatDistribution(0.0, 1.0, step=0.1), 0.35, False),
+        (FloatDistribution(1e-3, 1.0, log=True), 0.0, False),
+        (CategoricalDistribution(["a", None]), None, True),
+        (CategoricalDistribution(["a"]), "b", False),
+    ],
+)
+def test_fits_agrees_with_what_optuna_accepts(
+    distribution: BaseDistribution, value: Any, expected: bool
+) -> None:
+    assert fits(distribution, value) is expected

@@ -6,6 +6,7 @@ import math
 import multiprocessing
 import time
 from collections import Counter
+from typing import Any
 
 import optuna
 import pytest
@@ -36,22 +37,22 @@ def storage_for(url: str) -> optuna.storages.BaseStorage:
     return make_storage(url, heartbeat_interval=None)
 
 
-def worker(url: str, study_name: str, seed: int | None, steady_state: bool) -> None:
+def worker(url: str, study_name: str, seed: int | None, population: Any) -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler = GeneticSampler(
-        population_size=POPULATION, n_elites=ELITES, steady_state=steady_state, seed=seed
+        population_size=POPULATION, n_elites=ELITES, population=population, seed=seed
     )
     study = optuna.load_study(study_name=study_name, storage=storage_for(url), sampler=sampler)
     study.optimize(objective, n_trials=TRIALS_PER_WORKER)
 
 
 def run_workers(
-    url: str, study_name: str, seeds: list[int | None], *, steady_state: bool = True
+    url: str, study_name: str, seeds: list[int | None], *, population: str = "steady"
 ) -> optuna.Study:
     optuna.create_study(study_name=study_name, storage=storage_for(url))
     context = multiprocessing.get_context("spawn")
     processes = [
-        context.Process(target=worker, args=(url, study_name, s, steady_state)) for s in seeds
+        context.Process(target=worker, args=(url, study_name, s, population)) for s in seeds
     ]
     for process in processes:
         process.start()
@@ -65,7 +66,7 @@ def delete(url: str, study_name: str) -> None:
     optuna.delete_study(study_name=study_name, storage=storage_for(url))
 
 
-def check(study: optuna.Study, *, steady_state: bool = True) -> None:
+def check(study: optuna.Study, *, population: str = "steady") -> None:
     trials = study.trials
     assert len(trials) == N_WORKERS * TRIALS_PER_WORKER
     assert all(t.state == TrialState.COMPLETE for t in trials)
@@ -80,15 +81,15 @@ def check(study: optuna.Study, *, steady_state: bool = True) -> None:
     last = max(generations)
     for g in range(last):
         assert generations[g] == len(generation_range(g, POPULATION, ELITES))
-    # Parents are individuals that had completed when the child was bred: in steady state any
-    # of them, also one numbered after the child (a later trial that finished first); in a
-    # generational population, members of earlier generations.
+    # Parents are individuals that had completed when the child was bred: in a steady
+    # population any of them, also one numbered after the child (a later trial that finished
+    # first); in a hall of fame (or a generational population), members of earlier generations.
     for trial in trials:
         for number in trial.user_attrs["ga_parents"]:
             parent = study.trials[number]
             assert number != trial.number and math.isfinite(parent.value)
             assert parent.datetime_complete <= trial.datetime_complete
-            if not steady_state:
+            if population != "steady":
                 generation = parent.user_attrs["ga_generation"]
                 assert generation < trial.user_attrs["ga_generation"]
     assert study.best_value == min(t.value for t in trials)
@@ -100,9 +101,9 @@ def test_four_workers_on_sqlite(sqlite_url: str, study_name: str) -> None:
 
 
 @pytest.mark.slow
-def test_four_generational_workers_on_sqlite(sqlite_url: str, study_name: str) -> None:
-    study = run_workers(sqlite_url, study_name, [5, 6, 7, 8], steady_state=False)
-    check(study, steady_state=False)
+def test_four_hall_of_fame_workers_on_sqlite(sqlite_url: str, study_name: str) -> None:
+    study = run_workers(sqlite_url, study_name, [5, 6, 7, 8], population="hall_of_fame")
+    check(study, population="hall_of_fame")
 
 
 @pytest.mark.slow

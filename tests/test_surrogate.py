@@ -1,29 +1,20 @@
-"""The surrogate's scores on small hand-computed cases, and guided breeding in the sampler."""
+"""The surrogate's maths (optuna_ga._surrogate) on small hand-computed cases.
+
+How the sampler uses it (when, among how many children, with which good group) is in
+test_guidance.py.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-from typing import Any
 
 import numpy as np
-import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution
 from optuna.distributions import FloatDistribution
 from optuna.distributions import IntDistribution
 
-import optuna_ga._sampler as sampler_module
-from optuna_ga import GeneticSampler
-from optuna_ga._breeding import Operators
-from optuna_ga._breeding import breed_candidates
-from optuna_ga._breeding import random_candidates
 from optuna_ga._encoding import Space
-from optuna_ga._encoding import canonical_hash
-from optuna_ga._encoding import fits
-from optuna_ga._history import History
-from optuna_ga._population import Individual
 from optuna_ga._surrogate import bandwidths
 from optuna_ga._surrogate import best_first
 from optuna_ga._surrogate import density_ratio
@@ -151,213 +142,6 @@ def test_n_good_bounds() -> None:
     assert [n_good(n, 0.15) for n in (1, 2, 7, 20, 1000)] == [1, 1, 2, 3, 150]
 
 
-SPACE = Space(
-    {
-        "f": FloatDistribution(-1.0, 1.0),
-        "flog": FloatDistribution(1e-4, 1e-1, log=True),
-        "fstep": FloatDistribution(0.0, 1.0, step=0.25),
-        "i": IntDistribution(1, 9),
-        "ilog": IntDistribution(8, 512, log=True),
-        "istep": IntDistribution(0, 20, step=5),
-        "c": CategoricalDistribution(["a", "b", None, 3]),
-        "cond": IntDistribution(0, 4),  # a conditional gene: absent in some parents
-    }
-)
-
-
-def test_candidates_are_distinct_valid_and_rarely_copies() -> None:
-    rng = np.random.default_rng(0)
-    population = []
-    for number in range(6):
-        params = SPACE.decode(
-            np.array([rng.uniform(lo, hi) for lo, hi in zip(SPACE.low, SPACE.high, strict=True)])
-        )
-        if number % 2:
-            del params["cond"]
-        population.append(Individual(number, float(number), params))
-    operators = Operators.named("roulette", "single_point", 0.9, None)
-    genomes = np.array([SPACE.encode(ind.params) for ind in population])
-    brood = breed_candidates(SPACE, population, genomes, operators, rng, 40)
-    children = [brood.proposal(SPACE, k) for k in range(len(brood))]
-    hashes = [canonical_hash(c.params) for c in children]
-    assert len(children) >= 35 and len(set(hashes)) == len(hashes)
-    assert {c.operator for c in children} == {"mutation", "crossover+mutation"}
-    by_number = {ind.number: ind.params for ind in population}
-    for child in children:
-        assert set(child.params) == set(SPACE.names)  # conditional genes filled in
-        for name, value in child.params.items():
-            assert fits(SPACE.distributions[name], value), (name, value)
-        assert child.operator.endswith("mutation") and child.parents
-    # A mutated discrete gene may round back to its value: a few copies, never chosen (they
-    # repeat an evaluated set), are allowed.
-    copies = [c for c in children if c.params == by_number[c.parents[0]]]
-    assert len(copies) <= 4
-
-
-@pytest.mark.parametrize("n_candidates", [2, 24])
-def test_guided_search_finds_the_last_points_of_a_finite_space(n_candidates: int) -> None:
-    def objective(trial: optuna.Trial) -> float:
-        return trial.suggest_int("a", 0, 4) + 10 * trial.suggest_int("b", 0, 3)
-
-    study = optuna.create_study(sampler=GeneticSampler(seed=2, n_candidates=n_candidates))
-    study.optimize(objective, n_trials=40)
-    assert sorted(t.value for t in study.trials) == sorted(
-        a + 10 * b for a in range(5) for b in range(4)
-    )
-
-
-def test_guided_children_are_unseen_with_a_pruner_and_conditional_genes() -> None:
-    def objective(trial: optuna.Trial) -> float:
-        value = _conditional(trial)
-        trial.report(value, 0)
-        if trial.number % 3 == 0:
-            raise optuna.TrialPruned()
-        return value
-
-    study = optuna.create_study(sampler=GeneticSampler(seed=4, n_candidates=16))
-    study.optimize(objective, n_trials=60)
-    keys = [canonical_hash(t.params) for t in study.trials]
-    assert len(set(keys)) == len(keys)
-
-
-def _conditional(trial: optuna.Trial) -> float:
-    x = trial.suggest_float("x", -5, 5)
-    n = trial.suggest_int("n", 1, 3)
-    units = [trial.suggest_int(f"u{i}", 8, 256, log=True) for i in range(n)]
-    act = trial.suggest_categorical("act", ["relu", "tanh", "gelu"])
-    lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
-    return (x - 1) ** 2 + sum(units) / 100 + (act == "tanh") + abs(lr - 0.01)
-
-
-def test_one_candidate_reproduces_the_classic_ga(monkeypatch: pytest.MonkeyPatch) -> None:
-    # n_candidates=1 is the GA without guidance: neither the brood nor the surrogate is made,
-    # and each child comes from ``breed`` alone. The golden hash pins its random stream. It was
-    # made with the draws of commit "Operators draw ... in one call" (one uniform array per
-    # mutation, Gumbel-top-2 roulette); the algorithm is the one of optuna-ga 0.1.0 (74e1800).
-    def never(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("the classic GA breeds no candidates and fits no surrogate")
-
-    monkeypatch.setattr(sampler_module, "breed_candidates", never)
-    monkeypatch.setattr(sampler_module, "density_ratio", never)
-    sampler = GeneticSampler(
-        seed=3, population_size=8, n_elites=2, n_candidates=1, steady_state=False
-    )
-    study = optuna.create_study(sampler=sampler)
-    study.optimize(_conditional, n_trials=60)
-    text = json.dumps([t.params for t in study.trials], sort_keys=True)
-    assert hashlib.sha256(text.encode()).hexdigest() == (
-        "8c152cb1de480e99ee842a3d850585262f1a9c2b5400fb14d7474b71070b7695"
-    )
-    assert not any("ga_surrogate_score" in t.user_attrs for t in study.trials)
-    operators = {t.user_attrs["ga_operator"] for t in study.trials}
-    assert {"crossover+mutation", "mutation"} <= operators
-
-
-def test_guided_children_record_their_score_and_true_lineage() -> None:
-    study = optuna.create_study(sampler=GeneticSampler(seed=0, population_size=8, n_candidates=16))
-    study.optimize(_conditional, n_trials=50)
-    children = [t for t in study.trials if t.user_attrs["ga_generation"] > 0]
-    assert children
-    for t in children:
-        if t.user_attrs["ga_operator"] in ("random", "immigrant"):
-            continue
-        assert isinstance(t.user_attrs["ga_surrogate_score"], float)
-        assert all(p < t.number for p in t.user_attrs["ga_parents"])
-    keys = [canonical_hash(t.params) for t in study.trials]
-    assert len(set(keys)) == len(keys)
-
-
-def test_guided_breeding_beats_the_classic_ga_on_a_smooth_problem() -> None:
-    def sphere(trial: optuna.Trial) -> float:
-        return sum(trial.suggest_float(f"x{i}", -5, 5) ** 2 for i in range(4))
-
-    def median_best(**kwargs: Any) -> float:
-        best = []
-        for seed in range(5):
-            study = optuna.create_study(sampler=GeneticSampler(seed=seed, **kwargs))
-            study.optimize(sphere, n_trials=80)
-            best.append(study.best_value)
-        return float(np.median(best))
-
-    assert median_best() < 0.7 * median_best(n_candidates=1, steady_state=False)
-
-
-def test_same_seed_guided_runs_are_reproducible() -> None:
-    def run() -> list[dict]:
-        study = optuna.create_study(sampler=GeneticSampler(seed=5, n_candidates=8))
-        study.optimize(_conditional, n_trials=40)
-        return [t.params for t in study.trials]
-
-    assert run() == run()
-
-
-@pytest.mark.parametrize("bad", [0, -1, 2.0, True, "8", None])
-def test_bad_n_candidates_raise(bad: object) -> None:
-    with pytest.raises(ValueError, match="n_candidates"):
-        GeneticSampler(n_candidates=bad)  # type: ignore[arg-type]
-
-
-def test_history_encodings_grow_with_the_study_and_match_encode() -> None:
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    study.optimize(_conditional, n_trials=12)
-    history = History(study.direction)
-    history.update(study.trials)
-    space = history.space
-    first = history.encoded(space)
-    assert first.genomes.shape == (12, len(space))
-    study.optimize(_conditional, n_trials=5)
-    history.update(study.trials)
-    grown = history.encoded(space)
-    assert grown.genomes.shape == (17, len(space))
-    np.testing.assert_array_equal(grown.genomes[:12], first.genomes)
-    for t in study.trials:
-        np.testing.assert_array_equal(
-            grown.of([history.individuals[t.number]])[0], space.encode(t.params)
-        )
-    assert grown.scores.tolist() == [-t.value for t in study.trials]  # minimised: negated
-    # A one-off space (a trial's own distributions) is encoded apart, the cache kept.
-    other = Space({**space.distributions, "x": FloatDistribution(-9, 9)})
-    assert history.encoded(other).genomes.shape == (17, len(space))
-    assert history.encoded(space).genomes is grown.genomes  # nothing new: the same arrays
-
-
-def test_young_studies_choose_among_twice_as_many_children(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-
-    seen: list[tuple[int, int]] = []
-    real = sampler_module.breed_candidates
-
-    def spy(space: Space, population: Any, genomes: Any, *args: Any) -> Any:
-        operators, rng, n = args
-        seen.append((n_finished[0], n))
-        return real(space, population, genomes, operators, rng, n)
-
-    n_finished = [0]
-    monkeypatch.setattr(sampler_module, "breed_candidates", spy)
-    study = optuna.create_study(sampler=GeneticSampler(seed=0, population_size=4, n_candidates=3))
-    study.optimize(
-        _conditional, n_trials=40, callbacks=[lambda s, t: n_finished.__setitem__(0, t.number + 1)]
-    )
-    assert seen and {n for done, n in seen if done < 20} == {6}
-    assert {n for done, n in seen if done >= 20} == {3}
-
-
-def test_mature_studies_count_more_individuals_as_good(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[tuple[int, float]] = []
-    real = sampler_module.density_ratio
-
-    def spy(candidates: Any, observed: Any, *args: Any, gamma: float, **kwargs: Any) -> Any:
-        seen.append((len(observed), gamma))
-        return real(candidates, observed, *args, gamma=gamma, **kwargs)
-
-    monkeypatch.setattr(sampler_module, "density_ratio", spy)
-    study = optuna.create_study(sampler=GeneticSampler(seed=0, population_size=4, n_candidates=3))
-    study.optimize(_conditional, n_trials=60)
-    assert {gamma for n, gamma in seen if n < 40} == {sampler_module.SURROGATE_GAMMA}
-    assert {gamma for n, gamma in seen if n >= 40} == {sampler_module.MATURE_GAMMA}
-
-
 def test_best_first_is_a_stable_sort_of_the_best() -> None:
     scores = np.array([2.0, 5.0, 2.0, 5.0, 1.0, 2.0])
     assert best_first(scores, 1).tolist() == [1]
@@ -369,31 +153,3 @@ def test_best_first_is_a_stable_sort_of_the_best() -> None:
         s = rng.integers(0, 4, size=30).astype(float)
         k = int(rng.integers(1, 31))
         assert best_first(s, k).tolist() == np.argsort(-s, kind="stable")[:k].tolist()
-
-
-def test_random_individuals_are_guided_once_a_few_have_finished() -> None:
-    study = optuna.create_study(sampler=GeneticSampler(seed=2, population_size=10, n_candidates=8))
-    study.optimize(_conditional, n_trials=10)  # generation 0
-    after = sampler_module.GUIDED_RANDOM_AFTER
-    for t in study.trials:
-        assert t.user_attrs["ga_generation"] == 0
-        assert t.user_attrs["ga_operator"] == "random" and t.user_attrs["ga_parents"] == []
-        assert ("ga_surrogate_score" in t.user_attrs) == (t.number >= after)
-    classic = optuna.create_study(sampler=GeneticSampler(seed=2, n_candidates=1))
-    classic.optimize(_conditional, n_trials=10)
-    assert not any("ga_surrogate_score" in t.user_attrs for t in classic.trials)
-
-    def coarse(trial: optuna.Trial) -> float:  # every gene has at most 20 values: not guided
-        return trial.suggest_int("a", 0, 19) + (trial.suggest_categorical("b", ["x", "y"]) == "x")
-
-    study = optuna.create_study(sampler=GeneticSampler(seed=2, population_size=10, n_candidates=8))
-    study.optimize(coarse, n_trials=10)
-    assert not any("ga_surrogate_score" in t.user_attrs for t in study.trials)
-
-
-def test_random_candidates_have_no_parents() -> None:
-    brood = random_candidates(SPACE, np.random.default_rng(0), 5)
-    assert brood.genomes.shape == (5, len(SPACE))
-    proposal = brood.proposal(SPACE, 2, 0.5)
-    assert proposal.operator == "random" and proposal.parents == [] and proposal.score == 0.5
-    assert all(fits(SPACE.distributions[k], v) for k, v in proposal.params.items())

@@ -214,7 +214,7 @@ def _run(objective: Any, n_trials: int, *, sampler: Any = None, **kwargs: Any) -
     study = optuna.create_study(
         direction="maximize",
         sampler=sampler
-        or GeneticSampler(population_size=4, n_elites=1, steady_state=False, seed=0),
+        or GeneticSampler(population_size=4, n_elites=1, population="hall_of_fame", seed=0),
         pruner=optuna.pruners.NopPruner(),
         **kwargs,
     )
@@ -342,7 +342,7 @@ def _check_bounded(url: str, study_name: str, folder: Path) -> None:
         direction=study.direction,
         population_size=POPULATION,
         n_elites=ELITES,
-        modes=[GeneticSampler().population_mode],  # the sampler's default
+        modes=[GeneticSampler().population],  # the sampler's default
     )
     stored = set(os.listdir(folder))
     assert {trials[n].user_attrs["ga_weights"] for n in keep} <= stored
@@ -378,7 +378,7 @@ def _parents_by_ga(mode_kwargs: dict[str, Any], n_trials: int) -> None:
             direction=trial.study.direction,
             population_size=6,
             n_elites=2,
-            modes=[sampler.population_mode],
+            modes=[sampler.population],
         )
         x = trial.suggest_float("x", -3, 3)
         n = trial.suggest_int("n", 1, 3)
@@ -396,12 +396,20 @@ def _parents_by_ga(mode_kwargs: dict[str, Any], n_trials: int) -> None:
     assert max(sizes) <= 6 + 2  # a population plus the running trial's parents
 
 
-@pytest.mark.parametrize(
-    "mode_kwargs",
-    [{}, {"steady_state": False}, {"steady_state": False, "hall_of_fame": False}],
-)
-def test_live_parents_holds_every_future_parent(mode_kwargs) -> None:
-    _parents_by_ga(mode_kwargs, 80)
+@pytest.mark.parametrize("population", ["steady", "hall_of_fame", "generational"])
+def test_live_parents_holds_every_future_parent(population) -> None:
+    _parents_by_ga({"population": population}, 80)
+
+
+def test_live_parents_refuses_an_unknown_mode() -> None:
+    with pytest.raises(ValueError, match=r"^modes must be one of 'steady'"):
+        live_parents(
+            [],
+            direction=optuna.study.StudyDirection.MAXIMIZE,
+            population_size=2,
+            n_elites=1,
+            modes=["steady_state"],
+        )
 
 
 def test_inheritance_off_changes_nothing(tiny, tmp_path) -> None:

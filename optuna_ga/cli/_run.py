@@ -32,6 +32,8 @@ from optuna.trial import TrialState
 
 from optuna_ga import _store
 from optuna_ga._architectures import BUILTIN_ARCHITECTURES
+from optuna_ga._population import POPULATIONS
+from optuna_ga._population import PopulationMode
 from optuna_ga._sampler import MAX_CANDIDATES
 from optuna_ga._sampler import GeneticSampler
 from optuna_ga.cli._best import print_best
@@ -77,8 +79,6 @@ FLAGS = {
     "crossover_prob": "--crossover-prob",
     "mutation_prob": "--mutation-prob",
     "n_immigrants": "--n-immigrants",
-    "hall_of_fame": "--hall-of-fame",
-    "steady_state": "--steady-state",
     "n_candidates": "--n-candidates",
     "inherit_epochs": "--inherit-epochs",
     "max_training_time": "--max-training-time",
@@ -212,18 +212,12 @@ def add_arguments(run: argparse.ArgumentParser) -> None:
         help="random newcomers",
     )
     ga.add_argument(
-        "--steady-state",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="breed every child from the best trials finished so far; --no-steady-state: "
-        "from the previous generation's population (see --hall-of-fame)",
-    )
-    ga.add_argument(
-        "--hall-of-fame",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="with --no-steady-state: breed from the best of all time; --no-hall-of-fame: "
-        "from the elites and the last generation",
+        "--population",
+        choices=POPULATIONS,
+        default="steady",
+        help="where parents come from: the best trials finished so far (steady), the best of "
+        "all time up to the previous generation (hall_of_fame), or the elites and the last "
+        "generation (generational)",
     )
     ga.add_argument(
         "--n-candidates",
@@ -317,8 +311,7 @@ class RunConfig:
     crossover_prob: float
     mutation_prob: float | None
     n_immigrants: int
-    hall_of_fame: bool
-    steady_state: bool
+    population: PopulationMode
     n_candidates: int
     seed: int
     heartbeat_interval: int | None  # None: no heartbeat
@@ -343,8 +336,7 @@ class RunConfig:
             crossover_prob=self.crossover_prob,
             mutation_prob=self.mutation_prob,
             n_immigrants=self.n_immigrants,
-            hall_of_fame=self.hall_of_fame,
-            steady_state=self.steady_state,
+            population=self.population,
             n_candidates=self.n_candidates,
             seed=self.seed,
             **extra,

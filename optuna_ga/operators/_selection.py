@@ -1,22 +1,41 @@
 """Parent selection: fitness-proportionate (roulette), tournament and rank.
 
-Every function takes *scores* where higher is better (the sampler negates the objective of a
-``minimize`` study) and returns the indices of two distinct parents. With a single candidate,
-both indices are 0.
+A selection draws ``n_pairs`` pairs of parents at once (see :class:`Selection`): one pair per
+child to breed, so a single child is one pair. Every selection takes *scores* where higher is
+better (the sampler negates the objective of a ``minimize`` study) and returns the indices of
+two distinct parents per pair. With a single candidate, both indices are 0.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 
-Selection = Callable[[np.ndarray, np.random.Generator], tuple[int, int]]
-#: ``(scores, size, rng) -> (size, 2)`` parent indices: ``size`` draws of a selection at once.
-PairSelection = Callable[[np.ndarray, int, np.random.Generator], np.ndarray]
-
 TOURNAMENT_SIZE = 3
+
+
+class Selection(Protocol):
+    """What ``GeneticSampler(selection=...)`` accepts besides a name: a callable.
+
+    ``selection(scores, n_pairs, rng)`` returns an ``(n_pairs, 2)`` integer array: row ``k``
+    holds the indices (into ``scores``) of the two parents of child ``k``. The two should
+    differ when there are two candidates or more; a child of two equal indices is a mutated
+    copy of that parent. Draw every random number from ``rng``, so that the study stays
+    reproducible.
+
+    Example:
+        >>> import numpy as np
+        >>> def best_two(scores, n_pairs, rng):  # no randomness: always the two best
+        ...     top = np.argsort(-scores, kind="stable")[:2]
+        ...     return np.tile(top, (n_pairs, 1))
+        >>> best_two(np.array([1.0, 5.0, 3.0]), 2, np.random.default_rng(0)).tolist()
+        [[1, 2], [1, 2]]
+    """
+
+    def __call__(self, scores: np.ndarray, n_pairs: int, rng: np.random.Generator) -> np.ndarray:
+        """``(n_pairs, 2)`` parent indices drawn from candidates with these ``scores``."""
 
 
 def roulette_weights(scores: np.ndarray) -> np.ndarray:
@@ -50,75 +69,21 @@ def roulette_weights(scores: np.ndarray) -> np.ndarray:
     return weights / weights.sum()
 
 
-def _two_by_weights(weights: np.ndarray, rng: np.random.Generator) -> tuple[int, int]:
-    first, second = pairs_by_weights(weights, 1, rng)[0]
-    return int(first), int(second)
-
-
-def roulette(scores: np.ndarray, rng: np.random.Generator) -> tuple[int, int]:
-    """Draw two distinct parents with probability proportional to :func:`roulette_weights`.
-
-    Reference: J. H. Holland, *Adaptation in Natural and Artificial Systems*, 1975.
+def rank_weights(scores: np.ndarray) -> np.ndarray:
+    """Linear ranking weights: the worst weighs 1, the best ``n`` (ties by position), normalised.
 
     Example:
-        >>> from optuna_ga.operators import rank, roulette, tournament
-        >>> i, j = roulette(np.array([0.0, 1.0, 10.0]), np.random.default_rng(0))
-        >>> i != j and {i, j} <= {0, 1, 2}
-        True
+        >>> (rank_weights(np.array([10.0, -5.0, 3.0])) * 6).tolist()
+        [3.0, 1.0, 2.0]
     """
-    return _two_by_weights(roulette_weights(scores), rng)
-
-
-def rank(scores: np.ndarray, rng: np.random.Generator) -> tuple[int, int]:
-    """Linear rank selection: the worst weighs 1, the best ``n`` (ties by position).
-
-    Insensitive to the scale of the objective. Reference: J. E. Baker, *Adaptive selection
-    methods for genetic algorithms*, ICGA 1985.
-
-    Example:
-        >>> from optuna_ga.operators import rank, roulette, tournament
-        >>> i, j = rank(np.array([1.0, 5.0, 3.0]), np.random.default_rng(0))
-        >>> i != j
-        True
-    """
-    return _two_by_weights(_rank_weights(scores), rng)
-
-
-def tournament(scores: np.ndarray, rng: np.random.Generator) -> tuple[int, int]:
-    """Two tournaments of :data:`TOURNAMENT_SIZE` candidates drawn without replacement.
-
-    The second tournament excludes the first winner. Reference: B. L. Miller and D. E.
-    Goldberg, *Genetic algorithms, tournament selection, and the effects of noise*, 1995.
-
-    Example:
-        >>> from optuna_ga.operators import rank, roulette, tournament
-        >>> i, j = tournament(np.array([0.0, 1.0, 2.0, 3.0]), np.random.default_rng(0))
-        >>> i != j
-        True
-    """
-    scores = np.asarray(scores, dtype=float)
-    n = len(scores)
-
-    def one(candidates: np.ndarray) -> int:
-        size = min(TOURNAMENT_SIZE, len(candidates))
-        drawn = rng.choice(candidates, size=size, replace=False)
-        return int(drawn[np.argmax(scores[drawn])])
-
-    first = one(np.arange(n))
-    if n == 1:
-        return first, first
-    return first, one(np.delete(np.arange(n), first))
-
-
-def _rank_weights(scores: np.ndarray) -> np.ndarray:
     order = np.argsort(np.asarray(scores, dtype=float), kind="stable")
     weights = np.empty(len(order))
     weights[order] = np.arange(1, len(order) + 1, dtype=float)
     return weights / weights.sum()
 
 
-def pairs_by_weights(weights: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """``size`` pairs of distinct indices, each drawn as :func:`roulette` draws one pair.
+def pairs_by_weights(weights: np.ndarray, n_pairs: int, rng: np.random.Generator) -> np.ndarray:
+    """``n_pairs`` pairs of distinct indices, drawn with probability proportional to ``weights``.
 
     The first of a pair is drawn with probability proportional to ``weights`` (all positive),
     the second likewise among the others. Both at once by the Gumbel-top-2 trick: the two
@@ -132,46 +97,63 @@ def pairs_by_weights(weights: np.ndarray, size: int, rng: np.random.Generator) -
     """
     n = len(weights)
     if n == 1:
-        return np.zeros((size, 2), dtype=int)
-    keys = np.log(weights) + rng.gumbel(size=(size, n))
+        return np.zeros((n_pairs, 2), dtype=int)
+    keys = np.log(weights) + rng.gumbel(size=(n_pairs, n))
     return np.argsort(-keys, axis=1, kind="stable")[:, :2]
 
 
-def roulette_pairs(scores: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """``size`` draws of :func:`roulette` at once, as a ``(size, 2)`` array."""
-    return pairs_by_weights(roulette_weights(scores), size, rng)
+def roulette(scores: np.ndarray, n_pairs: int, rng: np.random.Generator) -> np.ndarray:
+    """Pairs drawn with probability proportional to :func:`roulette_weights`.
+
+    Reference: J. H. Holland, *Adaptation in Natural and Artificial Systems*, 1975.
+
+    Example:
+        >>> pairs = roulette(np.array([0.0, 1.0, 10.0]), 3, np.random.default_rng(0))
+        >>> pairs.shape, bool(np.all(pairs[:, 0] != pairs[:, 1]))
+        ((3, 2), True)
+    """
+    return pairs_by_weights(roulette_weights(scores), n_pairs, rng)
 
 
-def rank_pairs(scores: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """``size`` draws of :func:`rank` at once, as a ``(size, 2)`` array."""
-    return pairs_by_weights(_rank_weights(scores), size, rng)
+def rank(scores: np.ndarray, n_pairs: int, rng: np.random.Generator) -> np.ndarray:
+    """Pairs drawn with probability proportional to :func:`rank_weights` (linear ranking).
+
+    Insensitive to the scale of the objective. Reference: J. E. Baker, *Adaptive selection
+    methods for genetic algorithms*, ICGA 1985.
+
+    Example:
+        >>> rank(np.array([1.0, 5.0, 3.0]), 1, np.random.default_rng(0)).shape
+        (1, 2)
+    """
+    return pairs_by_weights(rank_weights(scores), n_pairs, rng)
 
 
-def tournament_pairs(scores: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """``size`` draws of :func:`tournament` at once, as a ``(size, 2)`` array.
+def tournament(scores: np.ndarray, n_pairs: int, rng: np.random.Generator) -> np.ndarray:
+    """Per pair, two tournaments of :data:`TOURNAMENT_SIZE` candidates drawn without replacement.
 
     Each tournament's entrants are the first :data:`TOURNAMENT_SIZE` of a random order; the
-    second tournament's order excludes the first winner.
+    second tournament's order excludes the first winner. Reference: B. L. Miller and D. E.
+    Goldberg, *Genetic algorithms, tournament selection, and the effects of noise*, 1995.
+
+    Example:
+        >>> tournament(np.array([5.0, 1.0, 9.0]), 2, np.random.default_rng(0)).tolist()
+        [[2, 0], [2, 0]]
     """
     scores = np.asarray(scores, dtype=float)
     n = len(scores)
     if n == 1:
-        return np.zeros((size, 2), dtype=int)
-    rows = np.arange(size)
+        return np.zeros((n_pairs, 2), dtype=int)
+    rows = np.arange(n_pairs)
 
     def winners(keys: np.ndarray, k: int) -> np.ndarray:
         entrants = np.argpartition(keys, k - 1, axis=1)[:, :k]
         return entrants[rows, np.argmax(scores[entrants], axis=1)]
 
-    keys = rng.random((size, n))
+    keys = rng.random((n_pairs, n))
     first = winners(keys, min(TOURNAMENT_SIZE, n))
     keys[rows, first] = np.inf  # never an entrant of the second tournament
     return np.stack([first, winners(keys, min(TOURNAMENT_SIZE, n - 1))], axis=1)
 
 
+#: The selections that ``GeneticSampler(selection=...)`` knows by name.
 SELECTIONS: dict[str, Selection] = {"roulette": roulette, "tournament": tournament, "rank": rank}
-PAIR_SELECTIONS: dict[str, PairSelection] = {
-    "roulette": roulette_pairs,
-    "tournament": tournament_pairs,
-    "rank": rank_pairs,
-}

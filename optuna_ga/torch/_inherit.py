@@ -42,6 +42,9 @@ from optuna.trial import TrialState
 from torch import nn
 
 from optuna_ga._history import History
+from optuna_ga._population import POPULATIONS
+from optuna_ga._population import PopulationMode
+from optuna_ga._population import check_population
 from optuna_ga._population import generation_of
 from optuna_ga._sampler import GeneticSampler
 from optuna_ga._store import PARENTS_ATTR
@@ -67,7 +70,6 @@ WEIGHTS_ATTR = "ga_weights"
 INHERITED_ATTR = "ga_inherited"
 WEIGHTS_FILE = "ga_weights.pt"
 _FORMAT = "optuna_ga.torch.weights/1"
-_MODES = ("steady_state", "hall_of_fame", "generation")
 
 
 class ArtifactStore(Protocol):
@@ -162,7 +164,7 @@ def live_parents(
     direction: optuna.study.StudyDirection,
     population_size: int,
     n_elites: int,
-    modes: Iterable[str] = _MODES,
+    modes: Iterable[PopulationMode] = POPULATIONS,
     digest: History | None = None,
 ) -> set[int]:
     """Numbers of the finished trials that a running or future child may still have as parent.
@@ -177,9 +179,9 @@ def live_parents(
         direction: The study's direction.
         population_size: The sampler's population size.
         n_elites: The sampler's number of elites.
-        modes: Any of ``"steady_state"``, ``"hall_of_fame"`` and ``"generation"`` (the
-            sampler's :attr:`~optuna_ga.GeneticSampler.population_mode`); with several, the
-            union is kept.
+        modes: Any of ``"steady"``, ``"hall_of_fame"`` and ``"generational"`` (the
+            sampler's :attr:`~optuna_ga.GeneticSampler.population`); with several, the union
+            is kept. Any other value raises ``ValueError``.
         digest: A digest of the study to bring up to date and read (the sampler's, which
             has digested the earlier trials already); default: a new one, which hashes every
             finished trial.
@@ -194,6 +196,7 @@ def live_parents(
         ...                     population_size=2, n_elites=1, modes=["hall_of_fame"]))
         [1, 3]
     """
+    modes = [check_population(mode, "modes") for mode in modes]
     digest = History(direction) if digest is None else digest
     unfinished = digest.update(trials)
     keep: set[int] = set()
@@ -358,7 +361,7 @@ class WeightStore:
             direction=study.direction,
             population_size=sampler.population_size,
             n_elites=sampler.n_elites,
-            modes=[sampler.population_mode],
+            modes=[sampler.population],
             # The sampler's digest of this process: each finished trial is hashed once per
             # process, not once per trial that completes after it.
             digest=history(study, refresh=False),

@@ -1,0 +1,131 @@
+"""Guidance: when the surrogate picks among bred children, among how many, and which it picks.
+
+The surrogate's maths (a density ratio between good and bad individuals) is in
+:mod:`optuna_ga._surrogate`; this module holds the policy that uses it, tuned on the benchmarks
+in ``benchmarks/RESULTS.md``:
+
+* each trial evaluates the most promising of ``n_candidates`` children bred for it; while the
+  study is young it chooses among ``early_factor`` times as many: each early trial is a large
+  share of the budget, and later, on noisy objectives, sharper picks chase lucky values;
+* the surrogate treats the best ``gamma`` of the individuals as good, and the best
+  ``mature_gamma`` once the study is mature: on a noisy objective the best few values of a long
+  study are largely lucky draws, and children bred to look like them chase the luck; a broader
+  good group follows the regions that are good on average;
+* once ``guided_random_after`` individuals have finished, each remaining random individual of
+  generation 0 is the most promising of ``n_candidates`` uniform random points, if some gene
+  has more than :data:`~optuna_ga._surrogate.FINE_SIZE` values: random points rarely land near
+  a good value of such a gene. Where every gene is coarse (all of the public tables), ten random
+  points cover each gene, and guidance only narrowed generation 0. Immigrants stay uniform.
+
+Pure: nothing here sees a study.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from optuna_ga._breeding import Brood
+from optuna_ga._breeding import Proposal
+from optuna_ga._encoding import Space
+from optuna_ga._history import Encoded
+from optuna_ga._surrogate import FINE_SIZE
+from optuna_ga._surrogate import bandwidths
+from optuna_ga._surrogate import density_ratio
+
+
+@dataclass(frozen=True)
+class Guidance:
+    """The guidance policy of a sampler (see the module docstring).
+
+    Study ages are counted in finished individuals (trials completed with a finite value), as
+    multiples of ``population_size``.
+
+    Args:
+        n_candidates: Children bred per trial; 1 turns guidance off (the classic GA).
+        gamma: Share of the individuals that the surrogate treats as good.
+        mature_sizes: A study is mature from ``mature_sizes * population_size`` individuals on.
+        mature_gamma: ``gamma`` of a mature study.
+        early_sizes: A study is young below ``early_sizes * population_size`` individuals.
+        early_factor: A young study chooses among ``early_factor * n_candidates`` children.
+        guided_random_after: Individuals finished before generation 0 is guided.
+
+    Example:
+        >>> guidance = Guidance(n_candidates=24)
+        >>> [guidance.brood_size(n, population_size=10) for n in (0, 49, 50)]
+        [48, 48, 24]
+        >>> [guidance.gamma_at(n, population_size=10) for n in (99, 100)]
+        [0.15, 0.25]
+    """
+
+    n_candidates: int = 24
+    gamma: float = 0.15
+    mature_sizes: int = 10
+    mature_gamma: float = 0.25
+    early_sizes: int = 5
+    early_factor: int = 2
+    guided_random_after: int = 4
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the surrogate chooses among several children (``n_candidates > 1``)."""
+        return self.n_candidates > 1
+
+    def brood_size(self, n_individuals: int, *, population_size: int) -> int:
+        """Children to breed for a trial when ``n_individuals`` have finished."""
+        if n_individuals < self.early_sizes * population_size:
+            return self.n_candidates * self.early_factor
+        return self.n_candidates
+
+    def gamma_at(self, n_individuals: int, *, population_size: int) -> float:
+        """The surrogate's share of good individuals when ``n_individuals`` have finished."""
+        if n_individuals >= self.mature_sizes * population_size:
+            return self.mature_gamma
+        return self.gamma
+
+    def guides_random(self, space: Space, n_individuals: int) -> bool:
+        """Whether a random individual of generation 0 is chosen among random candidates."""
+        return (
+            self.enabled
+            and bool(np.any(space.sizes > FINE_SIZE))
+            and n_individuals >= self.guided_random_after
+        )
+
+    def choose(
+        self,
+        encoded: Encoded,
+        space: Space,
+        brood: Brood,
+        is_duplicate: Callable[[dict[str, Any]], bool],
+        *,
+        population_size: int,
+    ) -> Proposal | None:
+        """The unseen child the surrogate scores highest, with its score; None if all repeat.
+
+        Args:
+            encoded: The finished individuals and pruned trials, encoded over ``space``.
+            space: The genes.
+            brood: The children to choose from.
+            is_duplicate: Whether a parameter set repeats an evaluated or claimed one.
+            population_size: The sampler's population size (it measures the study's age).
+        """
+        gamma = self.gamma_at(len(encoded.scores), population_size=population_size)
+        ratio = density_ratio(
+            brood.genomes,
+            encoded.genomes,
+            encoded.scores,
+            space.low,
+            space.high,
+            space.n_choices,
+            gamma=gamma,
+            extra_bad=encoded.pruned,
+            bandwidth=bandwidths(space.sizes),
+        )
+        for k in np.argsort(-ratio, kind="stable"):
+            proposal = brood.proposal(space, int(k), round(float(ratio[k]), 6))
+            if not is_duplicate(proposal.params):
+                return proposal
+        return None
