@@ -221,6 +221,25 @@ def test_a_trial_that_finds_no_unseen_set_fails_with_a_clear_error() -> None:
     assert len(study.trials) == 20 and len(set(hashes(study))) == 18
 
 
+def test_a_small_conditional_space_ends_without_a_repeat() -> None:
+    # 8 points: 2 with one layer, 6 with two (the issue measured 9 trials, 1 repeat).
+    def objective(trial: optuna.Trial) -> float:
+        n_layers = trial.suggest_int("n_layers", 1, 2)
+        first = trial.suggest_categorical("first", ["a", "b"])
+        if n_layers == 1:
+            return float(first == "a")
+        second = trial.suggest_categorical("second", ["a", "b", "c"])
+        return 2 + (first == "a") + "abc".index(second)
+
+    for seed in range(3):
+        study = optuna.create_study(sampler=GeneticSampler(population_size=4, seed=seed))
+        study.optimize(objective, n_trials=20, catch=(SearchSpaceExhausted,))
+        complete = study.get_trials(states=(TrialState.COMPLETE,))
+        assert len(complete) == len({canonical_hash(t.params) for t in complete}) == 8
+        (failed,) = study.get_trials(states=(TrialState.FAIL,))
+        assert failed.number == 8 and failed.user_attrs["ga_operator"] == "exhausted"
+
+
 def test_choices_equal_under_eq_are_one_point_for_dedup_and_exhaustion() -> None:
     def objective(trial: optuna.Trial) -> float:
         c = trial.suggest_categorical("c", [1, True, "x"])

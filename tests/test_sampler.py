@@ -560,22 +560,3 @@ def test_a_resumed_study_with_another_population_size_is_refused(sqlite_url: str
     assert [t.user_attrs["ga_generation"] for t in study.trials[-3:]] == [
         generation_of(n, 10, 2)[0] for n in (14, 15, 16)
     ]
-
-
-def test_a_small_conditional_space_ends_without_a_repeat() -> None:
-    # 8 points: 2 with one layer, 6 with two (the issue measured 9 trials, 1 repeat).
-    def objective(trial: optuna.Trial) -> float:
-        n_layers = trial.suggest_int("n_layers", 1, 2)
-        first = trial.suggest_categorical("first", ["a", "b"])
-        if n_layers == 1:
-            return float(first == "a")
-        second = trial.suggest_categorical("second", ["a", "b", "c"])
-        return 2 + (first == "a") + "abc".index(second)
-
-    for seed in range(3):
-        study = optuna.create_study(sampler=GeneticSampler(population_size=4, seed=seed))
-        study.optimize(objective, n_trials=20, catch=(SearchSpaceExhausted,))
-        complete = study.get_trials(states=(TrialState.COMPLETE,))
-        assert len(complete) == len(set(hashes(study))) == 8
-        (failed,) = study.get_trials(states=(TrialState.FAIL,))
-        assert failed.number == 8 and failed.user_attrs["ga_operator"] == "exhausted"
