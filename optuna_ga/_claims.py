@@ -48,8 +48,9 @@ Propose = Callable[[History, set[str]], Proposal]
 class SearchSpaceExhausted(optuna.exceptions.OptunaError):
     """No parameter set is left that was neither evaluated nor held by another trial.
 
-    Raised from the trial's first ``suggest_*`` call, so the trial fails before the objective
-    trains anything, and the study is stopped. ``study.optimize`` re-raises it unless it is in
+    Raised from the trial's ``suggest_*`` call at which every value would repeat an evaluated or
+    held set, so the trial fails before the objective has all its parameters (before it trains
+    anything, for an objective that suggests first), and the study is stopped. ``study.optimize`` re-raises it unless it is in
     ``catch``: pass ``catch=(SearchSpaceExhausted,)`` to end a run on a finite space quietly.
     """
 

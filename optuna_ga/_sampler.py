@@ -74,9 +74,9 @@ class GeneticSampler(BaseSampler):
     No parameter set that is already complete, pruned, running or waiting is evaluated again
     (hashes over canonical JSON, claimed in storage). When a finite search space is exhausted,
     the study stops; a trial that finds no unseen set left (a worker that asked while the last
-    sets were taken, or a conditional space) fails at its first ``suggest_*`` with
-    :class:`SearchSpaceExhausted` instead of repeating one, and ``study.optimize`` re-raises it
-    unless ``catch=(SearchSpaceExhausted,)``.
+    sets were taken, or a conditional space) fails with :class:`SearchSpaceExhausted` at the
+    ``suggest_*`` call that would repeat one, and ``study.optimize`` re-raises it unless
+    ``catch=(SearchSpaceExhausted,)``.
 
     Failed and pruned trials, and trials whose value is NaN or infinite, are never parents.
 
