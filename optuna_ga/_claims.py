@@ -50,8 +50,9 @@ class SearchSpaceExhausted(optuna.exceptions.OptunaError):
 
     Raised from the trial's ``suggest_*`` call at which every value would repeat an evaluated or
     held set, so the trial fails before the objective has all its parameters (before it trains
-    anything, for an objective that suggests first), and the study is stopped. ``study.optimize`` re-raises it unless it is in
-    ``catch``: pass ``catch=(SearchSpaceExhausted,)`` to end a run on a finite space quietly.
+    anything, for an objective that suggests first), and the study is stopped.
+    ``study.optimize`` re-raises it unless it is in ``catch``: pass
+    ``catch=(SearchSpaceExhausted,)`` to end a run on a finite space quietly.
     """
 
 
