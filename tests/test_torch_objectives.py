@@ -20,6 +20,7 @@ from optuna_ga.torch import build_cnn  # noqa: E402
 from optuna_ga.torch import build_mlp  # noqa: E402
 from optuna_ga.torch import count_params  # noqa: E402
 from optuna_ga.torch import load_dataset  # noqa: E402
+from optuna_ga.torch import measure_latency  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -78,6 +79,11 @@ def _study(direction: str = "maximize", **kwargs) -> optuna.Study:
         ({"seed": -1}, "seed"),
         ({"num_threads": 0}, "num_threads"),
         ({"max_params": True}, "max_params"),
+        ({"objectives": ["accuracy", "flops"]}, "objectives"),
+        ({"objectives": []}, "objectives"),
+        ({"objectives": ["params", "macs"]}, "objectives"),
+        ({"objectives": ["accuracy", "loss"]}, "objectives"),
+        ({"objectives": ["accuracy", "params", "params"]}, "objectives"),
     ],
 )
 def test_mlp_rejects_bad_arguments(digits, kwargs, argument):
@@ -158,6 +164,52 @@ def test_study_records_attrs_and_rebuilds_from_params(digits):
         assert build_mlp(trial, digits.input_shape, digits.n_classes).__repr__() == repr(rebuilt)
         # The same params through a FixedTrial reproduce the suggestion and the value.
         assert objective.suggest(FixedTrial(trial.params)) == trial.params
+
+
+def test_several_objectives_return_one_value_each_in_order(digits):
+    names = ["params", "accuracy", "macs", "latency", "train_time"]
+    objective = MLPObjective(dataset=digits, objectives=names, **SMALL_MLP)
+    assert objective.objectives == tuple(names)
+    assert objective.directions == ["minimize", "maximize", "minimize", "minimize", "minimize"]
+    assert objective.direction == "maximize"  # the validation metric's
+    # Pruners are not consulted: Optuna refuses reports in multi-objective studies.
+    study = optuna.create_study(
+        directions=objective.directions,
+        sampler=optuna.samplers.RandomSampler(seed=0),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=0, n_warmup_steps=0),
+    )
+    study.optimize(objective, n_trials=3)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 3
+    for trial in study.trials:
+        params, accuracy, macs, latency, train_time = trial.values
+        assert params == trial.user_attrs["n_params"] and macs == trial.user_attrs["macs"]
+        assert 0.0 < accuracy <= 1.0 and latency > 0.0 and train_time > 0.0
+        assert trial.user_attrs["latency_ms"] == pytest.approx(latency, abs=1e-6)
+        assert trial.intermediate_values == {}
+    # The accuracy is the single-objective run's, for the same parameters and seed.
+    single = MLPObjective(dataset=digits, **SMALL_MLP)
+    fixed = FixedTrial(study.trials[0].params, number=0)
+    assert single(fixed) == study.trials[0].values[1]
+
+
+def test_loss_with_the_parameter_count(digits):
+    objective = MLPObjective(dataset=digits, objectives=("loss", "params"), **SMALL_MLP)
+    assert objective.directions == ["minimize", "minimize"] and objective.direction == "minimize"
+    loss, n_params = objective(FixedTrial(MLP_PARAMS))
+    assert loss > 0.0 and n_params == count_params(objective.build(MLP_PARAMS))
+    # One objective named is the single-objective form: a float.
+    value = MLPObjective(dataset=digits, objectives=["loss"], **SMALL_MLP)(FixedTrial(MLP_PARAMS))
+    assert value == loss
+
+
+def test_latency_is_per_sample_and_checks_its_arguments():
+    model = torch.nn.Linear(64, 10)
+    assert measure_latency(model, torch.zeros(8, 64), repeats=1) > 0.0
+    assert model.training  # left as it was
+    with pytest.raises(ValueError, match="repeats"):
+        measure_latency(model, torch.zeros(8, 64), repeats=0)
+    with pytest.raises(ValueError, match="inputs"):
+        measure_latency(model, torch.zeros(0, 64))
 
 
 def test_median_pruner_prunes(digits):

@@ -55,6 +55,8 @@ from optuna_ga.torch._data import DataSplits
 from optuna_ga.torch._data import load_dataset
 from optuna_ga.torch._models import count_params
 from optuna_ga.torch._models import estimate_macs
+from optuna_ga.torch._models import measure_latency
+from optuna_ga.torch._objectives import OBJECTIVES
 from optuna_ga.torch._objectives import CNNObjective
 from optuna_ga.torch._objectives import MLPObjective
 from optuna_ga.torch._objectives import Objective
@@ -73,6 +75,7 @@ from optuna_ga.torch.architectures.mlp import build_mlp
 
 __all__ = [
     "DATASETS",
+    "OBJECTIVES",
     "Architecture",
     "CNNObjective",
     "DataSplits",
@@ -94,6 +97,7 @@ __all__ = [
     "load_config",
     "load_dataset",
     "load_model",
+    "measure_latency",
     "register_architecture",
     "save_model",
     "train_best",

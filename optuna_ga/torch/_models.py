@@ -6,6 +6,8 @@ The architectures themselves live in :mod:`optuna_ga.torch.architectures`, one m
 from __future__ import annotations
 
 import math
+import statistics
+import time
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
@@ -176,3 +178,38 @@ def estimate_macs(model: nn.Module, input_shape: Sequence[int]) -> int:
             h.remove()
         model.train(was_training)
     return total
+
+
+def measure_latency(model: nn.Module, inputs: torch.Tensor, *, repeats: int = 5) -> float:
+    """Inference latency in milliseconds per sample: the median of timed batched passes.
+
+    The model runs in eval mode without gradients on ``inputs`` (a batch on the model's
+    device), once to warm up and then ``repeats`` times; on CUDA each pass is synchronised.
+    A wall-clock figure: it varies with the machine and its load.
+
+    Example:
+        >>> import torch
+        >>> latency = measure_latency(nn.Linear(64, 10), torch.zeros(32, 64))
+        >>> latency > 0.0
+        True
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats!r}.")
+    if len(inputs) == 0:
+        raise ValueError("inputs must hold at least one sample.")
+    cuda = inputs.device.type == "cuda"
+    times = []
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            for i in range(repeats + 1):
+                start = time.perf_counter()
+                model(inputs)
+                if cuda:
+                    torch.cuda.synchronize(inputs.device)
+                if i:  # the first pass warms up
+                    times.append(time.perf_counter() - start)
+    finally:
+        model.train(was_training)
+    return 1000.0 * statistics.median(times) / len(inputs)

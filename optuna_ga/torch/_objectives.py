@@ -3,14 +3,15 @@
 An objective is a callable ``objective(trial) -> float``. It suggests the network's genes (its
 architecture's, see :mod:`optuna_ga.torch.architectures`) and then the training genes, builds
 the network from the suggested parameters with the architecture's ``build``, trains it and
-returns the best validation accuracy (or loss). Genes are suggested in a stable order (layer 1's
-before layer 2's), which matters for single-point crossover.
+returns the best validation accuracy (or loss), or, with ``objectives``, a tuple such as
+(accuracy, parameter count) for a multi-objective study. Genes are suggested in a stable order
+(layer 1's before layer 2's), which matters for single-point crossover.
 
 What a trial records as user attrs: ``architecture``, ``seed``, ``n_params``, ``macs``
-(multiply-accumulates per sample), ``epochs``, ``train_seconds``, ``stopped_by``,
-``best_epoch`` and, for trials that end without a value, ``failure``. With
-``inherit_weights=True`` also ``ga_inherited`` and, once trained, ``ga_weights`` (see
-:mod:`optuna_ga.torch._inherit`).
+(multiply-accumulates per sample), ``latency_ms`` (with the ``"latency"`` objective),
+``epochs``, ``train_seconds``, ``stopped_by``, ``best_epoch`` and, for trials that end without
+a value, ``failure``. With ``inherit_weights=True`` also ``ga_inherited`` and, once trained,
+``ga_weights`` (see :mod:`optuna_ga.torch._inherit`).
 
 Failures never stop a study: a run whose loss turns NaN or infinite, and a network over
 ``max_params``, end as **pruned** trials (``failure`` is ``"diverged"`` or
@@ -55,6 +56,7 @@ from optuna_ga.torch._inherit import ArtifactStore
 from optuna_ga.torch._inherit import WeightStore
 from optuna_ga.torch._models import count_params
 from optuna_ga.torch._models import estimate_macs
+from optuna_ga.torch._models import measure_latency
 from optuna_ga.torch._training import OPTIMIZERS
 from optuna_ga.torch._training import TrainingDivergedError
 from optuna_ga.torch._training import TrainingLog
@@ -64,9 +66,20 @@ from optuna_ga.torch._training import trial_seed
 from optuna_ga.torch.architectures import Architecture
 from optuna_ga.torch.architectures import get_architecture
 
-__all__ = ["CNNObjective", "MLPObjective", "Objective"]
+__all__ = ["OBJECTIVES", "CNNObjective", "MLPObjective", "Objective"]
 
 _MAX_BATCH = 1 << 16
+_LATENCY_BATCH = 256
+
+#: What an objective can return, and the direction of each.
+OBJECTIVES: dict[str, Literal["maximize", "minimize"]] = {
+    "accuracy": "maximize",
+    "loss": "minimize",
+    "params": "minimize",
+    "macs": "minimize",
+    "latency": "minimize",
+    "train_time": "minimize",
+}
 
 DatasetArg = str | DataSplits | tuple[Any, Any] | torch.utils.data.Dataset[Any]
 
@@ -90,6 +103,26 @@ def _seeded(seed: int, device: torch.device) -> Iterator[None]:
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
+
+
+def _check_objectives(objectives: Sequence[str]) -> tuple[str, ...]:
+    names = (objectives,) if isinstance(objectives, str) else tuple(objectives)
+    allowed = ", ".join(map(repr, OBJECTIVES))
+    if not names or any(name not in OBJECTIVES for name in names):
+        raise ValueError(f"objectives must be names from {allowed}; got {objectives!r}.")
+    if len(set(names)) != len(names):
+        raise ValueError(f"objectives must not repeat a name; got {objectives!r}.")
+    return names
+
+
+def _metric_of(objectives: tuple[str, ...]) -> str:
+    metrics = [name for name in objectives if name in ("accuracy", "loss")]
+    if len(metrics) != 1:
+        raise ValueError(
+            "objectives must hold exactly one of 'accuracy' and 'loss' (the validation "
+            f"metric); got {list(objectives)!r}."
+        )
+    return metrics[0]
 
 
 class Objective:
@@ -121,6 +154,15 @@ class Objective:
             for no cap.
         metric: ``"accuracy"`` (returned, maximise) or ``"loss"`` (validation cross-entropy,
             minimise). :attr:`direction` says which.
+        objectives: For a multi-objective study, the values to return, in order, from
+            ``"accuracy"`` or ``"loss"`` (exactly one of them: the validation metric, which
+            replaces ``metric``), ``"params"`` (trainable parameters), ``"macs"``
+            (multiply-accumulates per sample), ``"latency"`` (measured inference time in ms per
+            sample, batches of up to 256 validation samples, median of 5 passes: it varies
+            with the machine and its load) and ``"train_time"`` (seconds of training). None
+            (the default) returns the metric alone. :attr:`directions` gives the study's
+            directions. Optuna does not prune multi-objective trials, so a pruner is not
+            consulted (``max_params`` still prunes).
         seed: Base seed, >= 0; trial ``n`` trains with ``trial_seed(seed, n)``.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; None picks CUDA when available. With
             several GPUs, give each worker process its own
@@ -182,6 +224,7 @@ class Objective:
         patience: int | None = 5,
         max_training_time: float | None = None,
         metric: str = "accuracy",
+        objectives: Sequence[str] | None = None,
         seed: int = 0,
         device: str | torch.device | None = None,
         num_threads: int | None = 1,
@@ -224,7 +267,8 @@ class Objective:
         )
         if metric not in ("accuracy", "loss"):
             raise ValueError(f"metric must be 'accuracy' or 'loss', got {metric!r}.")
-        self._metric = metric
+        self._objectives = (metric,) if objectives is None else _check_objectives(objectives)
+        self._metric = self._objectives[0] if objectives is None else _metric_of(self._objectives)
         self._seed = check_int("seed", seed, 0)
         self._num_threads = (
             None if num_threads is None else check_int("num_threads", num_threads, 1)
@@ -265,8 +309,27 @@ class Objective:
 
     @property
     def direction(self) -> Literal["maximize", "minimize"]:
-        """``"maximize"`` for accuracy, ``"minimize"`` for loss: pass it to create_study."""
-        return "maximize" if self._metric == "accuracy" else "minimize"
+        """The validation metric's: ``"maximize"`` for accuracy, ``"minimize"`` for loss.
+
+        Pass it to ``create_study(direction=...)``; with several ``objectives`` pass
+        :attr:`directions` instead.
+        """
+        return OBJECTIVES[self._metric]
+
+    @property
+    def objectives(self) -> tuple[str, ...]:
+        """The names of the values a trial returns, in order (``("accuracy",)`` by default)."""
+        return self._objectives
+
+    @property
+    def directions(self) -> list[Literal["maximize", "minimize"]]:
+        """One direction per objective: pass it to ``create_study(directions=...)``.
+
+        Example:
+            >>> MLPObjective(objectives=["accuracy", "params"]).directions
+            ['maximize', 'minimize']
+        """
+        return [OBJECTIVES[name] for name in self._objectives]
 
     @property
     def data(self) -> DataSplits:
@@ -287,8 +350,10 @@ class Objective:
         """Build the (untrained) network of a parameter dict for this objective's data."""
         return self._architecture.build(params, self._data.input_shape, self._data.n_classes)
 
-    def __call__(self, trial: optuna.Trial | BaseTrial) -> float:
+    def __call__(self, trial: optuna.Trial | BaseTrial) -> float | tuple[float, ...]:
         """Suggest, build and train one network; return its best validation value.
+
+        With several ``objectives``, return one value per objective, in their order.
 
         Raises:
             optuna.TrialPruned: If the pruner stops the trial, the loss diverges, or the
@@ -317,7 +382,8 @@ class Objective:
             model = self.build(params).to(self._device)
             n_params = count_params(model)
             trial.set_user_attr("n_params", n_params)
-            trial.set_user_attr("macs", estimate_macs(model, data.input_shape))
+            macs = estimate_macs(model, data.input_shape)
+            trial.set_user_attr("macs", macs)
             if self._max_params is not None:
                 trial.set_constraint("max_params", float(n_params - self._max_params))
                 if n_params > self._max_params:
@@ -332,6 +398,8 @@ class Objective:
                     epochs = self._inherit_epochs
 
             def on_epoch(epoch: int, value: float) -> None:
+                if len(self._objectives) > 1:
+                    return  # Optuna neither takes reports from nor prunes these trials
                 trial.report(value, epoch)
                 if trial.should_prune():
                     raise optuna.TrialPruned(f"pruned after epoch {epoch}")
@@ -369,7 +437,18 @@ class Objective:
         if weights is not None and heir is not None:
             weights.save(heir, model, params)
             weights.delete_stale(heir)
-        return log.best_value
+        if len(self._objectives) == 1:
+            return log.best_value
+        values = {
+            self._metric: log.best_value,
+            "params": float(n_params),
+            "macs": float(macs),
+            "train_time": log.seconds,
+        }
+        if "latency" in self._objectives:
+            values["latency"] = measure_latency(model, data.x_val[:_LATENCY_BATCH])
+            trial.set_user_attr("latency_ms", round(values["latency"], 6))
+        return tuple(values[name] for name in self._objectives)
 
 
 class MLPObjective(Objective):
