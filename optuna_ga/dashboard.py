@@ -55,6 +55,7 @@ from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial
 from optuna.trial import TrialState
 
+from optuna_ga import _store
 from optuna_ga._population import generation_of
 from optuna_ga._population import generation_range
 from optuna_ga.storages import mask_password
@@ -179,7 +180,7 @@ def _publish(
         current = dashboard.get_note(study)
         kept = current.split(NOTE_HEADING, 1)[0].rstrip()
         dashboard.save_note(study, f"{kept}\n\n{body}" if kept else body)
-    study._storage.set_study_system_attr(study._study_id, AS_OF_ATTR, as_of)
+    _store.set_study_attr(study, AS_OF_ATTR, as_of)
     return as_of
 
 
@@ -203,7 +204,7 @@ def panels_as_of(study: optuna.Study) -> dict[str, Any] | None:
         >>> panels_as_of(study)
         {'trial': 5, 'finished': 6}
     """
-    value = study._storage.get_study_system_attrs(study._study_id).get(AS_OF_ATTR)
+    value = _store.study_attr(study, AS_OF_ATTR)
     return dict(value) if isinstance(value, dict) else None
 
 
@@ -584,38 +585,35 @@ class PanelRefresher:
         """
         with self._lock:
             changed = []
-            for summary in self._storage.get_all_studies():
-                study_id = summary._study_id
+            for stored in _store.studies(self._storage):
                 try:
-                    finished = self._storage.get_all_trials(
-                        study_id, deepcopy=False, states=_FINISHED
-                    )
+                    finished = _store.finished_trials(stored)
                 except KeyError:  # deleted since it was listed
                     continue
                 state = {
                     "trial": max((t.number for t in finished), default=None),
                     "finished": len(finished),
                 }
-                if self._seen.get(study_id) == state:
+                if self._seen.get(stored.study_id) == state:
                     continue
-                if study_id not in self._waiting:
-                    self._waiting[study_id] = next(self._line)
-                waiting = self._waiting[study_id]
-                single = len(summary.directions) == 1
-                changed.append((waiting, study_id, summary.study_name, single, finished, state))
+                if stored.study_id not in self._waiting:
+                    self._waiting[stored.study_id] = next(self._line)
+                changed.append((self._waiting[stored.study_id], stored, finished, state))
             published: list[str] = []
             attempts = 0
-            for _, study_id, name, single, finished, state in sorted(changed, key=lambda c: c[:2]):
-                if single and any(_data.GENERATION_ATTR in t.user_attrs for t in finished):
-                    attrs = self._storage.get_study_system_attrs(study_id)
-                    if attrs.get(AS_OF_ATTR) != state:
-                        if attempts >= self._max_per_tick:
-                            continue  # next tick, first in line
-                        attempts += 1
-                        if not self._publish(study_id, name):
-                            self._waiting[study_id] = next(self._line)  # after the others
-                            continue
-                        published.append(name)
+            for _, stored, finished, state in sorted(changed, key=lambda c: c[0]):
+                study_id = stored.study_id
+                is_ga = stored.n_objectives == 1 and any(
+                    _data.GENERATION_ATTR in t.user_attrs for t in finished
+                )
+                if is_ga and _store.study_attr(stored, AS_OF_ATTR) != state:
+                    if attempts >= self._max_per_tick:
+                        continue  # next tick, first in line
+                    attempts += 1
+                    if not self._publish(study_id, stored.name):
+                        self._waiting[study_id] = next(self._line)  # after the others
+                        continue
+                    published.append(stored.name)
                 self._seen[study_id] = state
                 self._waiting.pop(study_id, None)
             return published

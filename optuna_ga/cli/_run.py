@@ -27,7 +27,6 @@ from types import FrameType
 from typing import Any
 
 import optuna
-from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 
 from optuna_ga import _store
@@ -634,19 +633,15 @@ class _Run:
     def _fail(self, worker: Worker, *, retry: bool) -> list[int]:
         """Mark the worker's RUNNING trials FAIL (retry: queue their parameters again)."""
         assert self.study is not None
-        storage = self.study._storage
         running = dict(worker.running)
         for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             if trial.system_attrs.get(WORKER_ATTR) == worker.token and trial.number not in running:
-                running[trial.number] = trial._trial_id  # it had no time to send the number
+                running[trial.number] = _store.trial_id(trial)  # it had no time to send it
                 worker.started += 1
         failed = []
         for number_, trial_id in sorted(running.items()):
-            try:
-                if storage.get_trial(trial_id).state != TrialState.RUNNING:
-                    continue
-                storage.set_trial_state_values(trial_id, TrialState.FAIL)
-            except UpdateFinishedTrialError:  # it finished before the worker died
+            dead = _store.fail_if_running(self.study, trial_id)
+            if dead is None:  # it finished before the worker died
                 continue
             failed.append(number_)
             if retry:
@@ -654,7 +649,7 @@ class _Run:
                     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                     # What a heartbeat-stale trial gets, without waiting for the grace period.
                     callback = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)
-                dead = copy.deepcopy(storage.get_trial(trial_id))
+                dead = copy.deepcopy(dead)
                 # The retry is any worker's to take, here or on another machine: no token.
                 dead.system_attrs = {
                     k: v for k, v in dead.system_attrs.items() if k != WORKER_ATTR
