@@ -38,7 +38,6 @@ from dataclasses import field
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
-from typing import TYPE_CHECKING
 from typing import Any
 
 import optuna
@@ -49,10 +48,8 @@ from optuna_ga import _store
 from optuna_ga._sampler import GeneticSampler
 from optuna_ga.cli._common import error_text
 from optuna_ga.cli._common import local_file
+from optuna_ga.cli._config import RunConfig
 from optuna_ga.storages import make_storage
-
-if TYPE_CHECKING:
-    from optuna_ga.cli._run import RunConfig
 
 #: System attr of a trial created by a worker of ``optuna-ga run``: the worker's token.
 WORKER_ATTR = "optuna_ga:cli_worker"
