@@ -41,6 +41,7 @@ Needs ``pip install "optuna-ga[dashboard]"`` (plotly and optuna-dashboard), impo
 from __future__ import annotations
 
 import atexit
+import inspect
 import itertools
 import math
 import threading
@@ -48,7 +49,10 @@ import time
 from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from typing import Any
+from typing import TypedDict
+from typing import cast
 
 import optuna
 from optuna.storages import BaseStorage
@@ -56,12 +60,15 @@ from optuna.trial import FrozenTrial
 from optuna.trial import TrialState
 
 from optuna_ga import _store
+from optuna_ga import visualization
 from optuna_ga._population import generation_of
 from optuna_ga._population import generation_range
 from optuna_ga.storages import mask_password
 from optuna_ga.visualization import _data
-from optuna_ga.visualization import _plotly
 from optuna_ga.visualization._imports import require
+
+if TYPE_CHECKING:
+    from typing import Unpack
 
 __all__ = [
     "AS_OF_ATTR",
@@ -69,6 +76,7 @@ __all__ = [
     "PLOT_IDS",
     "GenerationPublisher",
     "PanelRefresher",
+    "PublishOptions",
     "panels_as_of",
     "publish",
     "summary_note",
@@ -131,50 +139,61 @@ def publish(
         >>> publish(study)
         ['optuna-ga-generations', 'optuna-ga-allele-frequency', 'optuna-ga-genealogy']
     """
-    _publish(
-        study,
-        population_size=population_size,
-        n_elites=n_elites,
-        params=params,
-        top_k=top_k,
-        note=note,
-        max_note_rows=max_note_rows,
-    )
+    options: PublishOptions = {
+        "population_size": population_size,
+        "n_elites": n_elites,
+        "params": params,
+        "top_k": top_k,
+        "note": note,
+        "max_note_rows": max_note_rows,
+    }
+    _publish(study, options)
     return list(PLOT_IDS.values())
 
 
-def _publish(
-    study: optuna.Study,
-    *,
-    population_size: int | None,
-    n_elites: int | None,
-    params: Sequence[str] | None,
-    top_k: int | None,
-    note: bool,
-    max_note_rows: int,
-) -> dict[str, Any]:
-    """:func:`publish`; the :data:`AS_OF_ATTR` value it saved."""
-    if isinstance(max_note_rows, bool) or not isinstance(max_note_rows, int) or max_note_rows < 1:
-        raise ValueError(f"max_note_rows must be an int >= 1, got {max_note_rows!r}.")
+class PublishOptions(TypedDict, total=False):
+    """The keyword arguments of :func:`publish`, which :class:`GenerationPublisher` takes too."""
+
+    population_size: int | None
+    n_elites: int | None
+    params: Sequence[str] | None
+    top_k: int | None
+    note: bool
+    max_note_rows: int
+
+
+#: The defaults of :func:`publish`'s keyword arguments (those of its signature).
+_DEFAULTS = cast(
+    PublishOptions,
+    {
+        name: parameter.default
+        for name, parameter in inspect.signature(publish).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    },
+)
+
+
+def _publish(study: optuna.Study, options: PublishOptions) -> dict[str, Any]:
+    """:func:`publish` with every option given; the :data:`AS_OF_ATTR` value it saved."""
+    max_note_rows = options["max_note_rows"]
+    _check_rows(max_note_rows, "max_note_rows")
     dashboard = require("optuna_dashboard")
-    go = require("plotly.graph_objects")
-    records, distributions, direction = _data.study_records(
-        study, population_size=population_size, n_elites=n_elites
+    require("plotly.graph_objects")  # before the study is read
+    data = visualization.study_records(
+        study, population_size=options["population_size"], n_elites=options["n_elites"]
     )
-    stats = _data.generation_stats(records, direction=direction)
-    alleles = _data.allele_frequencies(records, distributions, params=params)
-    tree = _data.genealogy(records, direction=direction, top_k=top_k)
     figures = {
-        "generations": _plotly._generations_figure(go, records, stats, direction),
-        "allele_frequency": _plotly._allele_figure(go, alleles),
-        "genealogy": _plotly._genealogy_figure(go, tree, direction, top_k),
+        "generations": visualization.generations_figure(data),
+        "allele_frequency": visualization.allele_frequency_figure(data, options["params"]),
+        "genealogy": visualization.genealogy_figure(data, top_k=options["top_k"]),
     }
+    records, distributions, direction = data
     as_of = {"trial": records[-1].number if records else None, "finished": len(records)}
     for name, figure in figures.items():  # as of which trial: a second, smaller title line
         figure.layout.title.text = f"{figure.layout.title.text}<br><sup>{_as_of_text(as_of)}</sup>"
         figure.layout.margin.t = 62  # (on one line it ran under the panel's plotly toolbar)
         dashboard.save_plotly_graph_object(study, figure, graph_object_id=PLOT_IDS[name])
-    if note:
+    if options["note"]:
         rows = _data.generation_summary(records, distributions, direction=direction)
         body = summary_note(rows, direction=direction, max_rows=max_note_rows, as_of=as_of)
         current = dashboard.get_note(study)
@@ -182,6 +201,11 @@ def _publish(
         dashboard.save_note(study, f"{kept}\n\n{body}" if kept else body)
     _store.set_study_attr(study, AS_OF_ATTR, as_of)
     return as_of
+
+
+def _check_rows(value: Any, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an int >= 1, got {value!r}.")
 
 
 def panels_as_of(study: optuna.Study) -> dict[str, Any] | None:
@@ -250,8 +274,7 @@ def summary_note(
         | 0 | &emsp;4 | &emsp;3 | &emsp;1 | &emsp;2 | &emsp;1 | &emsp;0.500 | &emsp;100%
           | &emsp;0 |
     """
-    if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
-        raise ValueError(f"max_rows must be an int >= 1, got {max_rows!r}.")
+    _check_rows(max_rows, "max_rows")
     if not rows:
         return f"{NOTE_HEADING}\n\nNo finished trials yet."
     last = rows[-1]
@@ -315,16 +338,12 @@ class GenerationPublisher:
     has a finished trial, the last, unfinished one too.
 
     Args:
-        population_size: The GeneticSampler's ``population_size``; ``None`` reads it from the
-            study's sampler (an error if that is not a GeneticSampler).
-        n_elites: The GeneticSampler's ``n_elites``; ``None`` reads it likewise.
-        params: Parameters of the allele plot; ``None`` means all.
-        top_k: Genealogy of the ``top_k`` best trials only; ``None`` draws every trial.
-        note: Whether to rewrite the study note's summary table too.
-        max_note_rows: Generations in the note's table.
         min_interval: Least number of seconds between two publishes that no completed
             generation asks for, from 0 to 3600; 0 publishes after every trial. A publish
             takes about 0.2 s at 200 trials.
+        options: The keyword arguments of :func:`publish` (:class:`PublishOptions`), for
+            each publish. A ``population_size`` or ``n_elites`` of ``None`` is read from the
+            study's sampler, which must then be a GeneticSampler.
 
     Attributes:
         published: Generations whose completion this callback published, in order.
@@ -336,9 +355,9 @@ class GenerationPublisher:
         >>> import optuna
         >>> from optuna_ga import GeneticSampler
         >>> from optuna_ga.dashboard import GenerationPublisher
+        >>> publisher = GenerationPublisher()  # population size and elites: the sampler's
         >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
         >>> study = optuna.create_study(sampler=GeneticSampler(population_size=6, n_elites=1))
-        >>> publisher = GenerationPublisher()
         >>> study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2, n_trials=18,
         ...                callbacks=[publisher])
         >>> publisher.published  # 6 trials in generation 0, then 5 each: 2 of generation 3
@@ -349,17 +368,14 @@ class GenerationPublisher:
         {'trial': 17, 'finished': 18}
     """
 
-    def __init__(
-        self,
-        *,
-        population_size: int | None = None,
-        n_elites: int | None = None,
-        params: Sequence[str] | None = None,
-        top_k: int | None = None,
-        note: bool = True,
-        max_note_rows: int = 12,
-        min_interval: float = 10.0,
-    ) -> None:
+    def __init__(self, *, min_interval: float = 10.0, **options: Unpack[PublishOptions]) -> None:
+        unknown = sorted(set(options) - set(_DEFAULTS))
+        if unknown:
+            raise TypeError(f"GenerationPublisher got unexpected keyword arguments {unknown}.")
+        self._options: PublishOptions = {**_DEFAULTS, **options}
+        population_size = self._options["population_size"]
+        n_elites = self._options["n_elites"]
+        top_k = self._options["top_k"]
         if population_size is not None:
             _data._check_population(population_size, 0 if n_elites is None else n_elites)
         elif n_elites is not None and (
@@ -370,12 +386,7 @@ class GenerationPublisher:
             isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1
         ):
             raise ValueError(f"top_k must be a positive int or None, got {top_k!r}.")
-        if (
-            isinstance(max_note_rows, bool)
-            or not isinstance(max_note_rows, int)
-            or max_note_rows < 1
-        ):
-            raise ValueError(f"max_note_rows must be an int >= 1, got {max_note_rows!r}.")
+        _check_rows(self._options["max_note_rows"], "max_note_rows")
         if (
             isinstance(min_interval, bool)
             or not isinstance(min_interval, int | float)
@@ -387,12 +398,8 @@ class GenerationPublisher:
             )
         require("optuna_dashboard")
         require("plotly.graph_objects")
-        self._population_size = population_size
-        self._n_elites = n_elites
-        self._params = list(params) if params is not None else None
-        self._top_k = top_k
-        self._note = note
-        self._max_note_rows = max_note_rows
+        params = self._options["params"]
+        self._options["params"] = list(params) if params is not None else None
         self._min_interval = float(min_interval)
         self._lock = threading.Lock()
         self._study: optuna.Study | None = None
@@ -406,7 +413,9 @@ class GenerationPublisher:
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         """Publish now, or within ``min_interval`` seconds (the callback protocol)."""
-        size, elites = _data.resolve_population(study, self._population_size, self._n_elites)
+        size, elites = _data.resolve_population(
+            study, self._options["population_size"], self._options["n_elites"]
+        )
         if size is None:
             raise ValueError(
                 "population_size must be given to GenerationPublisher when the study's sampler "
@@ -462,15 +471,8 @@ class GenerationPublisher:
             return
         size, elites = self._population
         start = time.perf_counter()
-        self.as_of = _publish(
-            self._study,
-            population_size=size,
-            n_elites=elites,
-            params=self._params,
-            top_k=self._top_k,
-            note=self._note,
-            max_note_rows=self._max_note_rows,
-        )
+        options: PublishOptions = {**self._options, "population_size": size, "n_elites": elites}
+        self.as_of = _publish(self._study, options)
         self.seconds.append(time.perf_counter() - start)
         self._last = time.monotonic()
         self._pending = False
