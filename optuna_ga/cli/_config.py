@@ -1,11 +1,11 @@
 """The options of ``optuna-ga run``, each declared once, and the config its workers get.
 
-Each option is one field of :class:`RunConfig`, declared with :func:`option`: its type, default,
-flags, help and range. Everything else comes from these fields: the parser's arguments
-(:func:`add_arguments`), the arguments of the sampler and of the objective
-(:meth:`RunConfig.sampler`, :meth:`RunConfig.objective`), what the study records
-(:meth:`RunConfig.recorded`) and the flags that name library arguments in messages
-(:func:`user_message`). A new option is a new field.
+Each option is one field of :class:`RunConfig`, declared with :func:`option` (:func:`ga` and
+:func:`training` for the options of those groups): its type, default, flags, help and range.
+Everything else comes from these fields: the parser's arguments (:func:`add_arguments`), the
+arguments of the sampler and of the objective (:meth:`RunConfig.sampler`,
+:meth:`RunConfig.objective`), what the study records (:meth:`RunConfig.recorded`) and the flags
+that name library arguments in messages (:func:`user_message`). A new option is a new field.
 
 This module imports neither :mod:`optuna_ga.cli._run` nor :mod:`optuna_ga.cli._workers`; both
 import it.
@@ -120,9 +120,30 @@ class Option:
         return said
 
 
-def option(*flags: str, default: Any = None, **settings: Any) -> Any:
-    """A field of :class:`RunConfig`: ``default``, and the :class:`Option` made of the rest."""
-    return field(default=default, metadata={"option": Option(flags=flags, **settings)})
+def option(flags: str | tuple[str, ...], default: Any, help: str, **settings: Any) -> Any:
+    """A field of :class:`RunConfig`: its default, and the :class:`Option` made of the rest."""
+    flags = (flags,) if isinstance(flags, str) else flags
+    return field(default=default, metadata={"option": Option(flags=flags, help=help, **settings)})
+
+
+def ga(flag: str, default: Any, help: str, **settings: Any) -> Any:
+    """An option of the genetic algorithm: an argument of the sampler, in the GA group."""
+    return option(flag, default, help, **{"group": GA, "sampler": True, **settings})
+
+
+def training(flags: str | tuple[str, ...], default: Any, help: str, **settings: Any) -> Any:
+    """An option of the training: an argument of the objective unless told otherwise."""
+    return option(flags, default, help, **{"group": TRAINING, "objective": True, **settings})
+
+
+def count(**bounds: float) -> dict[str, Any]:
+    """The settings of an option that takes a whole number (``N``), within ``bounds``."""
+    return {"metavar": "N", "parse": number(integer=True, **bounds)}
+
+
+def seconds(**bounds: Any) -> dict[str, Any]:
+    """The settings of an option that takes seconds, within ``bounds``."""
+    return {"metavar": "SECONDS", "parse": number(**bounds)}
 
 
 def _options() -> Iterator[tuple[Field[Any], Option]]:
@@ -138,250 +159,164 @@ class RunConfig:
     attr keeps.
     """
 
-    storage: str = option("--storage", default=DEFAULT_STORAGE, metavar="URL", help="storage URL")
+    storage: str = option("--storage", DEFAULT_STORAGE, "storage URL", metavar="URL")
     study_name: str = option(
-        "--study-name", default="", metavar="NAME", help="study name (default: MODEL-DATASET)"
+        "--study-name", "", "study name (default: MODEL-DATASET)", metavar="NAME"
     )
     model: str = option(
         "--model",
-        default="mlp",
+        "mlp",
+        "architecture of the networks to search",
         choices=MODELS,
-        help="architecture of the networks to search",
         objective=True,
         parameter="architecture",
     )
     dataset: str = option(
         "--dataset",
-        default="digits",
+        "digits",
+        "digits, mnist, fashion-mnist or cifar10",
         metavar="NAME",
-        help="digits, mnist, fashion-mnist or cifar10",
         objective=True,
     )
     data_dir: str | None = option(
         "--data-dir",
+        None,
+        "folder of the torchvision datasets (default: $OPTUNA_GA_DATA or ~/.cache/optuna_ga/data)",
         metavar="DIR",
-        help="folder of the torchvision datasets (default: $OPTUNA_GA_DATA or "
-        "~/.cache/optuna_ga/data)",
         objective=True,
     )
     download: bool = option(
         "--download",
-        default=False,
+        False,
+        "download a missing dataset (default: off)",
         action="store_true",
-        help="download a missing dataset (default: off)",
         objective=True,
         said_as=("download=True",),
     )
     n_trials: int | None = option(
         "--n-trials",
-        metavar="N",
-        parse=number(integer=True, minimum=1),
-        help=f"trials to add in this run (default: {DEFAULT_N_TRIALS}, or until --timeout)",
+        None,
+        f"trials to add in this run (default: {DEFAULT_N_TRIALS}, or until --timeout)",
         worker=False,
+        **count(minimum=1),
     )
     timeout: float | None = option(
         "--timeout",
-        metavar="SECONDS",
-        parse=number(above=0),
-        help="seconds after which no new trial starts (default: none)",
+        None,
+        "seconds after which no new trial starts (default: none)",
+        **seconds(above=0),
     )
     workers: int = option(
         "--workers",
-        default=1,
-        metavar="N",
-        parse=number(integer=True, minimum=1, maximum=MAX_WORKERS),
-        help="worker processes on this machine, sharing --n-trials",
+        1,
+        "worker processes on this machine, sharing --n-trials",
         worker=False,
+        **count(minimum=1, maximum=MAX_WORKERS),
     )
     publish: bool = option(
         "--publish",
-        default=True,
+        True,
+        "save the GA panels and a summary note to the study for optuna-dashboard, after every "
+        "generation",
         action=argparse.BooleanOptionalAction,
-        help="save the GA panels and a summary note to the study for optuna-dashboard, after "
-        "every generation",
         worker=False,
     )
     progress_interval: float = option(
         "--progress-interval",
-        default=30,
-        metavar="SECONDS",
-        parse=number(minimum=0),
-        help="without a terminal, seconds between progress lines; 0: none",
+        30,
+        "without a terminal, seconds between progress lines; 0: none",
         worker=False,
+        **seconds(minimum=0),
     )
     heartbeat_interval: int | None = option(  # None: no heartbeat
         "--heartbeat-interval",
-        default=30,
-        metavar="SECONDS",
-        parse=number(integer=True, minimum=0, maximum=MAX_HEARTBEAT_INTERVAL),
-        help="seconds between heartbeats of a running trial on RDB storages, for crash "
-        "recovery across machines; 0: none",
+        30,
+        "seconds between heartbeats of a running trial on RDB storages, for crash recovery "
+        "across machines; 0: none",
         said_as=("heartbeat_interval",),
+        **seconds(integer=True, minimum=0, maximum=MAX_HEARTBEAT_INTERVAL),
     )
-    population_size: int = option(
-        "--population-size",
-        default=10,
-        metavar="N",
-        parse=number(integer=True),
-        help="individuals, >= 2",
-        group=GA,
-        sampler=True,
+    population_size: int = ga("--population-size", 10, "individuals, >= 2", **count())
+    n_elites: int = ga("--n-elites", 2, "best individuals kept as parents", **count())
+    selection: str = ga("--selection", "roulette", "parent selection", choices=sorted(SELECTIONS))
+    crossover: str = ga("--crossover", "single_point", "crossover", choices=sorted(CROSSOVERS))
+    crossover_prob: float = ga(
+        "--crossover-prob", 0.9, "probability of a crossover", metavar="P", parse=number()
     )
-    n_elites: int = option(
-        "--n-elites",
-        default=2,
-        metavar="N",
-        parse=number(integer=True),
-        help="best individuals kept as parents",
-        group=GA,
-        sampler=True,
-    )
-    selection: str = option(
-        "--selection",
-        default="roulette",
-        choices=sorted(SELECTIONS),
-        help="parent selection",
-        group=GA,
-        sampler=True,
-    )
-    crossover: str = option(
-        "--crossover",
-        default="single_point",
-        choices=sorted(CROSSOVERS),
-        help="crossover",
-        group=GA,
-        sampler=True,
-    )
-    crossover_prob: float = option(
-        "--crossover-prob",
-        default=0.9,
-        metavar="P",
-        parse=number(),
-        help="probability of a crossover",
-        group=GA,
-        sampler=True,
-    )
-    mutation_prob: float | None = option(
+    mutation_prob: float | None = ga(
         "--mutation-prob",
+        None,
+        "per-gene mutation probability (default: 1 / number of genes)",
         metavar="P",
         parse=number(),
-        help="per-gene mutation probability (default: 1 / number of genes)",
-        group=GA,
-        sampler=True,
     )
-    n_immigrants: int = option(
-        "--n-immigrants",
-        default=0,
-        metavar="N",
-        parse=number(integer=True),
-        help="random newcomers",
-        group=GA,
-        sampler=True,
-    )
-    population: str = option(  # a name from POPULATIONS
+    n_immigrants: int = ga("--n-immigrants", 0, "random newcomers", **count())
+    population: str = ga(  # a name from POPULATIONS
         "--population",
-        default="steady",
-        choices=POPULATIONS,
-        help="where parents come from: the best trials finished so far (steady), the best of "
-        "all time up to the previous generation (hall_of_fame), or the elites and the last "
+        "steady",
+        "where parents come from: the best trials finished so far (steady), the best of all "
+        "time up to the previous generation (hall_of_fame), or the elites and the last "
         "generation (generational)",
-        group=GA,
-        sampler=True,
+        choices=POPULATIONS,
     )
-    n_candidates: int = option(
+    n_candidates: int = ga(
         "--n-candidates",
-        default=24,
-        metavar="N",
-        parse=number(integer=True, minimum=1, maximum=MAX_CANDIDATES),
-        help="children bred per trial, of which a surrogate picks one; 1: the classic GA",
-        group=GA,
-        sampler=True,
+        24,
+        "children bred per trial, of which a surrogate picks one; 1: the classic GA",
+        **count(minimum=1, maximum=MAX_CANDIDATES),
     )
-    seed: int = option(
-        "--seed",
-        default=0,
-        metavar="N",
-        parse=number(integer=True, minimum=0),
-        help="seed",
-        group=GA,
-        sampler=True,
-        objective=True,
-    )
-    epochs: int = option(
-        "--epochs",
-        default=20,
-        metavar="N",
-        parse=number(integer=True, minimum=1),
-        help="epochs per trial",
-        group=TRAINING,
-        objective=True,
-    )
-    patience: int | None = option(
+    seed: int = ga("--seed", 0, "seed", objective=True, **count(minimum=0))
+    epochs: int = training("--epochs", 20, "epochs per trial", **count(minimum=1))
+    patience: int | None = training(
         "--patience",
-        default=5,
-        metavar="N",
-        parse=number(integer=True, minimum=1),
-        help="stop a trial after this many epochs without improvement",
-        group=TRAINING,
-        objective=True,
+        5,
+        "stop a trial after this many epochs without improvement",
+        **count(minimum=1),
     )
-    max_training_time: float | None = option(
+    max_training_time: float | None = training(
         "--max-training-time",
-        metavar="SECONDS",
-        parse=number(above=0),
-        help="seconds of training per trial at most (default: no limit)",
-        group=TRAINING,
-        objective=True,
+        None,
+        "seconds of training per trial at most (default: no limit)",
+        **seconds(above=0),
     )
-    pruner: str = option(
-        "--pruner",
-        default="median",
-        choices=PRUNERS,
-        help="Optuna pruner between epochs",
-        group=TRAINING,
+    pruner: str = training(
+        "--pruner", "median", "Optuna pruner between epochs", choices=PRUNERS, objective=False
     )
-    devices: tuple[str, ...] | None = option(  # None: every visible GPU, else the CPU
-        "--devices",
-        "--device",
+    devices: tuple[str, ...] | None = training(  # None: every visible GPU, else the CPU
+        ("--devices", "--device"),
+        None,
+        "devices to train on, separated by commas (cpu, cuda:1, cuda:0,cuda:2, ...): worker i "
+        "trains on the (i mod n)-th (default: every visible GPU, else cpu)",
         metavar="LIST",
         parse=device_list,
-        help="devices to train on, separated by commas (cpu, cuda:1, cuda:0,cuda:2, ...): "
-        "worker i trains on the (i mod n)-th (default: every visible GPU, else cpu)",
-        group=TRAINING,
+        objective=False,
         said_as=("devices", "device"),
     )
-    threads: int = option(
+    threads: int = training(
         "--threads",
-        default=1,
-        metavar="N",
-        parse=number(integer=True, minimum=1, maximum=MAX_THREADS),
-        help="torch threads per worker",
-        group=TRAINING,
-        objective=True,
+        1,
+        "torch threads per worker",
         parameter="num_threads",
+        **count(minimum=1, maximum=MAX_THREADS),
     )
-    inherit_weights: bool = option(
+    inherit_weights: bool = training(
         "--inherit-weights",
-        default=False,
+        False,
+        "children start from their parents' trained weights (default: off)",
         action="store_true",
-        help="children start from their parents' trained weights (default: off)",
-        group=TRAINING,
-        objective=True,
     )
-    artifacts: str = option(  # folder of the inherited weights
+    artifacts: str = training(
         "--artifacts",
-        default="optuna_ga_artifacts",
+        "optuna_ga_artifacts",
+        "folder of the inherited weights, shared by all workers",
         metavar="DIR",
-        help="folder of the inherited weights, shared by all workers",
-        group=TRAINING,
+        objective=False,
     )
-    inherit_epochs: int | None = option(
+    inherit_epochs: int | None = training(
         "--inherit-epochs",
-        metavar="N",
-        parse=number(integer=True, minimum=1),
-        help="epochs of a child that inherited weights (default: --epochs)",
-        group=TRAINING,
-        objective=True,
+        None,
+        "epochs of a child that inherited weights (default: --epochs)",
+        **count(minimum=1),
     )
 
     @classmethod
