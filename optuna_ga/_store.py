@@ -421,7 +421,7 @@ def tag_new_trials(study: optuna.Study, system_attrs: Mapping[str, Any]) -> None
     storage.create_new_trial = create_new_trial  # type: ignore[method-assign]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StoredStudy:
     """A study of a storage, as listed by :func:`studies` (without loading it)."""
 
@@ -434,8 +434,13 @@ class StoredStudy:
 def studies(storage: BaseStorage) -> list[StoredStudy]:
     """Every study of ``storage``, in one read."""
     return [
-        StoredStudy(storage, summary._study_id, summary.study_name, len(summary.directions))
-        for summary in storage.get_all_studies()  # FrozenStudy's id has no public name
+        StoredStudy(
+            storage=storage,
+            study_id=summary._study_id,  # FrozenStudy has no public id (optuna 5)
+            name=summary.study_name,
+            n_objectives=len(summary.directions),
+        )
+        for summary in storage.get_all_studies()
     ]
 
 

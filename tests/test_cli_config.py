@@ -3,6 +3,7 @@ RunConfig, from which the parser, the sampler's arguments, the record and the me
 
 from __future__ import annotations
 
+import argparse
 import ast
 import inspect
 from dataclasses import fields
@@ -24,8 +25,9 @@ def parse(*argv: str) -> RunConfig:
 
 
 def test_every_field_is_an_option_of_the_parser_with_its_default() -> None:
-    run = build_parser()._subparsers._group_actions[0].choices["run"]  # type: ignore[union-attr]
-    dests = {a.dest: a for a in run._actions if a.option_strings and a.dest != "help"}
+    run = argparse.ArgumentParser()
+    _config.add_arguments(run)
+    dests = {a.dest: a for a in run._actions if a.dest != "help"}
     assert list(dests) == [f.name for f in fields(RunConfig)]
     for spec in fields(RunConfig):
         assert dests[spec.name].default == spec.default
