@@ -421,6 +421,13 @@ def tag_new_trials(study: optuna.Study, system_attrs: Mapping[str, Any]) -> None
     storage.create_new_trial = create_new_trial  # type: ignore[method-assign]
 
 
+def rdb_tables() -> set[str]:
+    """The names of the tables of Optuna's RDB storage schema (for checks of a database)."""
+    from optuna.storages._rdb.models import BaseModel  # Optuna has no public list (optuna 5)
+
+    return set(BaseModel.metadata.tables)
+
+
 @dataclass(frozen=True, kw_only=True)
 class StoredStudy:
     """A study of a storage, as listed by :func:`studies` (without loading it)."""

@@ -267,3 +267,11 @@ def test_studies_lists_each_study_and_finished_trials_reads_the_finished_ones(
     optuna.delete_study(study_name="two", storage=storage)
     with pytest.raises(KeyError):
         _store.finished_trials(listed["two"])
+
+
+def test_rdb_tables_are_the_tables_an_rdb_storage_creates(sqlite_url: str) -> None:
+    import sqlalchemy
+
+    optuna.storages.RDBStorage(sqlite_url)
+    created = set(sqlalchemy.inspect(sqlalchemy.create_engine(sqlite_url)).get_table_names())
+    assert _store.rdb_tables() == created - {"alembic_version"}

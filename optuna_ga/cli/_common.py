@@ -327,10 +327,11 @@ def _check_optuna_tables(url: str) -> None:
         raise CLIError(
             f"storage {where} holds no study yet: `optuna-ga run --storage {where}` makes one"
         )
-    from optuna.storages._rdb.models import BaseModel
+    from optuna_ga._store import rdb_tables
 
-    missing = sorted(set(BaseModel.metadata.tables) - set(present))
-    if len(missing) == len(BaseModel.metadata.tables):
+    expected = rdb_tables()
+    missing = sorted(expected - set(present))
+    if len(missing) == len(expected):
         raise CLIError(
             f"storage {where} is not an Optuna database: none of Optuna's tables are there "
             f"(it has {', '.join(sorted(present)[:5])}{', ...' if len(present) > 5 else ''})"
