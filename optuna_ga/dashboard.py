@@ -173,8 +173,9 @@ _DEFAULTS = cast(
 )
 
 
-def _publish(study: optuna.Study, options: PublishOptions) -> dict[str, Any]:
-    """:func:`publish` with every option given; the :data:`AS_OF_ATTR` value it saved."""
+def _publish(study: optuna.Study, options: PublishOptions) -> tuple[dict[str, Any], set[int]]:
+    """:func:`publish` with every option given; the :data:`AS_OF_ATTR` value it saved, and the
+    numbers of the finished trials it shows."""
     max_note_rows = options["max_note_rows"]
     _check_rows(max_note_rows, "max_note_rows")
     dashboard = require("optuna_dashboard")
@@ -200,7 +201,7 @@ def _publish(study: optuna.Study, options: PublishOptions) -> dict[str, Any]:
         kept = current.split(NOTE_HEADING, 1)[0].rstrip()
         dashboard.save_note(study, f"{kept}\n\n{body}" if kept else body)
     _store.set_study_attr(study, AS_OF_ATTR, as_of)
-    return as_of
+    return as_of, {record.number for record in records}
 
 
 def _check_rows(value: Any, name: str) -> None:
@@ -410,6 +411,7 @@ class GenerationPublisher:
         self.published: list[int] = []
         self.seconds: list[float] = []
         self.as_of: dict[str, Any] | None = None
+        self._shown: set[int] = set()  # finished trials that the last publish showed
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         """Publish now, or within ``min_interval`` seconds (the callback protocol)."""
@@ -425,15 +427,24 @@ class GenerationPublisher:
         if not isinstance(generation, int) or isinstance(generation, bool):
             generation = generation_of(trial.number, size, elites)[0]
         with self._lock:
-            self._study, self._population, self._pending = study, (size, elites), True
+            # A publish that read the study after this trial finished (the timer's, from
+            # another thread) shows it already: nothing to publish for it.
+            shown = self._study is study and trial.number in self._shown
+            self._study, self._population = study, (size, elites)
+            self._pending = self._pending or not shown
             completed = generation not in self.published and self._completes(
                 study, generation, size, elites
             )
-            if completed or time.monotonic() - self._last >= self._min_interval:
+            members = generation_range(generation, size, elites)
+            if completed and not self._pending and self._shown.issuperset(members):
+                self.published.append(generation)  # the last publish showed it complete
+            elif completed or (
+                self._pending and time.monotonic() - self._last >= self._min_interval
+            ):
                 self._publish()
                 if completed:
                     self.published.append(generation)
-            elif self._timer is None:
+            elif self._pending and self._timer is None:
                 delay = max(0.0, self._last + self._min_interval - time.monotonic())
                 self._timer = threading.Timer(delay, self._publish_held_back)
                 self._timer.daemon = True  # the process does not wait: atexit publishes
@@ -472,7 +483,7 @@ class GenerationPublisher:
         size, elites = self._population
         start = time.perf_counter()
         options: PublishOptions = {**self._options, "population_size": size, "n_elites": elites}
-        self.as_of = _publish(self._study, options)
+        self.as_of, self._shown = _publish(self._study, options)
         self.seconds.append(time.perf_counter() - start)
         self._last = time.monotonic()
         self._pending = False
