@@ -13,6 +13,13 @@ What a trial records (all JSON):
   the study's trials into generations, written by the first sampler that asks
   (:func:`check_settings`).
 
+The CLI, the dashboard panels and weight inheritance read and write storage here too: one
+trial by number (:func:`stored_trial`), a trial's id (:func:`trial_id`), failing a dead
+worker's trial (:func:`fail_if_running`), trials created with system attrs
+(:func:`tag_new_trials`), study system attrs (:func:`study_attr`, :func:`set_study_attr`) and
+every study of a storage (:func:`studies`, :func:`finished_trials`). Where Optuna has a public
+call it is used; a private one is named in a comment where it is unavoidable.
+
 A process-local :class:`~optuna_ga._history.History` per (storage, study) caches the digest
 of finished trials; it is a cache of storage, never a source of truth.
 """
@@ -20,6 +27,7 @@ of finished trials; it is a cache of storage, never a source of truth.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import threading
 import warnings
@@ -30,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import optuna
+from optuna.exceptions import UpdateFinishedTrialError
 from optuna.storages import BaseStorage
 from optuna.storages import InMemoryStorage
 from optuna.storages import RDBStorage
@@ -47,6 +56,7 @@ OPERATOR_ATTR = "ga_operator"
 SCORE_ATTR = "ga_surrogate_score"
 _ENQUEUED_KEY = "fixed_params"  # set by Study.enqueue_trial
 _RETRY_KEY = "failed_trial"  # set by RetryFailedTrialCallback on the WAITING copy it adds
+_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 _lock = threading.Lock()
 _histories: weakref.WeakKeyDictionary[BaseStorage, dict[int, History]] = (
@@ -340,5 +350,132 @@ def forget(study: optuna.Study, trial: FrozenTrial) -> None:
 
 def stored_settings(study: optuna.Study) -> dict[str, Any] | None:
     """The settings recorded by :func:`check_settings` (None for a study without them)."""
-    stored = study._storage.get_study_system_attrs(study._study_id).get(SETTINGS_KEY)
+    stored = study_attr(study, SETTINGS_KEY)
     return dict(stored) if isinstance(stored, dict) else None
+
+
+# -- for the CLI, the dashboard panels and weight inheritance ----------------------------------
+
+
+def trial_id(trial: FrozenTrial) -> int:
+    """The trial's id in its storage, which outlives the study object (e.g. across processes)."""
+    return trial._trial_id  # Optuna has no public trial id (optuna 5)
+
+
+def stored_trial(study: optuna.Study, number: int) -> FrozenTrial | None:
+    """One trial as storage holds it now, or None if the study has no such trial.
+
+    ``Study.get_trials`` reads them all; this reads one.
+    """
+    storage, study_id = study._storage, study._study_id  # Optuna has no public ones (optuna 5)
+    try:
+        found = storage.get_trial_id_from_study_id_trial_number(study_id, number)
+    except KeyError:
+        return None
+    return storage.get_trial(found)
+
+
+def fail_if_running(study: optuna.Study, trial_id: int) -> FrozenTrial | None:
+    """Mark the trial of id ``trial_id`` FAIL if it is still RUNNING; the failed trial, if so.
+
+    A trial that finished meanwhile (also in the instant between the read and the write) is
+    left as it is, and None is returned.
+    """
+    storage = study._storage  # Optuna's public Study API cannot fail a trial it did not ask
+    try:
+        if storage.get_trial(trial_id).state != TrialState.RUNNING:
+            return None
+        storage.set_trial_state_values(trial_id, TrialState.FAIL)
+    except UpdateFinishedTrialError:
+        return None
+    return storage.get_trial(trial_id)
+
+
+def tag_new_trials(study: optuna.Study, system_attrs: Mapping[str, Any]) -> None:
+    """From now on, ``study.ask`` creates each new trial with ``system_attrs``, in one write.
+
+    Optuna has no public hook on trial creation (optuna 5): this wraps the study's storage's
+    ``create_new_trial``, which ``Study.ask`` calls without a template for a new trial. A waiting
+    trial (enqueued, or a retry) is created from its template, and keeps it untouched.
+    """
+    storage = study._storage
+    create = storage.create_new_trial
+
+    def create_new_trial(study_id: int, template_trial: FrozenTrial | None = None) -> int:
+        if template_trial is None:  # what Optuna's ask creates, plus the attrs
+            template_trial = FrozenTrial(
+                number=-1,
+                state=TrialState.RUNNING,
+                value=None,
+                datetime_start=datetime.datetime.now(),
+                datetime_complete=None,
+                params={},
+                distributions={},
+                user_attrs={},
+                system_attrs=dict(system_attrs),
+                intermediate_values={},
+                trial_id=-1,
+            )
+        return create(study_id, template_trial)
+
+    storage.create_new_trial = create_new_trial  # type: ignore[method-assign]
+
+
+def rdb_tables() -> set[str]:
+    """The names of the tables of Optuna's RDB storage schema (for checks of a database)."""
+    from optuna.storages._rdb.models import BaseModel  # Optuna has no public list (optuna 5)
+
+    return set(BaseModel.metadata.tables)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredStudy:
+    """A study of a storage, as listed by :func:`studies` (without loading it)."""
+
+    storage: BaseStorage
+    study_id: int
+    name: str
+    n_objectives: int
+
+
+def studies(storage: BaseStorage) -> list[StoredStudy]:
+    """Every study of ``storage``, in one read."""
+    return [
+        StoredStudy(
+            storage=storage,
+            study_id=summary._study_id,  # FrozenStudy has no public id (optuna 5)
+            name=summary.study_name,
+            n_objectives=len(summary.directions),
+        )
+        for summary in storage.get_all_studies()
+    ]
+
+
+def finished_trials(study: StoredStudy) -> list[FrozenTrial]:
+    """The study's COMPLETE, PRUNED and FAIL trials (not copied: do not change them).
+
+    Raises:
+        KeyError: If the study was deleted since it was listed.
+    """
+    return study.storage.get_all_trials(study.study_id, deepcopy=False, states=_FINISHED)
+
+
+def study_attr(study: optuna.Study | StoredStudy, key: str) -> Any:
+    """The study system attr ``key`` (None if unset).
+
+    ``Study.system_attrs`` is deprecated in Optuna (optuna 5), so this reads its storage.
+    """
+    storage, study_id = _location(study)
+    return storage.get_study_system_attrs(study_id).get(key)
+
+
+def set_study_attr(study: optuna.Study, key: str, value: Any) -> None:
+    """Set the study system attr ``key`` (JSON) (``Study.set_system_attr`` is deprecated)."""
+    storage, study_id = _location(study)
+    storage.set_study_system_attr(study_id, key, value)
+
+
+def _location(study: optuna.Study | StoredStudy) -> tuple[BaseStorage, int]:
+    if isinstance(study, StoredStudy):
+        return study.storage, study.study_id
+    return study._storage, study._study_id  # Optuna has no public ones (optuna 5)

@@ -41,6 +41,7 @@ Needs ``pip install "optuna-ga[dashboard]"`` (plotly and optuna-dashboard), impo
 from __future__ import annotations
 
 import atexit
+import inspect
 import itertools
 import math
 import threading
@@ -48,19 +49,26 @@ import time
 from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from typing import Any
+from typing import TypedDict
+from typing import cast
 
 import optuna
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial
 from optuna.trial import TrialState
 
+from optuna_ga import _store
+from optuna_ga import visualization
 from optuna_ga._population import generation_of
 from optuna_ga._population import generation_range
 from optuna_ga.storages import mask_password
 from optuna_ga.visualization import _data
-from optuna_ga.visualization import _plotly
 from optuna_ga.visualization._imports import require
+
+if TYPE_CHECKING:
+    from typing import Unpack
 
 __all__ = [
     "AS_OF_ATTR",
@@ -68,6 +76,7 @@ __all__ = [
     "PLOT_IDS",
     "GenerationPublisher",
     "PanelRefresher",
+    "PublishOptions",
     "panels_as_of",
     "publish",
     "summary_note",
@@ -130,57 +139,74 @@ def publish(
         >>> publish(study)
         ['optuna-ga-generations', 'optuna-ga-allele-frequency', 'optuna-ga-genealogy']
     """
-    _publish(
-        study,
-        population_size=population_size,
-        n_elites=n_elites,
-        params=params,
-        top_k=top_k,
-        note=note,
-        max_note_rows=max_note_rows,
-    )
+    options: PublishOptions = {
+        "population_size": population_size,
+        "n_elites": n_elites,
+        "params": params,
+        "top_k": top_k,
+        "note": note,
+        "max_note_rows": max_note_rows,
+    }
+    _publish(study, options)
     return list(PLOT_IDS.values())
 
 
-def _publish(
-    study: optuna.Study,
-    *,
-    population_size: int | None,
-    n_elites: int | None,
-    params: Sequence[str] | None,
-    top_k: int | None,
-    note: bool,
-    max_note_rows: int,
-) -> dict[str, Any]:
-    """:func:`publish`; the :data:`AS_OF_ATTR` value it saved."""
-    if isinstance(max_note_rows, bool) or not isinstance(max_note_rows, int) or max_note_rows < 1:
-        raise ValueError(f"max_note_rows must be an int >= 1, got {max_note_rows!r}.")
+class PublishOptions(TypedDict, total=False):
+    """The keyword arguments of :func:`publish`, which :class:`GenerationPublisher` takes too."""
+
+    population_size: int | None
+    n_elites: int | None
+    params: Sequence[str] | None
+    top_k: int | None
+    note: bool
+    max_note_rows: int
+
+
+#: The defaults of :func:`publish`'s keyword arguments (those of its signature).
+_DEFAULTS = cast(
+    PublishOptions,
+    {
+        name: parameter.default
+        for name, parameter in inspect.signature(publish).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    },
+)
+
+
+def _publish(study: optuna.Study, options: PublishOptions) -> tuple[dict[str, Any], set[int]]:
+    """:func:`publish` with every option given; the :data:`AS_OF_ATTR` value it saved, and the
+    numbers of the finished trials it shows."""
+    max_note_rows = options["max_note_rows"]
+    _check_rows(max_note_rows, "max_note_rows")
     dashboard = require("optuna_dashboard")
-    go = require("plotly.graph_objects")
-    records, distributions, direction = _data.study_records(
-        study, population_size=population_size, n_elites=n_elites
+    require("plotly.graph_objects")  # before the study is read
+    data = visualization.study_records(
+        study, population_size=options["population_size"], n_elites=options["n_elites"]
     )
-    stats = _data.generation_stats(records, direction=direction)
-    alleles = _data.allele_frequencies(records, distributions, params=params)
-    tree = _data.genealogy(records, direction=direction, top_k=top_k)
     figures = {
-        "generations": _plotly._generations_figure(go, records, stats, direction),
-        "allele_frequency": _plotly._allele_figure(go, alleles),
-        "genealogy": _plotly._genealogy_figure(go, tree, direction, top_k),
+        "generations": visualization.generations_figure(data),
+        "allele_frequency": visualization.allele_frequency_figure(data, options["params"]),
+        "genealogy": visualization.genealogy_figure(data, top_k=options["top_k"]),
     }
+    records, distributions, direction = data
     as_of = {"trial": records[-1].number if records else None, "finished": len(records)}
     for name, figure in figures.items():  # as of which trial: a second, smaller title line
         figure.layout.title.text = f"{figure.layout.title.text}<br><sup>{_as_of_text(as_of)}</sup>"
         figure.layout.margin.t = 62  # (on one line it ran under the panel's plotly toolbar)
         dashboard.save_plotly_graph_object(study, figure, graph_object_id=PLOT_IDS[name])
-    if note:
+    if options["note"]:
         rows = _data.generation_summary(records, distributions, direction=direction)
         body = summary_note(rows, direction=direction, max_rows=max_note_rows, as_of=as_of)
         current = dashboard.get_note(study)
         kept = current.split(NOTE_HEADING, 1)[0].rstrip()
         dashboard.save_note(study, f"{kept}\n\n{body}" if kept else body)
-    study._storage.set_study_system_attr(study._study_id, AS_OF_ATTR, as_of)
-    return as_of
+    _store.set_study_attr(study, AS_OF_ATTR, as_of)
+    return as_of, {record.number for record in records}
+
+
+def _check_rows(value: Any, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an int >= 1, got {value!r}.")
 
 
 def panels_as_of(study: optuna.Study) -> dict[str, Any] | None:
@@ -203,7 +229,7 @@ def panels_as_of(study: optuna.Study) -> dict[str, Any] | None:
         >>> panels_as_of(study)
         {'trial': 5, 'finished': 6}
     """
-    value = study._storage.get_study_system_attrs(study._study_id).get(AS_OF_ATTR)
+    value = _store.study_attr(study, AS_OF_ATTR)
     return dict(value) if isinstance(value, dict) else None
 
 
@@ -249,8 +275,7 @@ def summary_note(
         | 0 | &emsp;4 | &emsp;3 | &emsp;1 | &emsp;2 | &emsp;1 | &emsp;0.500 | &emsp;100%
           | &emsp;0 |
     """
-    if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
-        raise ValueError(f"max_rows must be an int >= 1, got {max_rows!r}.")
+    _check_rows(max_rows, "max_rows")
     if not rows:
         return f"{NOTE_HEADING}\n\nNo finished trials yet."
     last = rows[-1]
@@ -314,16 +339,12 @@ class GenerationPublisher:
     has a finished trial, the last, unfinished one too.
 
     Args:
-        population_size: The GeneticSampler's ``population_size``; ``None`` reads it from the
-            study's sampler (an error if that is not a GeneticSampler).
-        n_elites: The GeneticSampler's ``n_elites``; ``None`` reads it likewise.
-        params: Parameters of the allele plot; ``None`` means all.
-        top_k: Genealogy of the ``top_k`` best trials only; ``None`` draws every trial.
-        note: Whether to rewrite the study note's summary table too.
-        max_note_rows: Generations in the note's table.
         min_interval: Least number of seconds between two publishes that no completed
             generation asks for, from 0 to 3600; 0 publishes after every trial. A publish
             takes about 0.2 s at 200 trials.
+        options: The keyword arguments of :func:`publish` (:class:`PublishOptions`), for
+            each publish. A ``population_size`` or ``n_elites`` of ``None`` is read from the
+            study's sampler, which must then be a GeneticSampler.
 
     Attributes:
         published: Generations whose completion this callback published, in order.
@@ -335,9 +356,9 @@ class GenerationPublisher:
         >>> import optuna
         >>> from optuna_ga import GeneticSampler
         >>> from optuna_ga.dashboard import GenerationPublisher
+        >>> publisher = GenerationPublisher()  # population size and elites: the sampler's
         >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
         >>> study = optuna.create_study(sampler=GeneticSampler(population_size=6, n_elites=1))
-        >>> publisher = GenerationPublisher()
         >>> study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2, n_trials=18,
         ...                callbacks=[publisher])
         >>> publisher.published  # 6 trials in generation 0, then 5 each: 2 of generation 3
@@ -348,17 +369,14 @@ class GenerationPublisher:
         {'trial': 17, 'finished': 18}
     """
 
-    def __init__(
-        self,
-        *,
-        population_size: int | None = None,
-        n_elites: int | None = None,
-        params: Sequence[str] | None = None,
-        top_k: int | None = None,
-        note: bool = True,
-        max_note_rows: int = 12,
-        min_interval: float = 10.0,
-    ) -> None:
+    def __init__(self, *, min_interval: float = 10.0, **options: Unpack[PublishOptions]) -> None:
+        unknown = sorted(set(options) - set(_DEFAULTS))
+        if unknown:
+            raise TypeError(f"GenerationPublisher got unexpected keyword arguments {unknown}.")
+        self._options: PublishOptions = {**_DEFAULTS, **options}
+        population_size = self._options["population_size"]
+        n_elites = self._options["n_elites"]
+        top_k = self._options["top_k"]
         if population_size is not None:
             _data._check_population(population_size, 0 if n_elites is None else n_elites)
         elif n_elites is not None and (
@@ -369,12 +387,7 @@ class GenerationPublisher:
             isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1
         ):
             raise ValueError(f"top_k must be a positive int or None, got {top_k!r}.")
-        if (
-            isinstance(max_note_rows, bool)
-            or not isinstance(max_note_rows, int)
-            or max_note_rows < 1
-        ):
-            raise ValueError(f"max_note_rows must be an int >= 1, got {max_note_rows!r}.")
+        _check_rows(self._options["max_note_rows"], "max_note_rows")
         if (
             isinstance(min_interval, bool)
             or not isinstance(min_interval, int | float)
@@ -386,12 +399,8 @@ class GenerationPublisher:
             )
         require("optuna_dashboard")
         require("plotly.graph_objects")
-        self._population_size = population_size
-        self._n_elites = n_elites
-        self._params = list(params) if params is not None else None
-        self._top_k = top_k
-        self._note = note
-        self._max_note_rows = max_note_rows
+        params = self._options["params"]
+        self._options["params"] = list(params) if params is not None else None
         self._min_interval = float(min_interval)
         self._lock = threading.Lock()
         self._study: optuna.Study | None = None
@@ -402,10 +411,13 @@ class GenerationPublisher:
         self.published: list[int] = []
         self.seconds: list[float] = []
         self.as_of: dict[str, Any] | None = None
+        self._shown: set[int] = set()  # finished trials that the last publish showed
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         """Publish now, or within ``min_interval`` seconds (the callback protocol)."""
-        size, elites = _data.resolve_population(study, self._population_size, self._n_elites)
+        size, elites = _data.resolve_population(
+            study, self._options["population_size"], self._options["n_elites"]
+        )
         if size is None:
             raise ValueError(
                 "population_size must be given to GenerationPublisher when the study's sampler "
@@ -415,15 +427,24 @@ class GenerationPublisher:
         if not isinstance(generation, int) or isinstance(generation, bool):
             generation = generation_of(trial.number, size, elites)[0]
         with self._lock:
-            self._study, self._population, self._pending = study, (size, elites), True
+            # A publish that read the study after this trial finished (the timer's, from
+            # another thread) shows it already: nothing to publish for it.
+            shown = self._study is study and trial.number in self._shown
+            self._study, self._population = study, (size, elites)
+            self._pending = self._pending or not shown
             completed = generation not in self.published and self._completes(
                 study, generation, size, elites
             )
-            if completed or time.monotonic() - self._last >= self._min_interval:
+            members = generation_range(generation, size, elites)
+            if completed and not self._pending and self._shown.issuperset(members):
+                self.published.append(generation)  # the last publish showed it complete
+            elif completed or (
+                self._pending and time.monotonic() - self._last >= self._min_interval
+            ):
                 self._publish()
                 if completed:
                     self.published.append(generation)
-            elif self._timer is None:
+            elif self._pending and self._timer is None:
                 delay = max(0.0, self._last + self._min_interval - time.monotonic())
                 self._timer = threading.Timer(delay, self._publish_held_back)
                 self._timer.daemon = True  # the process does not wait: atexit publishes
@@ -461,15 +482,8 @@ class GenerationPublisher:
             return
         size, elites = self._population
         start = time.perf_counter()
-        self.as_of = _publish(
-            self._study,
-            population_size=size,
-            n_elites=elites,
-            params=self._params,
-            top_k=self._top_k,
-            note=self._note,
-            max_note_rows=self._max_note_rows,
-        )
+        options: PublishOptions = {**self._options, "population_size": size, "n_elites": elites}
+        self.as_of, self._shown = _publish(self._study, options)
         self.seconds.append(time.perf_counter() - start)
         self._last = time.monotonic()
         self._pending = False
@@ -584,38 +598,35 @@ class PanelRefresher:
         """
         with self._lock:
             changed = []
-            for summary in self._storage.get_all_studies():
-                study_id = summary._study_id
+            for stored in _store.studies(self._storage):
                 try:
-                    finished = self._storage.get_all_trials(
-                        study_id, deepcopy=False, states=_FINISHED
-                    )
+                    finished = _store.finished_trials(stored)
                 except KeyError:  # deleted since it was listed
                     continue
                 state = {
                     "trial": max((t.number for t in finished), default=None),
                     "finished": len(finished),
                 }
-                if self._seen.get(study_id) == state:
+                if self._seen.get(stored.study_id) == state:
                     continue
-                if study_id not in self._waiting:
-                    self._waiting[study_id] = next(self._line)
-                waiting = self._waiting[study_id]
-                single = len(summary.directions) == 1
-                changed.append((waiting, study_id, summary.study_name, single, finished, state))
+                if stored.study_id not in self._waiting:
+                    self._waiting[stored.study_id] = next(self._line)
+                changed.append((self._waiting[stored.study_id], stored, finished, state))
             published: list[str] = []
             attempts = 0
-            for _, study_id, name, single, finished, state in sorted(changed, key=lambda c: c[:2]):
-                if single and any(_data.GENERATION_ATTR in t.user_attrs for t in finished):
-                    attrs = self._storage.get_study_system_attrs(study_id)
-                    if attrs.get(AS_OF_ATTR) != state:
-                        if attempts >= self._max_per_tick:
-                            continue  # next tick, first in line
-                        attempts += 1
-                        if not self._publish(study_id, name):
-                            self._waiting[study_id] = next(self._line)  # after the others
-                            continue
-                        published.append(name)
+            for _, stored, finished, state in sorted(changed, key=lambda c: c[0]):
+                study_id = stored.study_id
+                is_ga = stored.n_objectives == 1 and any(
+                    _data.GENERATION_ATTR in t.user_attrs for t in finished
+                )
+                if is_ga and _store.study_attr(stored, AS_OF_ATTR) != state:
+                    if attempts >= self._max_per_tick:
+                        continue  # next tick, first in line
+                    attempts += 1
+                    if not self._publish(study_id, stored.name):
+                        self._waiting[study_id] = next(self._line)  # after the others
+                        continue
+                    published.append(stored.name)
                 self._seen[study_id] = state
                 self._waiting.pop(study_id, None)
             return published

@@ -161,6 +161,25 @@ def test_the_last_unfinished_generation_is_published_too(sqlite_url: str) -> Non
     assert not publisher.flush()  # nothing left to publish
 
 
+def test_a_trial_that_a_publish_already_showed_is_not_published_again(sqlite_url: str) -> None:
+    # What the timer thread does when it reads the study after trial 2 finished but before
+    # Optuna calls the callback for trial 2: the callback then has nothing left to publish.
+    study = optuna.create_study(
+        storage=sqlite_url, sampler=GeneticSampler(population_size=10, n_elites=2, seed=0)
+    )
+    study.optimize(objective, n_trials=3)
+    publisher = GenerationPublisher(min_interval=3600)
+    first, _, last = study.get_trials()
+    publisher(study, first)  # the first publish: it reads all three finished trials
+    assert publisher.as_of == {"trial": 2, "finished": 3}
+    publisher(study, last)
+    assert len(publisher.seconds) == 1
+    assert not publisher.flush()  # nothing held back: trial 2 is shown
+    study.optimize(objective, n_trials=1)
+    publisher(study, study.get_trials()[-1])  # a trial the panels do not show yet
+    assert publisher.flush() and publisher.as_of == {"trial": 3, "finished": 4}
+
+
 def test_publisher_throttles_and_flush_publishes_what_is_left(sqlite_url: str) -> None:
     study = optuna.create_study(
         storage=sqlite_url, sampler=GeneticSampler(population_size=6, n_elites=1, seed=0)

@@ -158,3 +158,22 @@ def test_fits_agrees_with_what_optuna_accepts(
     distribution: BaseDistribution, value: Any, expected: bool
 ) -> None:
     assert fits(distribution, value) is expected
+
+
+@pytest.mark.parametrize(
+    "distribution",
+    [
+        IntDistribution(-3, 9, step=3),
+        IntDistribution(1, 64, log=True),
+        FloatDistribution(-1.0, 1.0),
+        FloatDistribution(0.0, 1.0, step=0.1),
+        FloatDistribution(1e-3, 1.0, log=True),
+    ],
+)
+def test_fits_agrees_with_optunas_own_test_of_fixed_values(distribution: BaseDistribution) -> None:
+    values = [v / 20 for v in range(-100, 260)] + [0.1 * 3, 0.7, 1e-3, float("nan"), float("inf")]
+    for value in values:
+        expected = distribution._contains(value)  # type: ignore[attr-defined]
+        if isinstance(distribution, IntDistribution):
+            expected = expected and value == int(value) if math.isfinite(value) else False
+        assert fits(distribution, value) is bool(expected), value

@@ -194,3 +194,84 @@ def test_fail_marks_an_unfinished_trial_only(study: optuna.Study) -> None:
     study.tell(done, 1.0)
     _store.fail(study, frozen(study, done.number))  # best effort: no error, nothing changes
     assert frozen(study, done.number).state == TrialState.COMPLETE
+
+
+def test_fail_if_running_fails_a_running_trial_by_id_and_returns_it(study: optuna.Study) -> None:
+    running = study.ask()
+    done = study.ask()
+    study.tell(done, 1.0)
+    ids = {t.number: _store.trial_id(t) for t in study.get_trials()}
+    failed = _store.fail_if_running(study, ids[running.number])
+    assert failed is not None and failed.number == running.number
+    assert failed.state == TrialState.FAIL
+    assert _store.fail_if_running(study, ids[running.number]) is None  # finished: left as is
+    assert _store.fail_if_running(study, ids[done.number]) is None
+    assert frozen(study, done.number).state == TrialState.COMPLETE
+
+
+# -- reading trials and studies ----------------------------------------------------------------
+
+
+def test_stored_trial_reads_one_trial_by_number_as_storage_holds_it(study: optuna.Study) -> None:
+    trial = study.ask()
+    trial.set_user_attr("k", 1)
+    stored = _store.stored_trial(study, trial.number)
+    assert stored is not None and stored.number == trial.number
+    assert stored.user_attrs == {"k": 1}
+    assert _store.stored_trial(study, 99) is None
+
+
+def test_trial_id_is_the_id_that_storage_knows_the_trial_by(study: optuna.Study) -> None:
+    study.ask()
+    trial = study.get_trials()[0]
+    assert study._storage.get_trial(_store.trial_id(trial)).number == trial.number
+
+
+def test_tagged_new_trials_carry_the_attrs_and_waiting_ones_keep_theirs(
+    study: optuna.Study,
+) -> None:
+    _store.tag_new_trials(study, {"who": "w1"})
+    study.enqueue_trial({"x": 0.5})
+    enqueued = study.ask()
+    fresh = study.ask()
+    assert frozen(study, fresh.number).system_attrs == {"who": "w1"}
+    assert "who" not in frozen(study, enqueued.number).system_attrs
+    assert frozen(study, fresh.number).state == TrialState.RUNNING
+
+
+def test_study_attrs_are_written_and_read_back(study: optuna.Study) -> None:
+    assert _store.study_attr(study, "k") is None
+    _store.set_study_attr(study, "k", {"a": [1, 2]})
+    assert _store.study_attr(study, "k") == {"a": [1, 2]}
+    (listed,) = _store.studies(study._storage)
+    assert _store.study_attr(listed, "k") == {"a": [1, 2]}
+
+
+def test_studies_lists_each_study_and_finished_trials_reads_the_finished_ones(
+    tmp_path: Any,
+) -> None:
+    url = f"sqlite:///{tmp_path}/two.db"
+    one = optuna.create_study(storage=url, study_name="one")
+    optuna.create_study(storage=url, study_name="two", directions=["minimize"] * 2)
+    for value in (1.0, None):
+        trial = one.ask()
+        if value is not None:
+            one.tell(trial, value)
+    pruned = one.ask()
+    one.tell(pruned, state=TrialState.PRUNED)
+    storage = optuna.storages.get_storage(url)
+    listed = {s.name: s for s in _store.studies(storage)}
+    assert {n: s.n_objectives for n, s in listed.items()} == {"one": 1, "two": 2}
+    assert sorted(t.number for t in _store.finished_trials(listed["one"])) == [0, 2]
+    assert _store.finished_trials(listed["two"]) == []
+    optuna.delete_study(study_name="two", storage=storage)
+    with pytest.raises(KeyError):
+        _store.finished_trials(listed["two"])
+
+
+def test_rdb_tables_are_the_tables_an_rdb_storage_creates(sqlite_url: str) -> None:
+    import sqlalchemy
+
+    optuna.storages.RDBStorage(sqlite_url)
+    created = set(sqlalchemy.inspect(sqlalchemy.create_engine(sqlite_url)).get_table_names())
+    assert _store.rdb_tables() == created - {"alembic_version"}

@@ -6,8 +6,9 @@ same command on several machines with one PostgreSQL URL makes them cooperate on
 on stderr (exit status 2), and passwords in storage URLs are never printed.
 
 One module per command (``_run``, ``_best``, ``_train_best``, ``_plot``, ``_dashboard``), each
-with its ``add_arguments`` and ``cmd_*`` function; ``_parser`` puts them together, ``_common``
-holds what they share, and ``_workers`` and ``_progress`` the machinery of ``run``.
+with its ``add_arguments`` and ``cmd_*`` function (``run``'s options, each declared once, are in
+``_config``); ``_parser`` puts them together, ``_common`` holds what they share, and
+``_workers`` and ``_progress`` the machinery of ``run``.
 
 This module imports nothing heavy: :func:`main` imports Optuna inside its own handling of
 Ctrl-C, so an interrupt during start-up, too, ends in one line and exit status 130.

@@ -273,7 +273,7 @@ def open_storage(url: str, *, existing: bool = False, **kwargs: Any) -> Any:
         _check_optuna_tables(url)
     try:
         storage = make_storage(url, **kwargs)
-        storage.get_all_studies()
+        optuna.get_all_study_names(storage)  # a first read: the connection works
         return storage
     except ValueError:
         raise
@@ -327,10 +327,11 @@ def _check_optuna_tables(url: str) -> None:
         raise CLIError(
             f"storage {where} holds no study yet: `optuna-ga run --storage {where}` makes one"
         )
-    from optuna.storages._rdb.models import BaseModel
+    from optuna_ga._store import rdb_tables
 
-    missing = sorted(set(BaseModel.metadata.tables) - set(present))
-    if len(missing) == len(BaseModel.metadata.tables):
+    expected = rdb_tables()
+    missing = sorted(expected - set(present))
+    if len(missing) == len(expected):
         raise CLIError(
             f"storage {where} is not an Optuna database: none of Optuna's tables are there "
             f"(it has {', '.join(sorted(present)[:5])}{', ...' if len(present) > 5 else ''})"
@@ -345,7 +346,7 @@ def _check_optuna_tables(url: str) -> None:
 def load_study(url: str, study_name: str | None) -> optuna.Study:
     """The named study, or the only one in the storage; the file must exist."""
     storage = open_storage(url, existing=True, heartbeat_interval=None)
-    names = [s.study_name for s in storage.get_all_studies()]
+    names = optuna.get_all_study_names(storage)
     where = mask_url(url)
     if not names:
         raise CLIError(

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import errno
 import math
+import signal
 import socket
+import threading
+from types import FrameType
 from typing import Any
 from wsgiref.simple_server import WSGIServer
 from wsgiref.simple_server import make_server
@@ -87,8 +90,8 @@ def publish_all(storage: BaseStorage) -> list[str]:
     from optuna_ga.dashboard import publish
 
     published = []
-    for summary in storage.get_all_studies():
-        study = optuna.load_study(study_name=summary.study_name, storage=storage)
+    for name in optuna.get_all_study_names(storage):
+        study = optuna.load_study(study_name=name, storage=storage)
         trials = study.get_trials(deepcopy=False)
         if not any("ga_generation" in t.user_attrs for t in trials):
             continue
@@ -99,6 +102,27 @@ def publish_all(storage: BaseStorage) -> list[str]:
             continue
         published.append(study.study_name)
     return published
+
+
+def _serve_until_ctrl_c(server: WSGIServer) -> None:
+    """Serve until Ctrl-C, which stops the server between two requests.
+
+    A ``KeyboardInterrupt`` raised while wsgiref answers a request would be caught by its
+    handler (a traceback, and the server goes on), so in the main thread Ctrl-C asks the
+    server to shut down instead.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        server.serve_forever()
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()  # it waits for the loop
+
+    previous = signal.signal(signal.SIGINT, stop)
+    try:
+        server.serve_forever()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def listen(host: str, port: int) -> WSGIServer:
@@ -166,8 +190,8 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         say(f"optuna-dashboard on {where}")
         if refresher is not None:
             refresher.start()
-        server.serve_forever()
-    except KeyboardInterrupt:  # Ctrl-C is how a server stops
+        _serve_until_ctrl_c(server)
+    except KeyboardInterrupt:  # Ctrl-C is how a server stops (here: before it serves)
         pass
     finally:
         if refresher is not None:

@@ -9,6 +9,7 @@ import optuna
 
 from optuna_ga import __version__
 from optuna_ga.cli import _best
+from optuna_ga.cli import _config
 from optuna_ga.cli import _dashboard
 from optuna_ga.cli import _plot
 from optuna_ga.cli import _run
@@ -19,7 +20,7 @@ from optuna_ga.cli._common import error_text
 from optuna_ga.cli._common import say
 
 COMMANDS = (
-    ("run", "run (or resume) a GA study of an MLP or CNN", _run.add_arguments, _run.cmd_run),
+    ("run", "run (or resume) a GA study of an MLP or CNN", _config.add_arguments, _run.cmd_run),
     (
         "best",
         "print the best trial, its params and lineage",

@@ -2,6 +2,8 @@
 
 The parent process reads the study back from storage whenever one of its workers finishes a
 trial, so the lines cover every worker's trials (and other machines'), in generation order.
+What it reads is tallied incrementally (:class:`GenerationTally`): each update looks at the new
+trials and the unfinished ones only, never at the whole study again.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ import json
 import math
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 
 import optuna
 from optuna.trial import FrozenTrial
 from optuna.trial import TrialState
 
+from optuna_ga._population import generation_of
 from optuna_ga._population import generation_range
 from optuna_ga.cli._common import count
 from optuna_ga.cli._common import one_line
@@ -62,14 +66,53 @@ def best_or_none(study: optuna.Study) -> FrozenTrial | None:
         return None
 
 
-def _complete_generations(trials: Sequence[FrozenTrial], size: int, elites: int) -> int:
-    """How many generations, from generation 0 on, have every trial finished."""
-    generation = 0
-    while True:
-        numbers = generation_range(generation, size, elites)
-        if numbers.stop > len(trials) or not all(trials[n].state.is_finished() for n in numbers):
-            return generation
-        generation += 1
+class GenerationTally:
+    """Which trials have finished, per generation, brought up to date one trial at a time.
+
+    :meth:`update` looks at the trials it has not seen and those it saw unfinished, never at a
+    trial it saw finished: its work does not grow with the study. Trials finish in any order
+    (several workers), so a generation is complete once all its numbers have finished.
+
+    Example:
+        >>> import optuna
+        >>> done = optuna.create_trial(value=1.0, params={}, distributions={})
+        >>> running = optuna.create_trial(state=optuna.trial.TrialState.RUNNING)
+        >>> tally = GenerationTally(population_size=2, n_elites=1)
+        >>> tally.update([done, running, done]), tally.complete, tally.finished
+        (3, 0, 2)
+        >>> tally.update([done, done, done]), tally.complete, tally.finished
+        (1, 2, 3)
+    """
+
+    def __init__(self, *, population_size: int, n_elites: int) -> None:
+        self._size = population_size
+        self._elites = n_elites
+        self._seen = 0  # trials 0 .. _seen - 1 have been looked at
+        self._unfinished: set[int] = set()  # of those, the ones not finished then
+        self._finished_in: Counter[int] = Counter()  # generation -> its finished trials
+        #: Trials seen finished.
+        self.finished = 0
+        #: Generations, from generation 0 on, that have every trial finished.
+        self.complete = 0
+
+    def update(self, trials: Sequence[FrozenTrial]) -> int:
+        """Tally the study's trials (``trials[n]`` is trial ``n``); how many it looked at."""
+        looked = [*sorted(self._unfinished), *range(self._seen, len(trials))]
+        for number in looked:
+            if trials[number].state.is_finished():
+                self._unfinished.discard(number)
+                self._finished_in[generation_of(number, self._size, self._elites)[0]] += 1
+                self.finished += 1
+            else:
+                self._unfinished.add(number)
+        self._seen = max(self._seen, len(trials))
+        while self._finished_in[self.complete] == len(self.members(self.complete)):
+            self.complete += 1
+        return len(looked)
+
+    def members(self, generation: int) -> range:
+        """The trial numbers of ``generation``."""
+        return generation_range(generation, self._size, self._elites)
 
 
 class Progress:
@@ -79,8 +122,7 @@ class Progress:
     def __init__(
         self, *, population_size: int, n_elites: int, label: str, tty: bool, interval: float
     ) -> None:
-        self._size = population_size
-        self._elites = n_elites
+        self._tally = GenerationTally(population_size=population_size, n_elites=n_elites)
         self._label = label
         self._tty = tty
         self._interval = interval
@@ -91,22 +133,23 @@ class Progress:
 
     def start(self, study: optuna.Study) -> None:
         """Skip the generations that finished before this run."""
-        trials = study.get_trials(deepcopy=False)
-        self._reported = _complete_generations(trials, self._size, self._elites)
+        self._tally.update(study.get_trials(deepcopy=False))
+        self._reported = self._tally.complete
         self._started = self._last_output = time.monotonic()
 
     def update(self, study: optuna.Study, done: int, total: int | None) -> bool:
         """Print the generations finished since the last call; True if there were any."""
         trials = study.get_trials(deepcopy=False)
-        complete = _complete_generations(trials, self._size, self._elites)
+        self._tally.update(trials)
+        complete = self._tally.complete
         new = complete > self._reported
         for generation in range(self._reported, complete):
-            members = [trials[n] for n in generation_range(generation, self._size, self._elites)]
+            members = [trials[n] for n in self._tally.members(generation)]
             self.line(generation_summary(generation, members, study.direction))
         self._reported = complete
         if self._tty:
             self._clear()
-            say(self._status(study, trials, done, total), end="")
+            say(self._status(study, done, total), end="")
             self._bar = True
         return new
 
@@ -115,8 +158,8 @@ class Progress:
         if self._tty or self._interval <= 0:
             return
         if time.monotonic() - self._last_output >= self._interval:
-            trials = study.get_trials(deepcopy=False)
-            self.line(self._status(study, trials, done, total))
+            self._tally.update(study.get_trials(deepcopy=False))  # printed by the next update
+            self.line(self._status(study, done, total))
 
     def line(self, text: str, *, err: bool = False) -> None:
         """A line of its own (the bar, if any, is redrawn by the next update)."""
@@ -132,13 +175,11 @@ class Progress:
             say("\r\033[K", end="")
             self._bar = False
 
-    def _status(
-        self, study: optuna.Study, trials: Sequence[FrozenTrial], done: int, total: int | None
-    ) -> str:
+    def _status(self, study: optuna.Study, done: int, total: int | None) -> str:
         best = best_or_none(study)
         best_text = "none yet" if best is None else f"{best.value:.4f}"
         minutes, seconds = divmod(int(time.monotonic() - self._started), 60)
-        finished = sum(t.state.is_finished() for t in trials)
+        finished = self._tally.finished
         of_total = f"{done} of {total} trials" if total is not None else count(done, "trial")
         return (
             f"[{minutes}:{seconds:02d}] {of_total} of this run done, {finished} in the "

@@ -15,6 +15,7 @@ from optuna_ga.cli._common import recorded_setting
 from optuna_ga.cli._common import say
 from optuna_ga.cli._common import storage_arguments
 from optuna_ga.cli._common import torch_missing
+from optuna_ga.cli._config import add_option
 from optuna_ga.cli._progress import best_or_none
 
 FLAGS = {"num_threads": "--threads", "data_dir": "--data-dir", "download=True": "--download"}
@@ -43,13 +44,7 @@ def add_arguments(train: argparse.ArgumentParser) -> None:
         help="torch threads",
     )
     train.add_argument("--out", default="best_model", help="folder for the weights and config")
-    train.add_argument(
-        "--progress-interval",
-        metavar="SECONDS",
-        type=number(minimum=0),
-        default=30,
-        help="without a terminal, seconds between progress lines; 0: none",
-    )
+    add_option(train, "progress_interval")
 
 
 class _EpochProgress:

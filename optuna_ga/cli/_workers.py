@@ -29,7 +29,6 @@ imported, data loaded, device checked), ``("error", text)``, ``("start", number,
 from __future__ import annotations
 
 import contextlib
-import datetime
 import multiprocessing
 import signal
 import uuid
@@ -39,21 +38,18 @@ from dataclasses import field
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
-from typing import TYPE_CHECKING
 from typing import Any
 
 import optuna
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial
-from optuna.trial import TrialState
 
+from optuna_ga import _store
 from optuna_ga._sampler import GeneticSampler
 from optuna_ga.cli._common import error_text
 from optuna_ga.cli._common import local_file
+from optuna_ga.cli._config import RunConfig
 from optuna_ga.storages import make_storage
-
-if TYPE_CHECKING:
-    from optuna_ga.cli._run import RunConfig
 
 #: System attr of a trial created by a worker of ``optuna-ga run``: the worker's token.
 WORKER_ATTR = "optuna_ga:cli_worker"
@@ -87,9 +83,9 @@ class _Link:
 
     def started(self, study: optuna.Study, trial: FrozenTrial) -> None:
         try:
-            self.send("start", trial.number, trial._trial_id)
+            self.send("start", trial.number, _store.trial_id(trial))
         except BrokenPipeError:  # the parent is gone: nobody else would fail this trial
-            study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+            _store.fail(study, trial)
             raise
         self.let_go()
 
@@ -129,31 +125,6 @@ def _worker_storage(url: str, busy: Any, heartbeat_interval: int | None) -> Any:
     return make_storage(url, heartbeat_interval=heartbeat_interval)
 
 
-def _tag_new_trials(study: optuna.Study, token: str) -> None:
-    """Optuna creates this worker's new trials with ``WORKER_ATTR = token``, in one write."""
-    storage = study._storage
-    create = storage.create_new_trial
-
-    def create_new_trial(study_id: int, template_trial: FrozenTrial | None = None) -> int:
-        if template_trial is None:  # what Optuna's ask creates, plus the token
-            template_trial = FrozenTrial(
-                number=-1,
-                state=TrialState.RUNNING,
-                value=None,
-                datetime_start=datetime.datetime.now(),
-                datetime_complete=None,
-                params={},
-                distributions={},
-                user_attrs={},
-                system_attrs={WORKER_ATTR: token},
-                intermediate_values={},
-                trial_id=-1,
-            )
-        return create(study_id, template_trial)
-
-    storage.create_new_trial = create_new_trial  # type: ignore[method-assign]
-
-
 def worker_main(
     config: RunConfig,
     slot: int,
@@ -189,7 +160,7 @@ def worker_main(
             sampler=config.sampler(_AnnouncingSampler, link=link),
             pruner=config.make_pruner(),
         )
-        _tag_new_trials(study, token)
+        _store.tag_new_trials(study, {WORKER_ATTR: token})
         study.optimize(
             objective,
             n_trials=n_trials,

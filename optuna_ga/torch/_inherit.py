@@ -49,6 +49,7 @@ from optuna_ga._population import generation_of
 from optuna_ga._sampler import GeneticSampler
 from optuna_ga._store import PARENTS_ATTR
 from optuna_ga._store import history
+from optuna_ga._store import stored_trial
 from optuna_ga.torch.architectures import Architecture
 from optuna_ga.torch.architectures import get_architecture
 
@@ -271,12 +272,12 @@ class WeightStore:
         """Copy the parents' weights into ``model``, record ``ga_inherited``; tensors copied."""
         study = trial.study
         # The sampler records the parents after ``trial.user_attrs`` was cached: read storage.
-        stored = _stored_trial(study, trial.number)
+        stored = stored_trial(study, trial.number)
         recorded = [] if stored is None else stored.user_attrs.get(PARENTS_ATTR, [])
         parents: list[Parent] = []
         unavailable: list[int] = []
         for number in (int(n) for n in recorded):
-            parent_trial = _stored_trial(study, number)
+            parent_trial = stored_trial(study, number)
             # Only completed trials have weights (a retry's parent is a failed trial).
             if parent_trial is None or parent_trial.state != TrialState.COMPLETE:
                 continue
@@ -388,17 +389,3 @@ class WeightStore:
                 continue
             self._removed.add(artifact_id)
         return deleted
-
-
-def _stored_trial(study: optuna.Study, number: int) -> FrozenTrial | None:
-    """One trial as storage holds it now, or None if the study has no such trial.
-
-    Optuna has no public call that reads one trial of a study (``Study.get_trials`` reads them
-    all), so this uses the storage API behind the study's private ``_storage`` and ``_study_id``.
-    """
-    storage = study._storage
-    try:
-        trial_id = storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
-    except KeyError:
-        return None
-    return storage.get_trial(trial_id)

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
+from typing import NamedTuple
 
 import numpy as np
 import optuna
@@ -136,21 +137,34 @@ def trial_records(
     return records
 
 
+class StudyRecords(NamedTuple):
+    """A study read once for the GA plots (:func:`study_records`), drawn by the ``*_figure``
+    functions of :mod:`optuna_ga.visualization`."""
+
+    #: The finished trials, by number (see :class:`TrialRecord`).
+    records: list[TrialRecord]
+    #: Each parameter's distribution, widened to cover every trial's range.
+    distributions: dict[str, BaseDistribution]
+    #: ``"minimize"`` or ``"maximize"``.
+    direction: str
+
+
 def study_records(
     study: optuna.Study,
     *,
     population_size: int | None = None,
     n_elites: int | None = None,
-) -> tuple[list[TrialRecord], dict[str, BaseDistribution], str]:
-    """Read a study once: its records, its parameter distributions and its direction.
+) -> StudyRecords:
+    """Read a study once, for any number of GA figures: its records, distributions, direction.
 
-    ``population_size`` and ``n_elites`` default to those of the study's
-    :class:`~optuna_ga.GeneticSampler` (a study loaded without it puts trials that lack a
-    ``ga_generation`` attr in generation 0).
+    Args:
+        study: A single-objective study run by :class:`~optuna_ga.GeneticSampler`.
+        population_size: Generation size for trials without a ``ga_generation`` attr;
+            ``None`` takes the study sampler's, if it is a GeneticSampler, else generation 0.
+        n_elites: Elites per generation, with ``population_size``.
 
-    Returns:
-        ``(records, distributions, direction)`` with direction ``"minimize"`` or
-        ``"maximize"``.
+    Raises:
+        ValueError: If the study has several objectives, or the sizes are out of range.
     """
     if len(study.directions) != 1:
         raise ValueError("study must be single-objective; GA plots show one objective.")
@@ -158,7 +172,7 @@ def study_records(
     trials = study.get_trials(deepcopy=False)
     records = trial_records(trials, population_size=size, n_elites=elites)
     direction = "maximize" if study.direction == StudyDirection.MAXIMIZE else "minimize"
-    return records, param_distributions(trials), direction
+    return StudyRecords(records, param_distributions(trials), direction)
 
 
 def resolve_population(

@@ -8,6 +8,7 @@ from pathlib import Path
 import optuna
 
 from optuna_ga.visualization import _plotly
+from optuna_ga.visualization._data import study_records
 from optuna_ga.visualization._imports import require
 
 #: File stem of each figure, in the order written.
@@ -74,16 +75,11 @@ def write_figures(
     out.mkdir(parents=True, exist_ok=True)
     figures = {}
     if "html" in formats or png_engine == "kaleido":
+        data = study_records(study, population_size=population_size, n_elites=n_elites)
         figures = {
-            "generations": _plotly.plot_generations(
-                study, population_size=population_size, n_elites=n_elites
-            ),
-            "allele_frequency": _plotly.plot_allele_frequency(
-                study, params, population_size=population_size, n_elites=n_elites
-            ),
-            "genealogy": _plotly.plot_genealogy(
-                study, top_k=top_k, population_size=population_size, n_elites=n_elites
-            ),
+            "generations": _plotly.generations_figure(data),
+            "allele_frequency": _plotly.allele_frequency_figure(data, params),
+            "genealogy": _plotly.genealogy_figure(data, top_k=top_k),
         }
     written: list[Path] = []
     for name in FIGURES:

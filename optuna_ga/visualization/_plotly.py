@@ -91,29 +91,18 @@ def plot_generations(
 
     Returns:
         A :class:`plotly.graph_objects.Figure`.
-
-    Example:
-        >>> import optuna
-        >>> from optuna_ga import GeneticSampler
-        >>> from optuna_ga.visualization import plot_generations
-        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
-        >>> study = optuna.create_study(sampler=GeneticSampler(population_size=6, seed=0))
-        >>> study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2, n_trials=20)
-        >>> fig = plot_generations(study)
-        >>> [trace.name for trace in fig.data][-1]
-        'best so far'
     """
-    go = _go()
-    records, _, direction = _data.study_records(
-        study, population_size=population_size, n_elites=n_elites
+    return generations_figure(
+        _data.study_records(study, population_size=population_size, n_elites=n_elites)
     )
+
+
+def generations_figure(data: _data.StudyRecords) -> go.Figure:
+    """:func:`plot_generations` of a study already read by
+    :func:`~optuna_ga.visualization.study_records`."""
+    go = _go()
+    records, _, direction = data
     stats = _data.generation_stats(records, direction=direction)
-    return _generations_figure(go, records, stats, direction)
-
-
-def _generations_figure(
-    go: Any, records: Sequence[_data.TrialRecord], stats: dict[str, list[Any]], direction: str
-) -> Any:
     gens = stats["generation"]
     dots_x, dots_y, dots_n = [], [], []
     by_generation: dict[int, list[_data.TrialRecord]] = {}
@@ -130,6 +119,7 @@ def _generations_figure(
         f"generation {g}<br>{c} with a value, {o} pruned/failed"
         for g, c, o in zip(gens, stats["n_complete"], stats["n_other"], strict=True)
     ]
+    band = {"mode": "lines", "line": {"width": 0}, "hoverinfo": "skip", "legendgroup": "band"}
     traces = [
         go.Scatter(
             x=dots_x,
@@ -140,61 +130,28 @@ def _generations_figure(
             marker={"size": 4, "color": "rgba(120,120,120,0.45)"},
             hovertemplate="trial %{customdata}<br>value %{y:.4g}<extra></extra>",
         ),
-        go.Scatter(
-            x=gens,
-            y=stats["upper"],
-            mode="lines",
-            line={"width": 0},
-            showlegend=False,
-            hoverinfo="skip",
-            legendgroup="band",
-        ),
+        go.Scatter(x=gens, y=stats["upper"], showlegend=False, **band),
         go.Scatter(
             x=gens,
             y=stats["lower"],
-            mode="lines",
-            line={"width": 0},
             fill="tonexty",
             fillcolor="rgba(99,110,250,0.18)",
             name="mean ± std",
-            hoverinfo="skip",
-            legendgroup="band",
-        ),
-        go.Scatter(
-            x=gens,
-            y=stats["mean"],
-            mode="lines",
-            name="mean",
-            line={"color": "#636efa", "width": 1.5},
-            text=hover,
-            hovertemplate="%{text}<br>mean %{y:.4g}<extra></extra>",
-        ),
-        go.Scatter(
-            x=gens,
-            y=stats["worst"],
-            mode="lines",
-            name="worst",
-            line={"color": "#EF553B", "width": 1, "dash": "dot"},
-            hovertemplate="worst %{y:.4g}<extra></extra>",
-        ),
-        go.Scatter(
-            x=gens,
-            y=stats["best"],
-            mode="lines+markers",
-            name="best",
-            line={"color": "#00a07a", "width": 1.5},
-            marker={"size": 5},
-            hovertemplate="best %{y:.4g}<extra></extra>",
-        ),
-        go.Scatter(
-            x=gens,
-            y=stats["best_so_far"],
-            mode="lines",
-            name="best so far",
-            line={"color": "black", "width": 2.5, "shape": "hv"},
-            hovertemplate="best so far %{y:.4g}<extra></extra>",
+            **band,
         ),
     ]
+    mean_hover = {"text": hover, "hovertemplate": "%{text}<br>mean %{y:.4g}<extra></extra>"}
+    dotted = {"mode": "lines+markers", "marker": {"size": 5}}
+    # The lines: (statistic, name, line style, other settings).
+    lines: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
+        ("mean", "mean", {"color": "#636efa", "width": 1.5}, mean_hover),
+        ("worst", "worst", {"color": "#EF553B", "width": 1, "dash": "dot"}, {}),
+        ("best", "best", {"color": "#00a07a", "width": 1.5}, dotted),
+        ("best_so_far", "best so far", {"color": "black", "width": 2.5, "shape": "hv"}, {}),
+    ]
+    for key, name, line, extra in lines:
+        settings = {"mode": "lines", "hovertemplate": f"{name} %{{y:.4g}}<extra></extra>", **extra}
+        traces.append(go.Scatter(x=gens, y=stats[key], name=name, line=line, **settings))
     layout = _layout(f"Objective per generation ({direction})", "generation", "objective value")
     layout["xaxis"]["dtick"] = _dtick(len(gens))
     return go.Figure(data=traces, layout=layout)
@@ -226,26 +183,20 @@ def plot_allele_frequency(
 
     Returns:
         A :class:`plotly.graph_objects.Figure`.
-
-    Example:
-        >>> import optuna
-        >>> from optuna_ga import GeneticSampler
-        >>> from optuna_ga.visualization import plot_allele_frequency
-        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
-        >>> study = optuna.create_study(sampler=GeneticSampler(population_size=6, seed=0))
-        >>> study.optimize(lambda t: len(t.suggest_categorical("a", ["x", "yy"])), n_trials=12)
-        >>> sorted(trace.name for trace in plot_allele_frequency(study, ["a"]).data)
-        ['x', 'yy']
     """
+    data = _data.study_records(study, population_size=population_size, n_elites=n_elites)
+    return allele_frequency_figure(data, params, n_bins=n_bins)
+
+
+def allele_frequency_figure(
+    data: _data.StudyRecords, params: Sequence[str] | None = None, *, n_bins: int = 5
+) -> go.Figure:
+    """:func:`plot_allele_frequency` of a study already read by
+    :func:`~optuna_ga.visualization.study_records`."""
     go = _go()
-    records, distributions, _ = _data.study_records(
-        study, population_size=population_size, n_elites=n_elites
+    alleles = _data.allele_frequencies(
+        data.records, data.distributions, params=params, n_bins=n_bins
     )
-    alleles = _data.allele_frequencies(records, distributions, params=params, n_bins=n_bins)
-    return _allele_figure(go, alleles)
-
-
-def _allele_figure(go: Any, alleles: Sequence[_data.Alleles]) -> Any:
     traces = []
     owners = []
     for index, gene in enumerate(alleles):
@@ -332,27 +283,17 @@ def plot_genealogy(
 
     Returns:
         A :class:`plotly.graph_objects.Figure`.
-
-    Example:
-        >>> import optuna
-        >>> from optuna_ga import GeneticSampler
-        >>> from optuna_ga.visualization import plot_genealogy
-        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
-        >>> study = optuna.create_study(sampler=GeneticSampler(population_size=6, seed=0))
-        >>> study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2, n_trials=20)
-        >>> fig = plot_genealogy(study, top_k=1)
-        >>> fig.data[0].name
-        'parent → child'
     """
+    data = _data.study_records(study, population_size=population_size, n_elites=n_elites)
+    return genealogy_figure(data, top_k=top_k)
+
+
+def genealogy_figure(data: _data.StudyRecords, *, top_k: int | None = None) -> go.Figure:
+    """:func:`plot_genealogy` of a study already read by
+    :func:`~optuna_ga.visualization.study_records`."""
     go = _go()
-    records, _, direction = _data.study_records(
-        study, population_size=population_size, n_elites=n_elites
-    )
+    records, _, direction = data
     tree = _data.genealogy(records, direction=direction, top_k=top_k)
-    return _genealogy_figure(go, tree, direction, top_k)
-
-
-def _genealogy_figure(go: Any, tree: dict[str, Any], direction: str, top_k: int | None) -> Any:
     nodes = tree["nodes"]
     where = {n["number"]: (n["x"], n["y"]) for n in nodes}
     edge_x: list[float | None] = []
@@ -362,50 +303,36 @@ def _genealogy_figure(go: Any, tree: dict[str, Any], direction: str, top_k: int 
         edge_x += [x0, x1, None]
         edge_y += [y0, y1, None]
     size = 9 if len(nodes) <= 100 else 7 if len(nodes) <= 300 else 5
-    traces = [
-        go.Scatter(
-            x=edge_x,
-            y=edge_y,
-            mode="lines",
-            name="parent → child",
-            line={"width": 0.7, "color": "rgba(90,90,90,0.35)"},
-            hoverinfo="skip",
-        )
-    ]
+    edges = {"x": edge_x, "y": edge_y, "mode": "lines", "hoverinfo": "skip"}
+    line = {"width": 0.7, "color": "rgba(90,90,90,0.35)"}
+    traces = [go.Scatter(name="parent → child", line=line, **edges)]
     groups: dict[str, list[dict[str, Any]]] = {}
     for node in nodes:
         key = node["operator"] if node["value"] is not None else "_none"
         groups.setdefault(key, []).append(node)
+    shown = []  # (legend name, nodes, marker): one trace each
     for operator in [*OPERATOR_SYMBOLS, *sorted(set(groups) - set(OPERATOR_SYMBOLS))]:
         members = groups.get(operator)
-        if not members or operator == "_none":
-            continue
-        traces.append(
-            go.Scatter(
-                x=[n["x"] for n in members],
-                y=[n["y"] for n in members],
-                mode="markers",
-                name=operator,
-                marker={
-                    "symbol": OPERATOR_SYMBOLS.get(operator, "circle"),
-                    "size": size,
-                    "color": [n["quantile"] for n in members],
-                    "coloraxis": "coloraxis",
-                    "line": {"width": 0.5, "color": "#333"},
-                },
-                text=[_node_text(n) for n in members],
-                hovertemplate="%{text}<extra></extra>",
-            )
-        )
+        if members and operator != "_none":
+            marker = {
+                "symbol": OPERATOR_SYMBOLS.get(operator, "circle"),
+                "size": size,
+                "color": [n["quantile"] for n in members],
+                "coloraxis": "coloraxis",
+                "line": {"width": 0.5, "color": "#333"},
+            }
+            shown.append((operator, members, marker))
     if "_none" in groups:
-        members = groups["_none"]
+        marker = {"symbol": "x-thin", "size": size, "line": {"width": 1.5, "color": "#999"}}
+        shown.append(("pruned / failed", groups["_none"], marker))
+    for name, members, marker in shown:
         traces.append(
             go.Scatter(
                 x=[n["x"] for n in members],
                 y=[n["y"] for n in members],
                 mode="markers",
-                name="pruned / failed",
-                marker={"symbol": "x-thin", "size": size, "line": {"width": 1.5, "color": "#999"}},
+                name=name,
+                marker=marker,
                 text=[_node_text(n) for n in members],
                 hovertemplate="%{text}<extra></extra>",
             )

@@ -9,12 +9,18 @@ Example:
     >>> matplotlib.use("Agg")
     >>> import optuna
     >>> from optuna_ga import GeneticSampler
-    >>> from optuna_ga.visualization.matplotlib import plot_generations
+    >>> from optuna_ga.visualization import matplotlib as ga_plots
     >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
     >>> study = optuna.create_study(sampler=GeneticSampler(population_size=6, seed=0))
-    >>> study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2, n_trials=20)
-    >>> ax = plot_generations(study)
-    >>> ax.get_xlabel()
+    >>> study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2
+    ...                + (t.suggest_categorical("a", ["p", "q"]) == "q"), n_trials=16)
+    >>> ga_plots.plot_generations(study).get_xlabel()
+    'generation'
+    >>> ga_plots.plot_allele_frequency(study).shape  # one Axes per parameter
+    (2,)
+    >>> type(ga_plots.plot_allele_frequency(study, ["a"])).__name__
+    'Axes'
+    >>> ga_plots.plot_genealogy(study, top_k=3).get_xlabel()
     'generation'
 """
 
@@ -76,18 +82,6 @@ def plot_generations(
 
     Returns:
         The ``matplotlib.axes.Axes``.
-
-    Example:
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
-        >>> import optuna
-        >>> from optuna_ga import GeneticSampler
-        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
-        >>> study = optuna.create_study(sampler=GeneticSampler(population_size=6, seed=0))
-        >>> study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2
-        ...                + (t.suggest_categorical("a", ["p", "q"]) == "q"), n_trials=16)
-        >>> plot_generations(study).get_xlabel()
-        'generation'
     """
     plt = _plt()
     records, _, direction = _data.study_records(
@@ -138,20 +132,6 @@ def plot_allele_frequency(
 
     Returns:
         An ``Axes`` for one parameter, else a 1-D numpy array of them, one per parameter.
-
-    Example:
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
-        >>> import optuna
-        >>> from optuna_ga import GeneticSampler
-        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
-        >>> study = optuna.create_study(sampler=GeneticSampler(population_size=6, seed=0))
-        >>> study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2
-        ...                + (t.suggest_categorical("a", ["p", "q"]) == "q"), n_trials=16)
-        >>> plot_allele_frequency(study).shape  # one Axes per parameter
-        (2,)
-        >>> type(plot_allele_frequency(study, ["a"])).__name__
-        'Axes'
     """
     plt = _plt()
     ticker = require("matplotlib.ticker")
@@ -221,18 +201,6 @@ def plot_genealogy(
 
     Returns:
         The ``matplotlib.axes.Axes``.
-
-    Example:
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
-        >>> import optuna
-        >>> from optuna_ga import GeneticSampler
-        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
-        >>> study = optuna.create_study(sampler=GeneticSampler(population_size=6, seed=0))
-        >>> study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2
-        ...                + (t.suggest_categorical("a", ["p", "q"]) == "q"), n_trials=16)
-        >>> plot_genealogy(study, top_k=3).get_xlabel()
-        'generation'
     """
     plt = _plt()
     records, _, direction = _data.study_records(
