@@ -10,6 +10,7 @@ It never touches a storage itself (:mod:`optuna_ga._store` does).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from collections.abc import Iterable
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 from optuna.distributions import BaseDistribution
 from optuna.study import StudyDirection
+from optuna.study._constrained_optimization import _CONSTRAINTS_KEY
 from optuna.trial import FrozenTrial
 from optuna.trial import TrialState
 
@@ -30,12 +32,16 @@ from optuna_ga._encoding import cardinality
 from optuna_ga._encoding import fits
 from optuna_ga._encoding import merge_order
 from optuna_ga._encoding import representative
+from optuna_ga._pareto import constrained_dominance
 from optuna_ga._population import Individual
 from optuna_ga._population import PopulationMode
 from optuna_ga._population import best
 from optuna_ga._population import check_population
 from optuna_ga._population import generation_range
 from optuna_ga._population import next_population
+from optuna_ga._population import pareto_ranks
+from optuna_ga._population import pareto_scores
+from optuna_ga._population import rescore
 
 #: States whose parameter sets must never be proposed again.
 EVALUATED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -109,11 +115,21 @@ class History:
     """Digest of the finished trials of one study.
 
     Args:
-        direction: The study's direction (scores are the values, negated when minimizing).
+        direction: The study's direction (scores are the values, negated when minimizing), or
+            its directions: with several, individuals carry their losses (the values, negated
+            where maximised) and are ordered by Pareto rank (see
+            :mod:`optuna_ga._population`). Individuals of a study with constraints (trials
+            whose constraint values the sampler stored) are ordered by Pareto rank too.
     """
 
-    def __init__(self, direction: StudyDirection) -> None:
-        self._sign = 1.0 if direction == StudyDirection.MAXIMIZE else -1.0
+    def __init__(self, direction: StudyDirection | Sequence[StudyDirection]) -> None:
+        directions = [direction] if isinstance(direction, StudyDirection) else list(direction)
+        self._sign = 1.0 if directions[0] == StudyDirection.MAXIMIZE else -1.0
+        self._maximize = [d == StudyDirection.MAXIMIZE for d in directions]
+        self._multi = len(directions) > 1
+        self._constrained = False  # set once an individual with constraint values is digested
+        self._pareto_pool: dict[int, tuple[int, list[Individual]]] = {}  # size -> (seen, pool)
+        self._pareto_scores: tuple[int, np.ndarray] = (0, np.zeros(0))
         self._lock = threading.Lock()
         self._watermark = 0  # every trial with a smaller number is finished and digested
         self._digested: set[int] = set()  # finished trials at or above the watermark
@@ -162,11 +178,20 @@ class History:
             self.structures.add(frozenset(trial.params))
         if trial.state == TrialState.PRUNED:
             self._pruned.append(dict(trial.params))
-        value = trial.value if trial.state == TrialState.COMPLETE else None
-        if value is not None and math.isfinite(value):
-            individual = Individual(trial.number, self._sign * value, dict(trial.params))
-            self.individuals[trial.number] = individual
-            self._in_order.append(individual)
+        values = trial.values if trial.state == TrialState.COMPLETE else None
+        if values is None or not all(math.isfinite(v) for v in values):
+            return
+        violation = _violation(trial)
+        self._constrained |= violation is not None
+        if self._multi:
+            losses = tuple(-v if up else v for v, up in zip(values, self._maximize, strict=True))
+            individual = Individual(trial.number, math.nan, dict(trial.params), losses, violation)
+        else:
+            individual = Individual(
+                trial.number, self._sign * values[0], dict(trial.params), violation=violation
+            )
+        self.individuals[trial.number] = individual
+        self._in_order.append(individual)
 
     def _learn_space(self, trial: FrozenTrial) -> None:
         names = list(trial.distributions)
@@ -177,6 +202,11 @@ class History:
             if self._distributions.get(name) != distribution:
                 self._distributions[name] = distribution
                 self._space = None
+
+    @property
+    def pareto(self) -> bool:
+        """Whether individuals are ordered by Pareto rank (several objectives, constraints)."""
+        return self._multi or self._constrained
 
     @property
     def space(self) -> Space:
@@ -260,7 +290,10 @@ class History:
         """The individuals and the pruned trials encoded over ``space``.
 
         Encodings are kept and extended as trials arrive, while the space stays the same object
-        (:attr:`space` is rebuilt only when a gene or a distribution changes).
+        (:attr:`space` is rebuilt only when a gene or a distribution changes). In a Pareto
+        study the scores are each individual's :func:`~optuna_ga._population.pareto_scores`
+        among all of them, so the surrogate's good group is the best fronts, the most diverse
+        points first where a front is cut.
         """
         with self._lock:
             encodings = self._encoded
@@ -268,7 +301,14 @@ class History:
                 encodings = _Encodings(space)
                 if space is self._space:  # not a one-off space (see :meth:`space_with`)
                     self._encoded = encodings
-            return encodings.extend(self._in_order, self._pruned)
+            encoded = encodings.extend(self._in_order, self._pruned)
+            if not (self._multi or self._constrained):
+                return encoded
+            seen, scores = self._pareto_scores
+            if seen != len(self._in_order):
+                scores = pareto_scores(self._in_order) if self._in_order else np.zeros(0)
+                self._pareto_scores = (len(self._in_order), scores)
+            return dataclasses.replace(encoded, scores=scores)
 
     def population(
         self, generation: int, *, population_size: int, n_elites: int, mode: PopulationMode
@@ -284,6 +324,8 @@ class History:
             ValueError: If ``mode`` is not one of :data:`~optuna_ga._population.POPULATIONS`.
         """
         check_population(mode)
+        if mode == "steady" and self.pareto:
+            return rescore(self._pareto_steady(population_size))
         if mode == "steady":
             with self._lock:
                 # Kept incrementally: the best so far, merged with the individuals since.
@@ -307,4 +349,45 @@ class History:
                 if g == last + 1 and all(n in self.finished for n in numbers):
                     last = g
                     self._populations[key] = (last, population)
-            return population
+        return rescore(population) if self.pareto else population
+
+    def _pareto_steady(self, population_size: int) -> list[Individual]:
+        """The steady population of a Pareto study, before its members are scored.
+
+        It is NSGA-II's survival over every individual finished so far, kept from a *pool*:
+        the individuals that fewer than ``population_size`` others rank ahead of
+        (:func:`~optuna_ga._pareto.constrained_dominance`). Anyone outside the pool ranks
+        below ``population_size`` others, and so does everyone they rank ahead of, so the pool
+        holds every survivor and all of its front, whatever the order trials were digested
+        in; the survival over the pool is the survival over all.
+        """
+        with self._lock:
+            seen, pool = self._pareto_pool.get(population_size, (0, []))
+            pool = sorted([*pool, *self._in_order[seen:]], key=lambda ind: ind.number)
+            if len(pool) > population_size:
+                losses, _ = pareto_ranks(pool)
+                violation = np.array(
+                    [0.0 if ind.violation is None else ind.violation for ind in pool]
+                )
+                behind = constrained_dominance(losses, violation).sum(axis=0)
+                pool = [ind for ind, k in zip(pool, behind, strict=True) if k < population_size]
+            self._pareto_pool[population_size] = (len(self._in_order), pool)
+        return best(pool, population_size)
+
+
+def _violation(trial: FrozenTrial) -> float | None:
+    """Total violation of a trial's constraints (see :func:`optuna_ga._pareto.violations`).
+
+    Constraints are those a ``constraints_func`` stored (Optuna's ``"constraints"`` system
+    attr) or the objective set with ``trial.set_constraint``. ``None`` when the trial has none
+    (a study without constraints); NaN when a constraints function failed for it (stored as
+    ``None``) or a value is NaN.
+    """
+    constraints = list(trial.constraints.values())
+    if not constraints:
+        failed = _CONSTRAINTS_KEY in trial.system_attrs
+        return math.nan if failed and trial.system_attrs[_CONSTRAINTS_KEY] is None else None
+    values = [float(c) for c in constraints]
+    if any(math.isnan(c) for c in values):
+        return math.nan
+    return float(sum(c for c in values if c > 0))

@@ -156,6 +156,32 @@ def constrained_ranks(losses: np.ndarray, violation: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def constrained_dominance(losses: np.ndarray, violation: np.ndarray) -> np.ndarray:
+    """``(n, n)`` booleans: ``[i, j]`` is whether point ``i`` ranks strictly ahead of ``j``.
+
+    The order behind :func:`constrained_ranks`: a feasible point is ahead of an infeasible one;
+    of two infeasible ones, the smaller violation; of two feasible ones, the dominating one;
+    any point with a known violation is ahead of one with an unknown (NaN) violation. The
+    relation is transitive, so a point that ``k`` others are ahead of ranks at least ``k``
+    places from the top, and so does every point they are behind.
+
+    Example:
+        >>> constrained_dominance(np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]),
+        ...                       np.array([1.0, 0.0, 0.0])).astype(int).tolist()
+        [[0, 0, 0], [1, 0, 1], [1, 0, 0]]
+    """
+    losses = _check_losses(losses)
+    violation = np.asarray(violation, dtype=float).reshape(-1)
+    known = ~np.isnan(violation)
+    feasible = known & (violation <= 0)
+    infeasible = known & (violation > 0)
+    ahead = dominance_matrix(losses) & feasible[:, None] & feasible[None, :]
+    ahead |= feasible[:, None] & infeasible[None, :]
+    ahead |= infeasible[:, None] & infeasible[None, :] & (violation[:, None] < violation[None, :])
+    ahead |= known[:, None] & ~known[None, :]
+    return ahead
+
+
 def crowding_distance(losses: np.ndarray) -> np.ndarray:
     """Crowding distance of each point of one front (Deb et al., NSGA-II, 2002).
 

@@ -23,6 +23,13 @@ population is rebuilt from the trials that completed with a finite value:
 
 In the last two, children of generation ``g + 1`` are bred from ``Pop(g)``
 (:func:`next_population`).
+
+*Best* is the score (the value, negated when minimising) in a single-objective study. In a
+multi-objective study, or one with constraints, it is the Pareto order of
+:mod:`optuna_ga._pareto` (feasible before infeasible, then fronts, then diversity within a
+front), and a population's scores are each member's :func:`pareto_scores` within it: this
+module is the one place where that fitness is defined (:func:`is_pareto`, :func:`best`,
+:func:`rescore`, :func:`pareto_scores`).
 """
 
 from __future__ import annotations
@@ -32,6 +39,13 @@ from typing import Any
 from typing import Literal
 from typing import NamedTuple
 from typing import cast
+
+import numpy as np
+
+from optuna_ga._pareto import Diversity
+from optuna_ga._pareto import constrained_ranks
+from optuna_ga._pareto import fitness
+from optuna_ga._pareto import survivors
 
 #: Where parents come from (see the module docstring).
 PopulationMode = Literal["steady", "hall_of_fame", "generational"]
@@ -57,12 +71,69 @@ def check_population(value: Any, argument: str = "population") -> PopulationMode
     return cast(PopulationMode, value)
 
 
+#: How the points of one front are told apart in a Pareto study (``"crowding"`` or ``"hv"``,
+#: see :func:`optuna_ga._pareto.diversity`), chosen on ``benchmarks/MULTI_OBJECTIVE.md``.
+DIVERSITY: Diversity = "crowding"
+
+
 class Individual(NamedTuple):
-    """A trial that completed with a finite objective value."""
+    """A trial that completed with finite objective values.
+
+    ``losses`` is ``None`` in a single-objective study, else the values, negated where
+    maximised. ``violation`` is ``None`` when the study has no constraints, else the total
+    violation of the trial's constraints (NaN: unknown, see
+    :func:`optuna_ga._pareto.violations`). ``score`` is higher-is-better: in a single-objective
+    study the value, negated for a minimize study; in a Pareto study (:func:`is_pareto`) the
+    individual's fitness within the population it belongs to (:func:`rescore`), NaN outside one.
+    """
 
     number: int
-    score: float  # higher is better: the value, negated for a minimize study
+    score: float
     params: dict[str, Any]
+    losses: tuple[float, ...] | None = None
+    violation: float | None = None
+
+
+def is_pareto(individuals: Sequence[Individual]) -> bool:
+    """Whether these individuals are ordered by Pareto rank (several objectives, constraints)."""
+    return any(ind.losses is not None or ind.violation is not None for ind in individuals)
+
+
+def pareto_ranks(individuals: Sequence[Individual]) -> tuple[np.ndarray, np.ndarray]:
+    """``(losses, ranks)`` of individuals: feasible first, then fronts (see :mod:`._pareto`).
+
+    A single-objective individual's loss is its negated score; no constraints means feasible.
+    """
+    if not individuals:
+        return np.zeros((0, 1)), np.zeros(0, dtype=int)
+    losses = np.array(
+        [ind.losses if ind.losses is not None else (-ind.score,) for ind in individuals],
+        dtype=float,
+    ).reshape(len(individuals), -1)
+    violation = np.array(
+        [0.0 if ind.violation is None else ind.violation for ind in individuals], dtype=float
+    )
+    return losses, constrained_ranks(losses, violation)
+
+
+def pareto_scores(individuals: Sequence[Individual]) -> np.ndarray:
+    """Fitness of each individual among these ones, higher is better (Pareto studies).
+
+    ``-rank + tie``, ``tie`` in ``[0, 1)`` by diversity within the front (see
+    :func:`optuna_ga._pareto.fitness`); equal diversity goes to the earlier trial, so the
+    scores do not depend on the order the individuals are given in.
+    """
+    by_number = np.argsort([ind.number for ind in individuals], kind="stable")
+    losses, ranks = pareto_ranks([individuals[i] for i in by_number])
+    scores = np.empty(len(individuals))
+    scores[by_number] = fitness(losses, ranks, DIVERSITY)
+    return scores
+
+
+def rescore(individuals: Sequence[Individual]) -> list[Individual]:
+    """The individuals, in the same order, scored by :func:`pareto_scores` among themselves."""
+    scores = pareto_scores(individuals)
+    return [ind._replace(score=float(s)) for ind, s in zip(individuals, scores, strict=True)]
 
 
 def generation_of(number: int, population_size: int, n_elites: int) -> tuple[int, int]:
@@ -93,7 +164,23 @@ def generation_range(generation: int, population_size: int, n_elites: int) -> ra
 
 
 def best(individuals: Sequence[Individual], k: int) -> list[Individual]:
-    """The ``k`` best individuals, best first; ties go to the earlier trial."""
+    """The ``k`` best individuals, best first; ties go to the earlier trial.
+
+    In a Pareto study (:func:`is_pareto`) this is NSGA-II's survival
+    (:func:`optuna_ga._pareto.survivors`): feasible before infeasible, whole fronts, the last
+    one cut by diversity.
+
+    Example:
+        >>> two = [Individual(0, float("nan"), {}, (1.0, 3.0)),
+        ...        Individual(1, float("nan"), {}, (2.0, 4.0)),
+        ...        Individual(2, float("nan"), {}, (3.0, 1.0))]
+        >>> [i.number for i in best(two, 2)], [i.number for i in best(two[:2], 1)]
+        ([0, 2], [0])
+    """
+    if is_pareto(individuals):
+        ordered = sorted(individuals, key=lambda ind: ind.number)
+        losses, ranks = pareto_ranks(ordered)
+        return [ordered[i] for i in survivors(losses, ranks, k, DIVERSITY)]
     return sorted(individuals, key=lambda ind: (-ind.score, ind.number))[:k]
 
 

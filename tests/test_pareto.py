@@ -179,3 +179,22 @@ def test_diversity_checks_kind() -> None:
 def test_losses_must_be_two_dimensional() -> None:
     with pytest.raises(ValueError, match="losses must be a 2-d array"):
         P.nondominated_ranks(np.zeros(3))
+
+
+def test_constrained_dominance_agrees_with_constrained_ranks() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        n = int(rng.integers(1, 25))
+        losses = rng.integers(0, 4, size=(n, 2)).astype(float)
+        violation = rng.choice([0.0, 0.0, 1.0, 2.0, np.nan], size=n)
+        ahead = P.constrained_dominance(losses, violation)
+        ranks = P.constrained_ranks(losses, violation)
+        # Being ahead means a better rank; the best rank of a point behind nobody is 0 ...
+        assert np.all((ranks[:, None] < ranks[None, :]) | ~ahead)
+        assert np.all((ranks == 0) == (ahead.sum(axis=0) == 0))
+        # ... and a point's rank is the length of the longest chain of points ahead of it.
+        chain = np.zeros(n, dtype=int)
+        for i in np.argsort(ranks, kind="stable"):
+            above = np.flatnonzero(ahead[:, i])
+            chain[i] = 1 + chain[above].max() if len(above) else 0
+        assert chain.tolist() == ranks.tolist()
