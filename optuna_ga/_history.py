@@ -118,8 +118,9 @@ class History:
         direction: The study's direction (scores are the values, negated when minimizing), or
             its directions: with several, individuals carry their losses (the values, negated
             where maximised) and are ordered by Pareto rank (see
-            :mod:`optuna_ga._population`). Individuals of a study with constraints (trials
-            whose constraint values the sampler stored) are ordered by Pareto rank too.
+            :mod:`optuna_ga._population`). A single-objective study is ordered that way too
+            (feasible first) once an individual violates its constraints (values that a
+            ``constraints_func`` stored or the objective set with ``trial.set_constraint``).
     """
 
     def __init__(self, direction: StudyDirection | Sequence[StudyDirection]) -> None:
@@ -127,7 +128,7 @@ class History:
         self._sign = 1.0 if directions[0] == StudyDirection.MAXIMIZE else -1.0
         self._maximize = [d == StudyDirection.MAXIMIZE for d in directions]
         self._multi = len(directions) > 1
-        self._constrained = False  # set once an individual with constraint values is digested
+        self._constrained = False  # set once an infeasible individual is digested
         self._pareto_pool: dict[int, tuple[int, list[Individual]]] = {}  # size -> (seen, pool)
         self._pareto_scores: tuple[int, np.ndarray] = (0, np.zeros(0))
         self._lock = threading.Lock()
@@ -182,7 +183,9 @@ class History:
         if values is None or not all(math.isfinite(v) for v in values):
             return
         violation = _violation(trial)
-        self._constrained |= violation is not None
+        # A single-objective study turns to Pareto ranks at its first infeasible individual:
+        # while all are feasible, the constrained order is the order of the values.
+        self._constrained |= violation is not None and not violation <= 0
         if self._multi:
             losses = tuple(-v if up else v for v, up in zip(values, self._maximize, strict=True))
             individual = Individual(trial.number, math.nan, dict(trial.params), losses, violation)

@@ -174,10 +174,11 @@ def test_history_of_a_single_objective_study_with_constraints_ranks_feasible_fir
     assert history.pareto
     population = history.population(1, population_size=3, n_elites=1, mode="hall_of_fame")
     assert [ind.number for ind in population] == [0, 4, 2]  # feasible (<= 0.6), best first
-    unconstrained = History(MIN)
-    unconstrained.update(make_trials([[v] for v in (0.1, 0.9, 0.5)]))
-    assert not unconstrained.pareto
-    assert [i.score for i in unconstrained.individuals.values()] == [-0.1, -0.9, -0.5]
+    for constraints in (False, True):  # no constraints, or all satisfied: the classic order
+        classic = History(MIN)
+        classic.update(make_trials([[v] for v in (0.1, 0.6, 0.5)], constraints))
+        assert not classic.pareto
+        assert [i.score for i in classic.individuals.values()] == [-0.1, -0.6, -0.5]
 
 
 def test_constraints_are_stored_and_feasible_individuals_win() -> None:
