@@ -199,7 +199,7 @@ def summarize(runs: list[Run], samplers: list[str], tables: list[str]) -> str:
             cells = [s]
             for b in BUDGETS:
                 ms = [med[t, s, b] for t in fam]
-                ok = not any(math.isnan(v) for v in ms)
+                ok = not any(math.isnan(v) for v in ms)  # "-": not run on every dataset
                 gmean = math.exp(np.mean(np.log(np.maximum(ms, 1e-12)))) if ok else math.nan
                 cells.append(f"{gmean:.4f}" if ok else "-")
             rows.append(cells)
@@ -211,7 +211,8 @@ def summarize(runs: list[Run], samplers: list[str], tables: list[str]) -> str:
             cells = [t.split("/")[1]]
             for s in samplers:
                 late = med[t, s, 200] if not math.isnan(med[t, s, 200]) else med[t, s, 100]
-                cells.append(f"{med[t, s, 50]:.4f} / {late:.4f}")
+                ran = not math.isnan(med[t, s, 50])
+                cells.append(f"{med[t, s, 50]:.4f} / {late:.4f}" if ran else "-")
             rows.append(cells)
         out.append(markdown_table(["dataset", *samplers], rows))
         out.append("")
@@ -278,7 +279,11 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument(
         "--rerun", nargs="*", default=["GA"], help="sampler name prefixes always run afresh"
     )
+    parser.add_argument(
+        "--gp-datasets", nargs="+", help="run GPSampler on these datasets only (slow)"
+    )
     parser.add_argument("--cost", action="store_true", help="also time GA and TPE at 1000")
+    parser.add_argument("--cost-only", action="store_true", help="only time GA and TPE")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 1 table, 2 seeds")
     parser.add_argument("--out")
     args = parser.parse_args(argv)
@@ -290,9 +295,16 @@ def main(argv: list[str] | None = None) -> str:
     if args.quick:
         tables, seeds = tables[:1], 2
         samplers = [s for s in samplers if s != "GPSampler"]
+    if args.cost_only:
+        text = f"{environment()}\n\n```\n{command('benchmarks.multi_objective', argv)}\n```\n\n"
+        return report(
+            text + cost(200 if args.quick else 1000, ["GA default", "TPESampler"]), args.out
+        )
     tasks = []
     for t in tables:
         for s in samplers:
+            if s == "GPSampler" and args.gp_datasets and t.split("/")[1] not in args.gp_datasets:
+                continue
             n_seeds = min(seeds, args.gp_seeds) if s == "GPSampler" else seeds
             budget = 30 if args.quick else GP_BUDGET if s == "GPSampler" else max(BUDGETS)
             tasks += [(t, s, seed, budget) for seed in range(n_seeds)]
