@@ -333,7 +333,7 @@ class History:
             with self._lock:
                 # Kept incrementally: the best so far, merged with the individuals since.
                 seen, top = self._steady.get(population_size, (0, []))
-                top = best([*top, *self._in_order[seen:]], population_size)
+                top = best([*top, *self._in_order[seen:]], population_size, pareto=False)
                 self._steady[population_size] = (len(self._in_order), top)
                 return top
         key = (population_size, n_elites, mode)
@@ -348,6 +348,7 @@ class History:
                     population_size=population_size,
                     n_elites=n_elites,
                     mode=mode,
+                    pareto=self.pareto,
                 )
                 if g == last + 1 and all(n in self.finished for n in numbers):
                     last = g
@@ -375,7 +376,7 @@ class History:
                 behind = constrained_dominance(losses, violation).sum(axis=0)
                 pool = [ind for ind, k in zip(pool, behind, strict=True) if k < population_size]
             self._pareto_pool[population_size] = (len(self._in_order), pool)
-        return best(pool, population_size)
+        return best(pool, population_size, pareto=True)
 
 
 def _violation(trial: FrozenTrial) -> float | None:

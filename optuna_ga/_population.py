@@ -163,12 +163,14 @@ def generation_range(generation: int, population_size: int, n_elites: int) -> ra
     return range(start, start + population_size - n_elites)
 
 
-def best(individuals: Sequence[Individual], k: int) -> list[Individual]:
+def best(
+    individuals: Sequence[Individual], k: int, *, pareto: bool | None = None
+) -> list[Individual]:
     """The ``k`` best individuals, best first; ties go to the earlier trial.
 
-    In a Pareto study (:func:`is_pareto`) this is NSGA-II's survival
-    (:func:`optuna_ga._pareto.survivors`): feasible before infeasible, whole fronts, the last
-    one cut by diversity.
+    With ``pareto`` (``None``: :func:`is_pareto` of the individuals) this is NSGA-II's
+    survival (:func:`optuna_ga._pareto.survivors`): feasible before infeasible, whole fronts,
+    the last one cut by diversity.
 
     Example:
         >>> two = [Individual(0, float("nan"), {}, (1.0, 3.0)),
@@ -177,7 +179,7 @@ def best(individuals: Sequence[Individual], k: int) -> list[Individual]:
         >>> [i.number for i in best(two, 2)], [i.number for i in best(two[:2], 1)]
         ([0, 2], [0])
     """
-    if is_pareto(individuals):
+    if is_pareto(individuals) if pareto is None else pareto:
         ordered = sorted(individuals, key=lambda ind: ind.number)
         losses, ranks = pareto_ranks(ordered)
         return [ordered[i] for i in survivors(losses, ranks, k, DIVERSITY)]
@@ -191,11 +193,13 @@ def next_population(
     population_size: int,
     n_elites: int,
     mode: PopulationMode,
+    pareto: bool | None = None,
 ) -> list[Individual]:
     """The population of a generation from the previous population and its own members.
 
     ``mode`` is ``"hall_of_fame"`` or ``"generational"``; a ``"steady"`` population has no
-    generations (a ``ValueError``, as for any other value).
+    generations (a ``ValueError``, as for any other value). ``pareto`` is passed to
+    :func:`best`.
 
     Example:
         >>> prev = [Individual(0, 1.0, {}), Individual(1, 3.0, {}), Individual(2, 2.0, {})]
@@ -208,7 +212,7 @@ def next_population(
         [1, 2, 0]
     """
     if mode == "hall_of_fame":
-        return best([*previous, *members], population_size)
+        return best([*previous, *members], population_size, pareto=pareto)
     if mode == "generational":
-        return best(previous, n_elites) + best(members, len(members))
+        return best(previous, n_elites, pareto=pareto) + best(members, len(members), pareto=pareto)
     raise ValueError(f"mode must be 'hall_of_fame' or 'generational', got {mode!r}.")

@@ -174,11 +174,19 @@ def test_history_of_a_single_objective_study_with_constraints_ranks_feasible_fir
     assert history.pareto
     population = history.population(1, population_size=3, n_elites=1, mode="hall_of_fame")
     assert [ind.number for ind in population] == [0, 4, 2]  # feasible (<= 0.6), best first
+    populations = []
     for constraints in (False, True):  # no constraints, or all satisfied: the classic order
         classic = History(MIN)
-        classic.update(make_trials([[v] for v in (0.1, 0.6, 0.5)], constraints))
+        classic.update(make_trials([[v] for v in (0.1, 0.6, 0.5, 0.5, 0.2, 0.6)], constraints))
         assert not classic.pareto
-        assert [i.score for i in classic.individuals.values()] == [-0.1, -0.6, -0.5]
+        assert [i.score for i in classic.individuals.values()][:3] == [-0.1, -0.6, -0.5]
+        populations.append(
+            [
+                [i.number for i in classic.population(1, population_size=4, n_elites=1, mode=m)]
+                for m in ("steady", "hall_of_fame", "generational")
+            ]
+        )
+    assert populations[0] == populations[1] == [[0, 4, 2, 3], [0, 4, 2, 3], [0, 4, 5]]
 
 
 def test_constraints_are_stored_and_feasible_individuals_win() -> None:
