@@ -32,15 +32,15 @@ from optuna_ga._encoding import cardinality
 from optuna_ga._encoding import fits
 from optuna_ga._encoding import merge_order
 from optuna_ga._encoding import representative
-from optuna_ga._pareto import constrained_dominance
+from optuna_ga._pareto import constrained_dominance_between
 from optuna_ga._population import Individual
 from optuna_ga._population import PopulationMode
 from optuna_ga._population import best
 from optuna_ga._population import check_population
 from optuna_ga._population import generation_range
 from optuna_ga._population import next_population
-from optuna_ga._population import pareto_ranks
-from optuna_ga._population import pareto_scores
+from optuna_ga._population import pareto_arrays
+from optuna_ga._population import pareto_scores_of
 from optuna_ga._population import rescore
 
 #: States whose parameter sets must never be proposed again.
@@ -129,8 +129,12 @@ class History:
         self._maximize = [d == StudyDirection.MAXIMIZE for d in directions]
         self._multi = len(directions) > 1
         self._constrained = False  # set once an infeasible individual is digested
-        self._pareto_pool: dict[int, tuple[int, list[Individual]]] = {}  # size -> (seen, pool)
+        # population size -> (individuals seen, pool, how many are ahead of each in the pool)
+        self._pareto_pool: dict[int, tuple[int, list[Individual], np.ndarray]] = {}
         self._pareto_scores: tuple[int, np.ndarray] = (0, np.zeros(0))
+        # The individuals' losses, violations (NaN: unknown; none: 0) and numbers, in digest
+        # order, for the surrogate's Pareto scores.
+        self._losses, self._violations, self._numbers = _Rows(len(directions)), _Rows(), _Rows()
         self._lock = threading.Lock()
         self._watermark = 0  # every trial with a smaller number is finished and digested
         self._digested: set[int] = set()  # finished trials at or above the watermark
@@ -195,6 +199,9 @@ class History:
             )
         self.individuals[trial.number] = individual
         self._in_order.append(individual)
+        self._losses.extend([individual.losses or (-individual.score,)])
+        self._violations.extend([0.0 if violation is None else violation])
+        self._numbers.extend([trial.number])
 
     def _learn_space(self, trial: FrozenTrial) -> None:
         names = list(trial.distributions)
@@ -309,7 +316,9 @@ class History:
                 return encoded
             seen, scores = self._pareto_scores
             if seen != len(self._in_order):
-                scores = pareto_scores(self._in_order) if self._in_order else np.zeros(0)
+                scores = pareto_scores_of(
+                    self._losses.array, self._violations.array, self._numbers.array
+                )
                 self._pareto_scores = (len(self._in_order), scores)
             return dataclasses.replace(encoded, scores=scores)
 
@@ -366,16 +375,27 @@ class History:
         in; the survival over the pool is the survival over all.
         """
         with self._lock:
-            seen, pool = self._pareto_pool.get(population_size, (0, []))
-            pool = sorted([*pool, *self._in_order[seen:]], key=lambda ind: ind.number)
-            if len(pool) > population_size:
-                losses, _ = pareto_ranks(pool)
-                violation = np.array(
-                    [0.0 if ind.violation is None else ind.violation for ind in pool]
-                )
-                behind = constrained_dominance(losses, violation).sum(axis=0)
-                pool = [ind for ind, k in zip(pool, behind, strict=True) if k < population_size]
-            self._pareto_pool[population_size] = (len(self._in_order), pool)
+            seen, pool, behind = self._pareto_pool.get(population_size, (0, [], np.zeros(0)))
+            new = self._in_order[seen:]
+            if new:
+                # Only new individuals are compared: a kept individual's count of those ahead of
+                # it is its count among all individuals (whoever is ahead of it is kept too).
+                new_losses, new_violation = pareto_arrays(new)
+                pool_losses, pool_violation = pareto_arrays(pool)
+                pool_losses = pool_losses.reshape(len(pool), new_losses.shape[1])
+                behind = behind + constrained_dominance_between(
+                    new_losses, new_violation, pool_losses, pool_violation
+                ).sum(axis=0)
+                new_behind = constrained_dominance_between(
+                    np.concatenate([pool_losses, new_losses]),
+                    np.concatenate([pool_violation, new_violation]),
+                    new_losses,
+                    new_violation,
+                ).sum(axis=0)
+                keep = [k < population_size for k in (*behind, *new_behind)]
+                pool = [ind for ind, k in zip([*pool, *new], keep, strict=True) if k]
+                behind = np.concatenate([behind, new_behind])[np.array(keep, dtype=bool)]
+            self._pareto_pool[population_size] = (len(self._in_order), pool, behind)
         return best(pool, population_size, pareto=True)
 
 

@@ -59,12 +59,20 @@ def dominates(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.all(a <= b) and np.any(a < b))
 
 
-def dominance_matrix(losses: np.ndarray) -> np.ndarray:
-    """``(n, n)`` booleans: ``[i, j]`` is whether point ``i`` dominates point ``j``."""
+def dominance_matrix(losses: np.ndarray, others: np.ndarray | None = None) -> np.ndarray:
+    """Booleans ``[i, j]``: whether point ``i`` dominates point ``j`` of ``others``.
+
+    ``others`` defaults to ``losses`` itself (an ``(n, n)`` matrix).
+    """
     losses = _check_losses(losses)
-    no_worse = np.all(losses[:, None, :] <= losses[None, :, :], axis=2)
-    better = np.any(losses[:, None, :] < losses[None, :, :], axis=2)
-    return cast(np.ndarray, no_worse & better)
+    others = losses if others is None else _check_losses(others)
+    no_worse = np.ones((len(losses), len(others)), dtype=bool)
+    better = np.zeros((len(losses), len(others)), dtype=bool)
+    for j in range(losses.shape[1]):  # one objective at a time: no (n, n, m) temporaries
+        a, b = losses[:, j, None], others[None, :, j]
+        no_worse &= a <= b
+        better |= a < b
+    return no_worse & better
 
 
 def nondominated_ranks(losses: np.ndarray) -> np.ndarray:
@@ -83,8 +91,12 @@ def nondominated_ranks(losses: np.ndarray) -> np.ndarray:
     n, m = losses.shape
     if n == 0:
         return np.zeros(0, dtype=int)
-    unique, inverse = np.unique(losses, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    by = np.lexsort(losses.T[::-1])  # lexicographic: first loss, then the next ...
+    ordered = losses[by]
+    new = np.concatenate([[True], np.any(ordered[1:] != ordered[:-1], axis=1)])
+    unique = ordered[new]
+    inverse = np.empty(n, dtype=int)
+    inverse[by] = np.cumsum(new) - 1
     if m == 1:
         return cast(np.ndarray, inverse.astype(int))
     if m == 2:
@@ -170,15 +182,24 @@ def constrained_dominance(losses: np.ndarray, violation: np.ndarray) -> np.ndarr
         ...                       np.array([1.0, 0.0, 0.0])).astype(int).tolist()
         [[0, 0, 0], [1, 0, 1], [1, 0, 0]]
     """
-    losses = _check_losses(losses)
-    violation = np.asarray(violation, dtype=float).reshape(-1)
-    known = ~np.isnan(violation)
-    feasible = known & (violation <= 0)
-    infeasible = known & (violation > 0)
-    ahead = dominance_matrix(losses) & feasible[:, None] & feasible[None, :]
-    ahead |= feasible[:, None] & infeasible[None, :]
-    ahead |= infeasible[:, None] & infeasible[None, :] & (violation[:, None] < violation[None, :])
-    ahead |= known[:, None] & ~known[None, :]
+    return constrained_dominance_between(losses, violation, losses, violation)
+
+
+def constrained_dominance_between(
+    losses: np.ndarray, violation: np.ndarray, others: np.ndarray, others_violation: np.ndarray
+) -> np.ndarray:
+    """Booleans ``[i, j]``: whether point ``i`` ranks ahead of point ``j`` of ``others``.
+
+    The relation of :func:`constrained_dominance`, between two sets of points.
+    """
+    a, b = np.asarray(violation, dtype=float), np.asarray(others_violation, dtype=float)
+    a_known, b_known = ~np.isnan(a), ~np.isnan(b)
+    a_feasible, b_feasible = a_known & (a <= 0), b_known & (b <= 0)
+    a_infeasible, b_infeasible = a_known & (a > 0), b_known & (b > 0)
+    ahead = dominance_matrix(losses, others) & a_feasible[:, None] & b_feasible[None, :]
+    ahead |= a_feasible[:, None] & b_infeasible[None, :]
+    ahead |= a_infeasible[:, None] & b_infeasible[None, :] & (a[:, None] < b[None, :])
+    ahead |= a_known[:, None] & ~b_known[None, :]
     return ahead
 
 
@@ -275,13 +296,40 @@ def diversity(losses: np.ndarray, ranks: np.ndarray, kind: Diversity = "crowding
     losses = _check_losses(losses)
     if kind not in DIVERSITIES:
         raise ValueError(f"kind must be one of {DIVERSITIES}, got {kind!r}.")
-    out = np.zeros(len(losses))
-    use_hv = kind == "hv" and losses.shape[1] == 2
-    for r in np.unique(ranks):
-        members = np.flatnonzero(ranks == r)
-        front = losses[members]
-        out[members] = hv_contributions(front) if use_hv else crowding_distance(front)
+    ranks = np.asarray(ranks, dtype=int)
+    n, m = losses.shape
+    out = np.zeros(n)
+    if n == 0:
+        return out
+    # Every front at once: sorted by rank, then within each front as the per-front functions
+    # sort it (stable, so the results are the same to the last bit).
+    if kind == "hv" and m == 2:
+        by = np.lexsort((losses[:, 1], losses[:, 0], ranks))
+        x, y = losses[by, 0], losses[by, 1]
+        first, last = _group_ends(ranks[by])
+        share = np.full(n, np.inf)
+        inner = np.flatnonzero(~(first | last))
+        share[inner] = np.maximum((x[inner + 1] - x[inner]) * (y[inner - 1] - y[inner]), 0.0)
+        out[by] = share
+        return out
+    for j in range(m):
+        by = np.lexsort((losses[:, j], ranks))
+        column = losses[by, j]
+        first, last = _group_ends(ranks[by])
+        group = np.cumsum(first) - 1
+        span = (column[last] - column[first])[group]
+        gap = np.zeros(n)
+        inner = np.flatnonzero(~(first | last) & (span > 0))
+        gap[inner] = (column[inner + 1] - column[inner - 1]) / span[inner]
+        gap[first | last] = np.inf
+        out[by] += gap
     return out
+
+
+def _group_ends(sorted_ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the first and the last element of each run of equal sorted ranks."""
+    change = sorted_ranks[1:] != sorted_ranks[:-1]
+    return np.concatenate([[True], change]), np.concatenate([change, [True]])
 
 
 def order(ranks: np.ndarray, spread: np.ndarray) -> np.ndarray:
@@ -333,12 +381,15 @@ def fitness(losses: np.ndarray, ranks: np.ndarray, kind: Diversity = "crowding")
     """
     ranks = np.asarray(ranks, dtype=int)
     spread = diversity(losses, ranks, kind)
-    ordered = order(ranks, spread)
+    ordered = order(ranks, spread)  # fronts in rank order, each best first
     scores = np.empty(len(ranks))
-    for r in np.unique(ranks):
-        members = ordered[ranks[ordered] == r]  # best first
-        f = len(members)
-        scores[members] = -float(r) + (f - 1 - np.arange(f)) / f
+    if len(ranks) == 0:
+        return scores
+    first, last = _group_ends(ranks[ordered])
+    place = np.arange(len(ranks))
+    start = np.maximum.accumulate(np.where(first, place, 0))
+    size = (np.flatnonzero(last) - np.flatnonzero(first) + 1)[np.cumsum(first) - 1]
+    scores[ordered] = -ranks[ordered].astype(float) + (size - 1 - (place - start)) / size
     return scores
 
 

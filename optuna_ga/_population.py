@@ -99,13 +99,13 @@ def is_pareto(individuals: Sequence[Individual]) -> bool:
     return any(ind.losses is not None or ind.violation is not None for ind in individuals)
 
 
-def pareto_ranks(individuals: Sequence[Individual]) -> tuple[np.ndarray, np.ndarray]:
-    """``(losses, ranks)`` of individuals: feasible first, then fronts (see :mod:`._pareto`).
+def pareto_arrays(individuals: Sequence[Individual]) -> tuple[np.ndarray, np.ndarray]:
+    """``(losses, violation)`` of individuals, as :mod:`optuna_ga._pareto` reads them.
 
     A single-objective individual's loss is its negated score; no constraints means feasible.
     """
     if not individuals:
-        return np.zeros((0, 1)), np.zeros(0, dtype=int)
+        return np.zeros((0, 1)), np.zeros(0)
     losses = np.array(
         [ind.losses if ind.losses is not None else (-ind.score,) for ind in individuals],
         dtype=float,
@@ -113,6 +113,12 @@ def pareto_ranks(individuals: Sequence[Individual]) -> tuple[np.ndarray, np.ndar
     violation = np.array(
         [0.0 if ind.violation is None else ind.violation for ind in individuals], dtype=float
     )
+    return losses, violation
+
+
+def pareto_ranks(individuals: Sequence[Individual]) -> tuple[np.ndarray, np.ndarray]:
+    """``(losses, ranks)`` of individuals: feasible first, then fronts (see :mod:`._pareto`)."""
+    losses, violation = pareto_arrays(individuals)
     return losses, constrained_ranks(losses, violation)
 
 
@@ -123,10 +129,17 @@ def pareto_scores(individuals: Sequence[Individual]) -> np.ndarray:
     :func:`optuna_ga._pareto.fitness`); equal diversity goes to the earlier trial, so the
     scores do not depend on the order the individuals are given in.
     """
-    by_number = np.argsort([ind.number for ind in individuals], kind="stable")
-    losses, ranks = pareto_ranks([individuals[i] for i in by_number])
-    scores = np.empty(len(individuals))
-    scores[by_number] = fitness(losses, ranks, DIVERSITY)
+    losses, violation = pareto_arrays(individuals)
+    numbers = np.fromiter((ind.number for ind in individuals), int, len(individuals))
+    return pareto_scores_of(losses, violation, numbers)
+
+
+def pareto_scores_of(losses: np.ndarray, violation: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+    """:func:`pareto_scores` of individuals given as arrays (see :func:`pareto_arrays`)."""
+    by_number = np.argsort(numbers, kind="stable")
+    scores = np.empty(len(numbers))
+    ranks = constrained_ranks(losses[by_number], violation[by_number])
+    scores[by_number] = fitness(losses[by_number], ranks, DIVERSITY)
     return scores
 
 

@@ -198,3 +198,27 @@ def test_constrained_dominance_agrees_with_constrained_ranks() -> None:
             above = np.flatnonzero(ahead[:, i])
             chain[i] = 1 + chain[above].max() if len(above) else 0
         assert chain.tolist() == ranks.tolist()
+
+
+@pytest.mark.parametrize("m", [1, 2, 3])
+def test_diversity_of_all_fronts_at_once_equals_front_by_front(m: int) -> None:
+    rng = np.random.default_rng(m)
+    for _ in range(20):
+        losses = rng.integers(0, 6, size=(int(rng.integers(1, 40)), m)).astype(float)
+        ranks = P.nondominated_ranks(losses)
+        for kind in P.DIVERSITIES if m == 2 else ("crowding",):
+            expected = np.zeros(len(losses))
+            for r in np.unique(ranks):
+                members = np.flatnonzero(ranks == r)
+                front = losses[members]
+                hv = kind == "hv"
+                expected[members] = P.hv_contributions(front) if hv else P.crowding_distance(front)
+            assert P.diversity(losses, ranks, kind).tolist() == expected.tolist()
+            scores = P.fitness(losses, ranks, kind)
+            ordered = P.order(ranks, expected)
+            for r in np.unique(ranks):  # the best of f in a front scores -r + (f-1)/f, ...
+                members = ordered[ranks[ordered] == r]
+                f = len(members)
+                assert (
+                    scores[members].tolist() == (-float(r) + (f - 1 - np.arange(f)) / f).tolist()
+                )
