@@ -27,12 +27,14 @@ Runs are appended to ``--cache`` (JSON lines), as in :mod:`benchmarks.hpo_tables
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import multiprocessing
 import os
 import time
 from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import asdict
 from dataclasses import dataclass
 from typing import Any
@@ -284,6 +286,9 @@ def main(argv: list[str] | None = None) -> str:
     )
     parser.add_argument("--cost", action="store_true", help="also time GA and TPE at 1000")
     parser.add_argument("--cost-only", action="store_true", help="only time GA and TPE")
+    parser.add_argument(
+        "--from-cache", action="store_true", help="only summarise the runs the cache holds"
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run: 1 table, 2 seeds")
     parser.add_argument("--out")
     args = parser.parse_args(argv)
@@ -309,19 +314,24 @@ def main(argv: list[str] | None = None) -> str:
             budget = 30 if args.quick else GP_BUDGET if s == "GPSampler" else max(BUDGETS)
             tasks += [(t, s, seed, budget) for seed in range(n_seeds)]
     cache = load_cache(args.cache)
+    if args.from_cache:  # summarise what the cache holds, run nothing
+        tasks = [task for task in tasks if task in cache]
     todo = [task for task in tasks if task not in cache or task[1].startswith(tuple(args.rerun))]
-    # The slow ones first, so that two workers finish together.
-    todo.sort(key=lambda task: task[1] != "GPSampler")
+    # Seed by seed, GPSampler last: a run cut short still has whole seeds of every sampler.
+    todo.sort(key=lambda task: (task[1] == "GPSampler", task[2], task[0], task[1]))
     start = time.perf_counter()
-    if args.jobs > 1:
-        with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
-            fresh = pool.map(run_one, todo, chunksize=1)
-    else:
-        fresh = [run_one(task) for task in todo]
-    if args.cache:
-        with open(args.cache, "a") as f:
-            for r in fresh:
-                f.write(json.dumps(asdict(r)) + "\n")
+    fresh = []
+    with contextlib.ExitStack() as stack:
+        if args.jobs > 1:
+            pool = stack.enter_context(multiprocessing.get_context("fork").Pool(args.jobs))
+            results: Iterator[Run] = pool.imap_unordered(run_one, todo, chunksize=1)
+        else:
+            results = map(run_one, todo)
+        for r in results:  # each run is cached as soon as it ends
+            fresh.append(r)
+            if args.cache:
+                with open(args.cache, "a") as f:
+                    f.write(json.dumps(asdict(r)) + "\n")
     elapsed = time.perf_counter() - start
     by_task = {(r.table, r.sampler, r.seed, r.budget): r for r in fresh}
     runs = [by_task.get(task) or cache[task] for task in tasks]
@@ -329,8 +339,8 @@ def main(argv: list[str] | None = None) -> str:
         f"# Two-objective search quality on HPOLib and HPOBench tables\n\n{environment()}\n\n"
         f"```\n{command('benchmarks.multi_objective', argv)}\n```\n\n"
         f"{len(todo)} runs in {elapsed:.0f} s ({len(tasks) - len(todo)} from the cache); "
-        f"{seeds} seeds (GPSampler: {min(seeds, args.gp_seeds)}, budget {GP_BUDGET}).\n\n"
-        + summarize(runs, samplers, tables)
+        f"up to {seeds} seeds (GPSampler: {min(seeds, args.gp_seeds)}, budget {GP_BUDGET}; "
+        "the last table counts each sampler's runs).\n\n" + summarize(runs, samplers, tables)
     )
     if args.cost:
         n = 200 if args.quick else 1000
