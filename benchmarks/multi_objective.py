@@ -314,9 +314,9 @@ def main(argv: list[str] | None = None) -> str:
             budget = 30 if args.quick else GP_BUDGET if s == "GPSampler" else max(BUDGETS)
             tasks += [(t, s, seed, budget) for seed in range(n_seeds)]
     cache = load_cache(args.cache)
-    if args.from_cache:  # summarise what the cache holds, run nothing
-        tasks = [task for task in tasks if task in cache]
     todo = [task for task in tasks if task not in cache or task[1].startswith(tuple(args.rerun))]
+    if args.from_cache:  # summarise what the cache holds, run nothing
+        tasks, todo = [task for task in tasks if task in cache], []
     # Seed by seed, GPSampler last: a run cut short still has whole seeds of every sampler.
     todo.sort(key=lambda task: (task[1] == "GPSampler", task[2], task[0], task[1]))
     start = time.perf_counter()
