@@ -72,6 +72,9 @@ HPOBENCH = (
 )
 
 
+_DEFAULT_DIVERSITY = _population.DIVERSITY
+
+
 def _ga(diversity: str) -> Callable[[int], optuna.samplers.BaseSampler]:
     def make(seed: int) -> optuna.samplers.BaseSampler:
         _population.DIVERSITY = diversity  # type: ignore[assignment]
@@ -87,8 +90,8 @@ SAMPLERS: dict[str, Callable[[int], optuna.samplers.BaseSampler]] = {
     "NSGAIIISampler": lambda s: optuna.samplers.NSGAIIISampler(seed=s),
     "TPESampler": lambda s: optuna.samplers.TPESampler(seed=s),
     "GPSampler": lambda s: optuna.samplers.GPSampler(seed=s),
-    "GA default": _ga("crowding"),
-    "GA hv": _ga("hv"),
+    "GA default": _ga(_DEFAULT_DIVERSITY),
+    "GA crowding": _ga("crowding"),
 }
 DEFAULT_SAMPLERS = list(SAMPLERS)
 

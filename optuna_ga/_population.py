@@ -72,8 +72,9 @@ def check_population(value: Any, argument: str = "population") -> PopulationMode
 
 
 #: How the points of one front are told apart in a Pareto study (``"crowding"`` or ``"hv"``,
-#: see :func:`optuna_ga._pareto.diversity`), chosen on ``benchmarks/MULTI_OBJECTIVE.md``.
-DIVERSITY: Diversity = "crowding"
+#: see :func:`optuna_ga._pareto.diversity`): hypervolume contributions with two objectives,
+#: crowding distance with more, chosen on ``benchmarks/MULTI_OBJECTIVE.md``.
+DIVERSITY: Diversity = "hv"
 
 
 class Individual(NamedTuple):

@@ -22,6 +22,7 @@ from optuna_ga import GeneticSampler
 from optuna_ga import _pareto
 from optuna_ga import canonical_hash
 from optuna_ga._history import History
+from optuna_ga._population import DIVERSITY
 from optuna_ga._population import generation_of
 from optuna_ga._population import generation_range
 from optuna_ga.storages import make_storage
@@ -110,7 +111,7 @@ def test_parents_come_from_the_best_fronts() -> None:
         before = trials[: t.number]
         losses = np.array([b.values for b in before])
         ranks = _pareto.nondominated_ranks(losses)
-        kept = {before[i].number for i in _pareto.survivors(losses, ranks, 6)}
+        kept = {before[i].number for i in _pareto.survivors(losses, ranks, 6, DIVERSITY)}
         assert set(t.user_attrs["ga_parents"]) <= kept
 
 
@@ -152,11 +153,14 @@ def test_history_is_the_same_whatever_the_order_trials_finish(constraints: bool)
     losses = np.array([[t.values[0], -t.values[1]] for t in trials])
     violation = np.array([max(0.0, t.values[0] - 0.6) for t in trials]) * constraints
     ranks = _pareto.constrained_ranks(losses, violation)
-    assert [ind.number for ind in a] == _pareto.survivors(losses, ranks, 8).tolist()
+    survivors = _pareto.survivors(losses, ranks, 8, DIVERSITY)
+    assert [ind.number for ind in a] == survivors.tolist()
     # Its scores: each member's fitness among the members.
     members = sorted(ind.number for ind in a)
     fit = _pareto.fitness(
-        losses[members], _pareto.constrained_ranks(losses[members], violation[members])
+        losses[members],
+        _pareto.constrained_ranks(losses[members], violation[members]),
+        DIVERSITY,
     )
     assert [ind.score for ind in sorted(a)] == fit.tolist()
     if constraints:
