@@ -206,7 +206,7 @@ def summarize(runs: list[Run], samplers: list[str], tables: list[str]) -> str:
                 ms = [med[t, s, b] for t in fam]
                 ok = not any(math.isnan(v) for v in ms)  # "-": not run on every dataset
                 gmean = math.exp(np.mean(np.log(np.maximum(ms, 1e-12)))) if ok else math.nan
-                cells.append(f"{gmean:.4f}" if ok else "-")
+                cells.append(f"{gmean:.3g}" if ok else "-")
             rows.append(cells)
         out.append(markdown_table(["sampler", *[f"@{b}" for b in BUDGETS]], rows))
         out.append("")
