@@ -86,11 +86,12 @@ class GeneticSampler(BaseSampler):
     Multi-objective studies (``directions=[...]``, any number of objectives) rank individuals
     by Pareto front, NSGA-II style: the elites and populations keep the best fronts (the last
     one cut by diversity: hypervolume contribution with two objectives, crowding distance with
-    more), selection reads ``-front + diversity tie-break``, and the
-    surrogate's good group is the best fronts. With ``constraints_func``, feasible individuals
-    rank before infeasible ones (those by total violation), in single- and multi-objective
-    studies. See ``docs/guide/multi-objective.md``. Optuna does not let multi-objective trials
-    report intermediate values, so they are not pruned.
+    more), selection reads ``-front + diversity tie-break``, and the surrogate's good group is
+    the best fronts. With ``constraints_func`` (or ``trial.set_constraint``), feasible
+    individuals rank before infeasible ones (those by total violation); a single-objective
+    study keeps its value order while every individual is feasible. See
+    ``docs/guide/multi-objective.md``. Optuna does not let multi-objective trials report
+    intermediate values, so they are not pruned.
 
     Args:
         population_size: Individuals per generation, at least 2. The defaults (10, steady
