@@ -10,6 +10,7 @@ It never touches a storage itself (:mod:`optuna_ga._store` does).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from collections.abc import Iterable
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 from optuna.distributions import BaseDistribution
 from optuna.study import StudyDirection
+from optuna.study._constrained_optimization import _CONSTRAINTS_KEY
 from optuna.trial import FrozenTrial
 from optuna.trial import TrialState
 
@@ -30,12 +32,16 @@ from optuna_ga._encoding import cardinality
 from optuna_ga._encoding import fits
 from optuna_ga._encoding import merge_order
 from optuna_ga._encoding import representative
+from optuna_ga._pareto import constrained_dominance_between
 from optuna_ga._population import Individual
 from optuna_ga._population import PopulationMode
 from optuna_ga._population import best
 from optuna_ga._population import check_population
 from optuna_ga._population import generation_range
 from optuna_ga._population import next_population
+from optuna_ga._population import pareto_arrays
+from optuna_ga._population import pareto_scores_of
+from optuna_ga._population import rescore
 
 #: States whose parameter sets must never be proposed again.
 EVALUATED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -109,11 +115,26 @@ class History:
     """Digest of the finished trials of one study.
 
     Args:
-        direction: The study's direction (scores are the values, negated when minimizing).
+        direction: The study's direction (scores are the values, negated when minimizing), or
+            its directions: with several, individuals carry their losses (the values, negated
+            where maximised) and are ordered by Pareto rank (see
+            :mod:`optuna_ga._population`). A single-objective study is ordered that way too
+            (feasible first) once an individual violates its constraints (values that a
+            ``constraints_func`` stored or the objective set with ``trial.set_constraint``).
     """
 
-    def __init__(self, direction: StudyDirection) -> None:
-        self._sign = 1.0 if direction == StudyDirection.MAXIMIZE else -1.0
+    def __init__(self, direction: StudyDirection | Sequence[StudyDirection]) -> None:
+        directions = [direction] if isinstance(direction, StudyDirection) else list(direction)
+        self._sign = 1.0 if directions[0] == StudyDirection.MAXIMIZE else -1.0
+        self._maximize = [d == StudyDirection.MAXIMIZE for d in directions]
+        self._multi = len(directions) > 1
+        self._constrained = False  # set once an infeasible individual is digested
+        # population size -> (individuals seen, pool, how many are ahead of each in the pool)
+        self._pareto_pool: dict[int, tuple[int, list[Individual], np.ndarray]] = {}
+        self._pareto_scores: tuple[int, np.ndarray] = (0, np.zeros(0))
+        # The individuals' losses, violations (NaN: unknown; none: 0) and numbers, in digest
+        # order, for the surrogate's Pareto scores.
+        self._losses, self._violations, self._numbers = _Rows(len(directions)), _Rows(), _Rows()
         self._lock = threading.Lock()
         self._watermark = 0  # every trial with a smaller number is finished and digested
         self._digested: set[int] = set()  # finished trials at or above the watermark
@@ -162,11 +183,25 @@ class History:
             self.structures.add(frozenset(trial.params))
         if trial.state == TrialState.PRUNED:
             self._pruned.append(dict(trial.params))
-        value = trial.value if trial.state == TrialState.COMPLETE else None
-        if value is not None and math.isfinite(value):
-            individual = Individual(trial.number, self._sign * value, dict(trial.params))
-            self.individuals[trial.number] = individual
-            self._in_order.append(individual)
+        values = trial.values if trial.state == TrialState.COMPLETE else None
+        if values is None or not all(math.isfinite(v) for v in values):
+            return
+        violation = _violation(trial)
+        # A single-objective study turns to Pareto ranks at its first infeasible individual:
+        # while all are feasible, the constrained order is the order of the values.
+        self._constrained |= violation is not None and not violation <= 0
+        if self._multi:
+            losses = tuple(-v if up else v for v, up in zip(values, self._maximize, strict=True))
+            individual = Individual(trial.number, math.nan, dict(trial.params), losses, violation)
+        else:
+            individual = Individual(
+                trial.number, self._sign * values[0], dict(trial.params), violation=violation
+            )
+        self.individuals[trial.number] = individual
+        self._in_order.append(individual)
+        self._losses.extend([individual.losses or (-individual.score,)])
+        self._violations.extend([0.0 if violation is None else violation])
+        self._numbers.extend([trial.number])
 
     def _learn_space(self, trial: FrozenTrial) -> None:
         names = list(trial.distributions)
@@ -177,6 +212,11 @@ class History:
             if self._distributions.get(name) != distribution:
                 self._distributions[name] = distribution
                 self._space = None
+
+    @property
+    def pareto(self) -> bool:
+        """Whether individuals are ordered by Pareto rank (several objectives, constraints)."""
+        return self._multi or self._constrained
 
     @property
     def space(self) -> Space:
@@ -260,7 +300,10 @@ class History:
         """The individuals and the pruned trials encoded over ``space``.
 
         Encodings are kept and extended as trials arrive, while the space stays the same object
-        (:attr:`space` is rebuilt only when a gene or a distribution changes).
+        (:attr:`space` is rebuilt only when a gene or a distribution changes). In a Pareto
+        study the scores are each individual's :func:`~optuna_ga._population.pareto_scores`
+        among all of them, so the surrogate's good group is the best fronts, the most diverse
+        points first where a front is cut.
         """
         with self._lock:
             encodings = self._encoded
@@ -268,7 +311,16 @@ class History:
                 encodings = _Encodings(space)
                 if space is self._space:  # not a one-off space (see :meth:`space_with`)
                     self._encoded = encodings
-            return encodings.extend(self._in_order, self._pruned)
+            encoded = encodings.extend(self._in_order, self._pruned)
+            if not (self._multi or self._constrained):
+                return encoded
+            seen, scores = self._pareto_scores
+            if seen != len(self._in_order):
+                scores = pareto_scores_of(
+                    self._losses.array, self._violations.array, self._numbers.array
+                )
+                self._pareto_scores = (len(self._in_order), scores)
+            return dataclasses.replace(encoded, scores=scores)
 
     def population(
         self, generation: int, *, population_size: int, n_elites: int, mode: PopulationMode
@@ -284,11 +336,13 @@ class History:
             ValueError: If ``mode`` is not one of :data:`~optuna_ga._population.POPULATIONS`.
         """
         check_population(mode)
+        if mode == "steady" and self.pareto:
+            return rescore(self._pareto_steady(population_size))
         if mode == "steady":
             with self._lock:
                 # Kept incrementally: the best so far, merged with the individuals since.
                 seen, top = self._steady.get(population_size, (0, []))
-                top = best([*top, *self._in_order[seen:]], population_size)
+                top = best([*top, *self._in_order[seen:]], population_size, pareto=False)
                 self._steady[population_size] = (len(self._in_order), top)
                 return top
         key = (population_size, n_elites, mode)
@@ -303,8 +357,61 @@ class History:
                     population_size=population_size,
                     n_elites=n_elites,
                     mode=mode,
+                    pareto=self.pareto,
                 )
                 if g == last + 1 and all(n in self.finished for n in numbers):
                     last = g
                     self._populations[key] = (last, population)
-            return population
+        return rescore(population) if self.pareto else population
+
+    def _pareto_steady(self, population_size: int) -> list[Individual]:
+        """The steady population of a Pareto study, before its members are scored.
+
+        It is NSGA-II's survival over every individual finished so far, kept from a *pool*:
+        the individuals that fewer than ``population_size`` others rank ahead of
+        (:func:`~optuna_ga._pareto.constrained_dominance`). Anyone outside the pool ranks
+        below ``population_size`` others, and so does everyone they rank ahead of, so the pool
+        holds every survivor and all of its front, whatever the order trials were digested
+        in; the survival over the pool is the survival over all.
+        """
+        with self._lock:
+            seen, pool, behind = self._pareto_pool.get(population_size, (0, [], np.zeros(0)))
+            new = self._in_order[seen:]
+            if new:
+                # Only new individuals are compared: a kept individual's count of those ahead of
+                # it is its count among all individuals (whoever is ahead of it is kept too).
+                new_losses, new_violation = pareto_arrays(new)
+                pool_losses, pool_violation = pareto_arrays(pool)
+                pool_losses = pool_losses.reshape(len(pool), new_losses.shape[1])
+                behind = behind + constrained_dominance_between(
+                    new_losses, new_violation, pool_losses, pool_violation
+                ).sum(axis=0)
+                new_behind = constrained_dominance_between(
+                    np.concatenate([pool_losses, new_losses]),
+                    np.concatenate([pool_violation, new_violation]),
+                    new_losses,
+                    new_violation,
+                ).sum(axis=0)
+                keep = [k < population_size for k in (*behind, *new_behind)]
+                pool = [ind for ind, k in zip([*pool, *new], keep, strict=True) if k]
+                behind = np.concatenate([behind, new_behind])[np.array(keep, dtype=bool)]
+            self._pareto_pool[population_size] = (len(self._in_order), pool, behind)
+        return best(pool, population_size, pareto=True)
+
+
+def _violation(trial: FrozenTrial) -> float | None:
+    """Total violation of a trial's constraints (see :func:`optuna_ga._pareto.violations`).
+
+    Constraints are those a ``constraints_func`` stored (Optuna's ``"constraints"`` system
+    attr) or the objective set with ``trial.set_constraint``. ``None`` when the trial has none
+    (a study without constraints); NaN when a constraints function failed for it (stored as
+    ``None``) or a value is NaN.
+    """
+    constraints = list(trial.constraints.values())
+    if not constraints:
+        failed = _CONSTRAINTS_KEY in trial.system_attrs
+        return math.nan if failed and trial.system_attrs[_CONSTRAINTS_KEY] is None else None
+    values = [float(c) for c in constraints]
+    if any(math.isnan(c) for c in values):
+        return math.nan
+    return float(sum(c for c in values if c > 0))

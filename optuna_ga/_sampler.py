@@ -4,7 +4,8 @@
   and records it with the trial's lineage;
 * ``sample_independent`` hands each suggested parameter its value from the genome, or draws it
   at random when the genome has no valid value for it (a new or changed parameter);
-* ``after_trial`` stops the study when a finite search space has no unseen point left.
+* ``after_trial`` stores the trial's constraint values (with a ``constraints_func``) and stops
+  the study when a finite search space has no unseen point left.
 
 The sampler object holds configuration only. The GA lives in pure modules:
 :mod:`optuna_ga._evolution` (what a trial proposes), :mod:`optuna_ga._population`,
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Sequence
 from typing import Any
@@ -25,6 +27,7 @@ from typing import Any
 import numpy as np
 from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler
+from optuna.samplers._base import _process_constraints_after_trial
 from optuna.study import Study
 from optuna.trial import FrozenTrial
 from optuna.trial import TrialState
@@ -80,6 +83,16 @@ class GeneticSampler(BaseSampler):
 
     Failed and pruned trials, and trials whose value is NaN or infinite, are never parents.
 
+    Multi-objective studies (``directions=[...]``, any number of objectives) rank individuals
+    by Pareto front, NSGA-II style: the elites and populations keep the best fronts (the last
+    one cut by diversity: hypervolume contribution with two objectives, crowding distance with
+    more), selection reads ``-front + diversity tie-break``, and the surrogate's good group is
+    the best fronts. With ``constraints_func`` (or ``trial.set_constraint``), feasible
+    individuals rank before infeasible ones (those by total violation); a single-objective
+    study keeps its value order while every individual is feasible. See
+    ``docs/guide/multi-objective.md``. Optuna does not let multi-objective trials report
+    intermediate values, so they are not pruned.
+
     Args:
         population_size: Individuals per generation, at least 2. The defaults (10, steady
             population, 24 candidates) were chosen on the benchmarks in
@@ -117,6 +130,11 @@ class GeneticSampler(BaseSampler):
         seed: Seed for reproducible runs, an int in ``[0, 2**63 - 1]``. ``None`` draws one at
             construction; workers that share a seed still breed different children (each trial
             number has its own stream).
+        constraints_func: ``None`` or a function of a finished trial (complete or pruned) that
+            returns its constraint values, a sequence of floats where ``<= 0`` means
+            satisfied, as for Optuna's own samplers. The values are stored in the trial's
+            system attrs (Optuna's ``"constraints"`` key); feasible individuals rank before
+            infeasible ones, and infeasible ones by the sum of their positive values.
 
     Example:
         >>> import optuna
@@ -159,6 +177,7 @@ class GeneticSampler(BaseSampler):
         population: PopulationMode = "steady",
         n_candidates: int = 24,
         seed: int | None = None,
+        constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
     ) -> None:
         if not _is_int(population_size):
             raise ValueError(f"population_size must be an int >= 2, got {population_size!r}.")
@@ -190,6 +209,11 @@ class GeneticSampler(BaseSampler):
             )
         if seed is not None and (not _is_int(seed) or not 0 <= seed < 2**63):
             raise ValueError(f"seed must be None or an int in [0, 2**63 - 1], got {seed!r}.")
+        if constraints_func is not None and not callable(constraints_func):
+            raise ValueError(
+                "constraints_func must be None or a callable (FrozenTrial) -> sequence of "
+                f"floats, got {constraints_func!r}."
+            )
 
         self._evolution = Evolution(
             population_size=population_size,
@@ -200,6 +224,7 @@ class GeneticSampler(BaseSampler):
             guidance=Guidance(n_candidates=n_candidates),
         )
         self._seed = secrets.randbits(63) if seed is None else seed
+        self._constraints_func = constraints_func
 
     @property
     def population_size(self) -> int:
@@ -221,13 +246,11 @@ class GeneticSampler(BaseSampler):
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
-        self._raise_error_if_multi_objective(study)
         return {}
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
-        self._raise_error_if_multi_objective(study)
         return {}
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
@@ -242,7 +265,6 @@ class GeneticSampler(BaseSampler):
     def _before_trial(self, study: Study, trial: FrozenTrial) -> None:
         # First, so that a worker killed while it proposes leaves a trial that goes stale.
         _store.record_heartbeat(study, trial)
-        self._raise_error_if_multi_objective(study)
         self._check_settings(study)
         if _store.fixed_params(trial) is not None:
             generation, _ = self._evolution.generation_of(trial.number)
@@ -264,7 +286,6 @@ class GeneticSampler(BaseSampler):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
-        self._raise_error_if_multi_objective(study)
         genome = _store.genome(study, trial)
         fixed = _store.fixed_params(trial) is not None
         if not genome and not fixed and not trial.params:
@@ -287,6 +308,8 @@ class GeneticSampler(BaseSampler):
         state: TrialState,
         values: Sequence[float] | None,
     ) -> None:
+        if self._constraints_func is not None:
+            _process_constraints_after_trial(self._constraints_func, study, trial, state)
         _store.forget(study, trial)
         if state in (TrialState.COMPLETE, TrialState.PRUNED):
             _claims.stop_if_exhausted(study, trial)

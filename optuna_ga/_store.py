@@ -90,7 +90,7 @@ def history(study: optuna.Study, *, refresh: bool = True) -> History:
     with _lock:
         per_study = _histories.setdefault(storage, {})
         if study_id not in per_study:
-            per_study[study_id] = History(study.direction)
+            per_study[study_id] = History(study.directions)
         digest = per_study[study_id]
     if refresh:
         digest.update(storage.get_all_trials(study_id, deepcopy=False))

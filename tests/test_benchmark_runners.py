@@ -14,6 +14,7 @@ import pytest
 
 from benchmarks import hpo_tables
 from benchmarks import inheritance
+from benchmarks import multi_objective
 from benchmarks import nn_table
 from benchmarks import parallel
 from benchmarks import pruning
@@ -120,6 +121,23 @@ def test_hpo_tables_top_percent_of_the_true_best_is_one_over_n() -> None:
     best = min(table.true, key=table.true.__getitem__)
     assert table.top_percent(best) == pytest.approx(100 / len(table.true))
     assert len(table.true) == 62_208
+
+
+def test_multi_objective_quick(tmp_path: Path) -> None:
+    argv = ["--quick", "--jobs", "1", "--samplers", "RandomSampler", "GA default"]
+    text = multi_objective.main([*argv, "--out", str(tmp_path / "m.md")])
+    assert "GA default" in text and "HPOLib" in text and "NAS" not in text
+
+
+def test_multi_objective_gap_of_the_whole_table_is_zero() -> None:
+    table = multi_objective.table("hpobench/australian")
+    keys = list(table.runs)
+    assert table.gap(keys) == pytest.approx(0.0)
+    # The configuration worst on both objectives (quantile sum) covers almost nothing.
+    worst = keys[int(np.argmax(table.quantiles.sum(axis=1)))]
+    assert table.gap([worst]) > 0.9
+    best = keys[int(np.argmin(table.quantiles.sum(axis=1)))]
+    assert 0.0 < table.gap([best]) < table.gap([worst])
 
 
 def test_pruning_quick(tmp_path: Path) -> None:

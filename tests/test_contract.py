@@ -12,7 +12,7 @@ import optuna
 import pytest
 from optuna.samplers import BaseSampler
 from optuna.testing.pytest_samplers import BasicSamplerTestCase
-from optuna.testing.pytest_samplers import SingleOnlySamplerTestCase
+from optuna.testing.pytest_samplers import MultiObjectiveSamplerTestCase
 from optuna.testing.pytest_samplers import parametrize_suggest_method
 from optuna.trial import Trial
 from optuna.trial import TrialState
@@ -21,7 +21,7 @@ from optuna_ga import GeneticSampler
 from optuna_ga._encoding import cardinality
 
 
-class TestGeneticSampler(BasicSamplerTestCase, SingleOnlySamplerTestCase):
+class TestGeneticSampler(BasicSamplerTestCase, MultiObjectiveSamplerTestCase):
     @pytest.fixture
     def sampler(self) -> Callable[[], BaseSampler]:
         return lambda: GeneticSampler(population_size=4, n_elites=1, seed=0)
