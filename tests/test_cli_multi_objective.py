@@ -73,6 +73,17 @@ def test_best_text_counts_the_pareto_front() -> None:
     assert best_text(single, "accuracy") == "best accuracy 0.5000"
 
 
+@pytest.mark.parametrize("command", [["best"], ["best", "--json"], ["train-best"]])
+def test_a_front_without_completed_trials_is_an_error(
+    command: list[str], sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    study = optuna.create_study(storage=sqlite_url, directions=["maximize", "minimize"])
+    study.add_trial(optuna.create_trial(state=TrialState.FAIL))
+    assert main([*command, "--storage", sqlite_url]) == 2
+    line = error_line(capsys, command[0])
+    assert line.endswith(f"study {study.study_name!r} has no completed trial yet")
+
+
 def test_run_best_and_train_best_on_a_pareto_front(
     sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -177,8 +177,9 @@ def print_front(study: optuna.Study) -> None:
 def cmd_best(args: argparse.Namespace) -> int:
     study = load_study(args.storage, args.study_name)
     if len(study.directions) > 1:
+        front = front_record(study)  # raises while no trial has completed
         if args.json:
-            say(json.dumps(front_record(study), indent=2, default=str))
+            say(json.dumps(front, indent=2, default=str))
         else:
             print_front(study)
         return 0
