@@ -10,11 +10,14 @@ import optuna
 from optuna.trial import FrozenTrial
 
 from optuna_ga.cli._common import CLIError
+from optuna_ga.cli._common import count
 from optuna_ga.cli._common import load_study
+from optuna_ga.cli._common import objective_names
 from optuna_ga.cli._common import say
 from optuna_ga.cli._common import storage_arguments
 from optuna_ga.cli._common import value_name
 from optuna_ga.cli._progress import best_or_none
+from optuna_ga.cli._progress import format_value
 
 
 def add_arguments(best: argparse.ArgumentParser) -> None:
@@ -71,8 +74,41 @@ def lineage(study: optuna.Study, trial: FrozenTrial) -> list[dict[str, Any]]:
     return rows
 
 
+def pareto_front(study: optuna.Study) -> list[FrozenTrial]:
+    """A multi-objective study's Pareto front, best first by its first objective.
+
+    Raises:
+        CLIError: If no trial has completed.
+    """
+    front = study.best_trials
+    if not front:
+        raise CLIError(f"study {study.study_name!r} has no completed trial yet")
+    maximize = study.directions[0] == optuna.study.StudyDirection.MAXIMIZE
+    return sorted(front, key=lambda t: (t.values[0], -t.number), reverse=maximize)
+
+
+def front_record(study: optuna.Study) -> dict[str, Any]:
+    """What ``optuna-ga best --json`` prints for a multi-objective study."""
+    return {
+        "study": study.study_name,
+        "directions": [d.name.lower() for d in study.directions],
+        "objectives": objective_names(study),
+        "n_trials": len(study.trials),
+        "pareto_front": [
+            {
+                "number": t.number,
+                "values": t.values,
+                "generation": t.user_attrs.get("ga_generation"),
+                "operator": t.user_attrs.get("ga_operator"),
+                "params": t.params,
+            }
+            for t in pareto_front(study)
+        ],
+    }
+
+
 def best_record(study: optuna.Study) -> dict[str, Any]:
-    """What ``optuna-ga best --json`` prints."""
+    """What ``optuna-ga best --json`` prints for a single-objective study."""
     best = best_or_none(study)
     if best is None:
         raise CLIError(f"study {study.study_name!r} has no completed trial yet")
@@ -92,7 +128,11 @@ def best_record(study: optuna.Study) -> dict[str, Any]:
 
 
 def print_best(study: optuna.Study, label: str) -> None:
-    """The best trial's line and its parameters (``label``: what the value is)."""
+    """The best trial's line and its parameters (``label``: what the value is); for a
+    multi-objective study, its Pareto front."""
+    if len(study.directions) > 1:
+        print_front(study)
+        return
     best = best_or_none(study)
     if best is None:
         say(f"study {study.study_name!r}: no completed trial yet")
@@ -107,8 +147,42 @@ def print_best(study: optuna.Study, label: str) -> None:
         say(f"  {name:<{width}}  {value}")
 
 
+def print_front(study: optuna.Study) -> None:
+    """A multi-objective study's Pareto front: a row per trial, best first by the first
+    objective, and how to retrain one."""
+    if not study.best_trials:
+        say(f"study {study.study_name!r}: no completed trial yet")
+        return
+    front = pareto_front(study)
+    names = objective_names(study)
+    say(
+        f"Pareto front of study {study.study_name!r}: {count(len(front), 'trial')} of "
+        f"{len(study.trials)}, by {names[0]}:"
+    )
+    rows = [
+        [
+            f"#{t.number}",
+            *(format_value(v) for v in t.values),
+            str(t.user_attrs.get("ga_generation")),
+        ]
+        for t in front
+    ]
+    header = ["trial", *names, "generation"]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        say("  " + "  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
+    say("retrain one with: optuna-ga train-best --trial N")
+
+
 def cmd_best(args: argparse.Namespace) -> int:
     study = load_study(args.storage, args.study_name)
+    if len(study.directions) > 1:
+        front = front_record(study)  # raises while no trial has completed
+        if args.json:
+            say(json.dumps(front, indent=2, default=str))
+        else:
+            print_front(study)
+        return 0
     record = best_record(study)
     if args.json:
         say(json.dumps(record, indent=2, default=str))

@@ -436,6 +436,17 @@ def value_name(study: optuna.Study) -> str:
     return "validation accuracy" if maximize else "validation loss"
 
 
+def objective_names(study: optuna.Study) -> list[str]:
+    """The names of a multi-objective study's values: its recorded ``--objectives``, if any,
+    else ``values[i]``."""
+    n = len(study.directions)
+    recorded = study.user_attrs.get(CONFIG_ATTR)
+    names = recorded.get("objectives") if isinstance(recorded, dict) else None
+    if isinstance(names, list) and len(names) == n and all(isinstance(x, str) for x in names):
+        return names
+    return [f"values[{i}]" for i in range(n)]
+
+
 def recorded_config(study: optuna.Study) -> dict[str, Any]:
     """How ``optuna-ga run`` configured the study (empty for other studies).
 

@@ -27,6 +27,9 @@ from typing import Any
 import optuna
 
 from optuna_ga._architectures import BUILTIN_ARCHITECTURES
+from optuna_ga._objective_names import OBJECTIVES
+from optuna_ga._objective_names import check_objectives
+from optuna_ga._objective_names import metric_of
 from optuna_ga._population import POPULATIONS
 from optuna_ga._sampler import MAX_CANDIDATES
 from optuna_ga._sampler import GeneticSampler
@@ -60,6 +63,24 @@ def device_list(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(
             f"must be device names separated by commas, such as cuda:0,cuda:2, got {text!r}"
         )
+    return names
+
+
+def objective_list(text: str) -> tuple[str, ...]:
+    """An argparse ``type``: objective names of :data:`OBJECTIVES` separated by commas.
+
+    Example:
+        >>> objective_list("accuracy, params")
+        ('accuracy', 'params')
+    """
+    try:
+        names = check_objectives(tuple(name.strip() for name in text.split(",")))
+        metric_of(names)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"must be names from {', '.join(OBJECTIVES)} separated by commas, with exactly one "
+            f"of accuracy and loss, each once; got {text!r}"
+        ) from error
     return names
 
 
@@ -266,6 +287,16 @@ class RunConfig:
         **count(minimum=1, maximum=MAX_CANDIDATES),
     )
     seed: int = ga("--seed", 0, "seed", objective=True, **count(minimum=0))
+    objectives: tuple[str, ...] | None = training(  # None: the validation metric alone
+        "--objectives",
+        None,
+        "what trials return, separated by commas: accuracy or loss, and any of "
+        f"{', '.join(name for name in OBJECTIVES if name not in ('accuracy', 'loss'))}; "
+        "several make a multi-objective study, e.g. accuracy,params (default: the validation "
+        "accuracy alone)",
+        metavar="LIST",
+        parse=objective_list,
+    )
     epochs: int = training("--epochs", 20, "epochs per trial", **count(minimum=1))
     patience: int | None = training(
         "--patience",
@@ -279,8 +310,13 @@ class RunConfig:
         "seconds of training per trial at most (default: no limit)",
         **seconds(above=0),
     )
-    pruner: str = training(
-        "--pruner", "median", "Optuna pruner between epochs", choices=PRUNERS, objective=False
+    pruner: str = training(  # "" until from_args: median, or none with several objectives
+        "--pruner",
+        "",
+        "Optuna pruner between epochs (default: median; none with several --objectives, whose "
+        "trials cannot be pruned)",
+        choices=PRUNERS,
+        objective=False,
     )
     devices: tuple[str, ...] | None = training(  # None: every visible GPU, else the CPU
         ("--devices", "--device"),
@@ -321,13 +357,27 @@ class RunConfig:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> RunConfig:
-        """The config of parsed arguments (with the study name and heartbeat filled in)."""
+        """The config of parsed arguments (with the study name, heartbeat and pruner filled in)."""
         values = {spec.name: getattr(args, spec.name) for spec in fields(cls)}
         values["study_name"] = args.study_name or f"{args.model}-{args.dataset}"
         values["heartbeat_interval"] = args.heartbeat_interval or None
         if args.n_trials is None and args.timeout is None:
             values["n_trials"] = DEFAULT_N_TRIALS
+        several = len(args.objectives or ()) > 1
+        values["pruner"] = args.pruner or ("none" if several else "median")
         return cls(**values)
+
+    def check(self) -> None:
+        """Check what the parser cannot: the options against each other.
+
+        Raises:
+            ValueError: If a pruner is asked for with several objectives.
+        """
+        if len(self.objectives or ()) > 1 and self.pruner != "none":
+            raise ValueError(
+                f"--pruner {self.pruner} cannot be used with several --objectives: Optuna "
+                "cannot prune multi-objective trials (leave --pruner out, or give --pruner none)"
+            )
 
     def recorded(self) -> dict[str, Any]:
         """What the study records of the run: the options the workers use, but the storage."""

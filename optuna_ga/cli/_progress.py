@@ -28,32 +28,74 @@ from optuna_ga.cli._common import say
 
 
 def generation_summary(
-    generation: int, members: Sequence[FrozenTrial], direction: optuna.study.StudyDirection
+    generation: int,
+    members: Sequence[FrozenTrial],
+    direction: optuna.study.StudyDirection | Sequence[optuna.study.StudyDirection],
+    names: Sequence[str] = (),
 ) -> str:
     """One line: best, mean and spread of a generation, and how many trials ended how.
+
+    With several directions (a multi-objective study), the best value of each objective, by
+    its name in ``names``.
 
     Example:
         >>> import optuna
         >>> t = [optuna.create_trial(value=v, params={}, distributions={}) for v in (0.9, 0.8)]
         >>> generation_summary(3, t, optuna.study.StudyDirection.MAXIMIZE)
         'generation 3: best 0.9000, mean 0.8500 ± 0.0500 (2 complete, 0 pruned, 0 failed)'
+        >>> t = [optuna.create_trial(values=v) for v in ((0.9, 500), (0.8, 300))]
+        >>> up, down = optuna.study.StudyDirection.MAXIMIZE, optuna.study.StudyDirection.MINIMIZE
+        >>> generation_summary(0, t, [up, down], ["accuracy", "params"])
+        'generation 0: best accuracy 0.9000, params 300 (2 complete, 0 pruned, 0 failed)'
     """
-    values = [
-        t.value
+    directions = [direction] if isinstance(direction, optuna.study.StudyDirection) else direction
+    completed = [
+        t.values
         for t in members
-        if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value)
+        if t.state == TrialState.COMPLETE
+        and t.values is not None
+        and all(math.isfinite(v) for v in t.values)
     ]
     counts = {state: sum(t.state == state for t in members) for state in TrialState}
     tail = (
         f"({counts[TrialState.COMPLETE]} complete, {counts[TrialState.PRUNED]} pruned, "
         f"{counts[TrialState.FAIL]} failed)"
     )
-    if not values:
+    if not completed:
         return f"generation {generation}: no completed trial {tail}"
-    pick = max if direction == optuna.study.StudyDirection.MAXIMIZE else min
+    picks = [max if d == optuna.study.StudyDirection.MAXIMIZE else min for d in directions]
+    if len(directions) > 1:
+        names = names or [f"values[{i}]" for i in range(len(directions))]
+        bests = ", ".join(
+            f"{name} {format_value(pick(v[i] for v in completed))}"
+            for i, (name, pick) in enumerate(zip(names, picks, strict=True))
+        )
+        return f"generation {generation}: best {bests} {tail}"
+    values = [v[0] for v in completed]
     mean = sum(values) / len(values)
     std = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
-    return f"generation {generation}: best {pick(values):.4f}, mean {mean:.4f} ± {std:.4f} {tail}"
+    return (
+        f"generation {generation}: best {picks[0](values):.4f}, mean {mean:.4f} ± {std:.4f} {tail}"
+    )
+
+
+def format_value(value: float) -> str:
+    """An objective's value: a whole number as such (a parameter count), else four decimals.
+
+    Example:
+        >>> format_value(12345.0), format_value(0.91234)
+        ('12345', '0.9123')
+    """
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.4f}"
+
+
+def best_text(study: optuna.Study, label: str) -> str:
+    """The best so far: ``best LABEL VALUE (#N)``, or the size of the Pareto front."""
+    if len(study.directions) > 1:
+        front = study.best_trials
+        return f"Pareto front: {count(len(front), 'trial')}" if front else "Pareto front: none yet"
+    best = best_or_none(study)
+    return f"best {label} none yet" if best is None else f"best {label} {best.value:.4f}"
 
 
 def best_or_none(study: optuna.Study) -> FrozenTrial | None:
@@ -120,10 +162,18 @@ class Progress:
     plain line every ``interval`` seconds without other output (0: never)."""
 
     def __init__(
-        self, *, population_size: int, n_elites: int, label: str, tty: bool, interval: float
+        self,
+        *,
+        population_size: int,
+        n_elites: int,
+        label: str,
+        tty: bool,
+        interval: float,
+        objectives: Sequence[str] = (),
     ) -> None:
         self._tally = GenerationTally(population_size=population_size, n_elites=n_elites)
         self._label = label
+        self._objectives = objectives  # the names of a multi-objective study's values
         self._tty = tty
         self._interval = interval
         self._reported = 0  # generations printed (or finished before this run)
@@ -145,7 +195,7 @@ class Progress:
         new = complete > self._reported
         for generation in range(self._reported, complete):
             members = [trials[n] for n in self._tally.members(generation)]
-            self.line(generation_summary(generation, members, study.direction))
+            self.line(generation_summary(generation, members, study.directions, self._objectives))
         self._reported = complete
         if self._tty:
             self._clear()
@@ -176,14 +226,12 @@ class Progress:
             self._bar = False
 
     def _status(self, study: optuna.Study, done: int, total: int | None) -> str:
-        best = best_or_none(study)
-        best_text = "none yet" if best is None else f"{best.value:.4f}"
         minutes, seconds = divmod(int(time.monotonic() - self._started), 60)
         finished = self._tally.finished
         of_total = f"{done} of {total} trials" if total is not None else count(done, "trial")
         return (
             f"[{minutes}:{seconds:02d}] {of_total} of this run done, {finished} in the "
-            f"study; generation {self._reported} running; best {self._label} {best_text}"
+            f"study; generation {self._reported} running; {best_text(study, self._label)}"
         )
 
 

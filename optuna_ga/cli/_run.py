@@ -20,6 +20,7 @@ import warnings
 from dataclasses import replace
 from types import FrameType
 from typing import Any
+from typing import Literal
 
 import optuna
 from optuna.trial import TrialState
@@ -33,6 +34,7 @@ from optuna_ga.cli._common import check_writable
 from optuna_ga.cli._common import count
 from optuna_ga.cli._common import local_file
 from optuna_ga.cli._common import open_storage
+from optuna_ga.cli._common import recorded_config
 from optuna_ga.cli._common import recorded_setting
 from optuna_ga.cli._common import say
 from optuna_ga.cli._common import table_names
@@ -56,6 +58,7 @@ MAX_RESTARTS = 3
 def cmd_run(args: argparse.Namespace) -> int:
     config = RunConfig.from_args(args)
     try:
+        config.check()
         config.sampler()
     except ValueError as error:
         raise CLIError(user_message(str(error))) from None
@@ -115,6 +118,30 @@ def with_stored_generations(config: RunConfig) -> RunConfig:
     return resumed
 
 
+def _check_objectives(
+    study: optuna.Study, directions: list[Literal["maximize", "minimize"]], config: RunConfig
+) -> None:
+    """Refuse to resume a study with other objectives (or directions) than this run's."""
+    stored = [d.name.lower() for d in study.directions]
+    recorded = recorded_config(study)
+    ours = list(config.objectives or ["accuracy"])
+    theirs = recorded.get("objectives", ours) or ["accuracy"]  # None: the default
+    if stored == directions and theirs == ours:
+        return
+    if len(stored) == len(directions) == 1 and "objectives" not in recorded:
+        raise CLIError(
+            f"study {config.study_name!r} was created to {stored[0]}, but this objective wants "
+            f"to {directions[0]}: use another --study-name"
+        )
+    what = f"has the directions {', '.join(stored)}"  # not recorded by optuna-ga run
+    if isinstance(theirs, list) and len(theirs) == len(stored):
+        what = f"was run with --objectives {','.join(map(str, theirs))}"
+    raise CLIError(
+        f"study {config.study_name!r} {what}, not --objectives {','.join(ours)}: give the "
+        "study's --objectives, or use another --study-name"
+    )
+
+
 class _StopSignals:
     """While a run lasts, SIGINT and SIGTERM only set :attr:`signal` (main thread only)."""
 
@@ -161,9 +188,11 @@ class _Run:
             label=self.label,
             tty=sys.stdout.isatty(),
             interval=config.progress_interval,
+            objectives=config.objectives or (),
         )
+        several = len(config.objectives or ()) > 1  # the GA panels show one objective
         self.panels = Panels(
-            enabled=config.publish,
+            enabled=config.publish and not several,
             population_size=config.population_size,
             n_elites=config.n_elites,
         )
@@ -219,7 +248,7 @@ class _Run:
         ):
             self._died(worker, event.detail)
 
-    def _open_study(self, direction: Any) -> None:
+    def _open_study(self, directions: list[Literal["maximize", "minimize"]]) -> None:
         config = self.config
         storage = open_storage(config.storage, heartbeat_interval=None)
         try:
@@ -227,26 +256,34 @@ class _Run:
                 study_name=config.study_name,
                 storage=storage,
                 load_if_exists=True,
-                direction=direction,
+                directions=directions,
             )
-            if study.direction.name.lower() != direction:
-                raise CLIError(
-                    f"study {config.study_name!r} was created to "
-                    f"{study.direction.name.lower()}, but this objective wants to {direction}: "
-                    "use another --study-name"
-                )
+            _check_objectives(study, directions, config)
             study.set_user_attr(CONFIG_ATTR, config.recorded())
         except optuna.exceptions.StorageInternalError as error:  # e.g. a read-only database
             raise cannot_write(config.storage, error) from error
         self.study = study
         self.progress.start(study)
         planned = "until the timeout" if self.n_trials is None else self.n_trials
-        goal = "maximizing" if direction == "maximize" else "minimizing"
+        if len(directions) == 1:
+            goal = "maximizing" if directions[0] == "maximize" else "minimizing"
+            aim = f"{goal} the {self.label}"
+        else:
+            aim = "searching the Pareto front of " + ", ".join(
+                f"{name} ({direction[:3]})"
+                for name, direction in zip(config.objectives or (), directions, strict=True)
+            )
         say(
             f"study {config.study_name!r} in {mask_url(config.storage)}: "
             f"{count(len(study.trials), 'trial')} so far; running {planned} more with "
-            f"{len(self.pool.workers)} worker(s), {goal} the {self.label}"
+            f"{len(self.pool.workers)} worker(s), {aim}"
         )
+        if config.publish and len(directions) > 1:
+            say(
+                "optuna-ga: GA panels not published: they show a single objective "
+                "(--no-publish hides this line)",
+                err=True,
+            )
 
     def _died(self, worker: Worker, exitcode: int) -> None:
         how = (
@@ -328,12 +365,11 @@ class _Run:
             if study is None:
                 say("optuna-ga: interrupted before any trial started", err=True)
             else:
-                best = best_or_none(study)
-                best_text = (
-                    ""
-                    if best is None
-                    else f", best {self.label} {best.value:.4f} (#{best.number})"
-                )
+                best_text = ""
+                if len(study.directions) > 1:
+                    best_text = f", Pareto front of {count(len(study.best_trials), 'trial')}"
+                elif (best := best_or_none(study)) is not None:
+                    best_text = f", best {self.label} {best.value:.4f} (#{best.number})"
                 running = (
                     f"running trial(s) {', '.join(f'#{n}' for n in failed)} marked failed"
                     if failed

@@ -1,4 +1,5 @@
-"""``optuna-ga train-best``: retrain a study's best network longer, test it and save it."""
+"""``optuna-ga train-best``: retrain a study's best network (or a chosen trial's) longer, test
+it and save it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,12 @@ import argparse
 import sys
 import time
 
+import optuna
+from optuna.trial import FrozenTrial
+from optuna.trial import TrialState
+
 from optuna_ga.cli import Interrupted
+from optuna_ga.cli._best import pareto_front
 from optuna_ga.cli._common import CLIError
 from optuna_ga.cli._common import flag_names
 from optuna_ga.cli._common import load_study
@@ -43,6 +49,13 @@ def add_arguments(train: argparse.ArgumentParser) -> None:
         default=1,
         help="torch threads",
     )
+    train.add_argument(
+        "--trial",
+        type=number(integer=True, minimum=0),
+        metavar="N",
+        help="the trial to retrain, a completed one (default: the best; a multi-objective "
+        "study has no single best: pick one of its Pareto front, see optuna-ga best)",
+    )
     train.add_argument("--out", default="best_model", help="folder for the weights and config")
     add_option(train, "progress_interval")
 
@@ -73,21 +86,59 @@ class _EpochProgress:
             say("\r\033[K", end="")
 
 
+def _said(state: TrialState) -> str:
+    return "failed" if state == TrialState.FAIL else state.name.lower()
+
+
+def chosen_trial(study: optuna.Study, number: int | None) -> FrozenTrial:
+    """Trial ``number`` of the study if it completed; by default the best one.
+
+    Raises:
+        CLIError: If that trial is missing or did not complete, if no trial completed, or if
+            the study has several objectives and no ``number`` says which trial of its front.
+    """
+    if number is not None:
+        trials = study.get_trials(deepcopy=False)
+        if number >= len(trials):
+            raise CLIError(
+                f"--trial {number}: study {study.study_name!r} has trials 0 to "
+                f"{len(trials) - 1} only"
+                if trials
+                else f"--trial {number}: study {study.study_name!r} has no trial yet"
+            )
+        if trials[number].state != TrialState.COMPLETE:
+            raise CLIError(
+                f"--trial {number}: trial #{number} of study {study.study_name!r} is "
+                f"{_said(trials[number].state)}, not complete: only a completed trial "
+                "can be retrained"
+            )
+        return trials[number]
+    if len(study.directions) > 1:
+        front = ", ".join(str(t.number) for t in pareto_front(study))
+        raise CLIError(
+            f"study {study.study_name!r} has several objectives, hence no single best trial: "
+            f"choose one of its Pareto front ({front}) with --trial N"
+        )
+    best = best_or_none(study)
+    if best is None:
+        raise CLIError(f"study {study.study_name!r} has no completed trial yet")
+    return best
+
+
 def cmd_train_best(args: argparse.Namespace) -> int:
     missing = torch_missing()
     if missing is not None:
         raise missing
     study = load_study(args.storage, args.study_name)
-    best = best_or_none(study)
-    if best is None:
-        raise CLIError(f"study {study.study_name!r} has no completed trial yet")
+    best = chosen_trial(study, args.trial)
     from optuna_ga.torch import list_architectures
     from optuna_ga.torch import train_best
     from optuna_ga.torch._training import resolve_device
 
     if best.user_attrs.get("architecture") not in list_architectures():
+        which = "best trial" if args.trial is None else "trial"
         raise CLIError(
-            f"study {study.study_name!r} is not a network study of optuna-ga (its best trial "
+            f"study {study.study_name!r} is not a network study of optuna-ga (its {which} "
             f"#{best.number} records none of the architectures {', '.join(list_architectures())}"
             " in its 'architecture' user attr): train-best retrains the networks of "
             "`optuna-ga run` and optuna_ga.torch.Objective"
@@ -106,7 +157,7 @@ def cmd_train_best(args: argparse.Namespace) -> int:
             f"{device}; Ctrl-C stops it, saving nothing"
         )
         result = train_best(
-            study,
+            best,
             dataset=dataset,
             data_dir=data_dir,
             download=args.download,

@@ -21,7 +21,7 @@ This is what makes Ctrl-C reliable:
   sending its number leaves it RUNNING; Optuna's heartbeat never fails a trial that has not
   beaten yet.)
 
-Messages, worker to parent: ``("ready", direction)`` once the objective is built (PyTorch
+Messages, worker to parent: ``("ready", directions)`` once the objective is built (PyTorch
 imported, data loaded, device checked), ``("error", text)``, ``("start", number, trial_id)``,
 ``("end", number, state)``. Parent to worker: ``"go"`` once the study exists.
 """
@@ -146,7 +146,7 @@ def worker_main(
     except Exception as error:
         link.send("error", error_text(error, config.storage))
         return
-    link.send("ready", objective.direction)
+    link.send("ready", objective.directions)
     try:
         if conn.recv() != "go":
             return

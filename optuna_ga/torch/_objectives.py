@@ -43,6 +43,9 @@ import torch
 from optuna.trial import BaseTrial
 from torch import nn
 
+from optuna_ga._objective_names import OBJECTIVES
+from optuna_ga._objective_names import check_objectives
+from optuna_ga._objective_names import metric_of
 from optuna_ga.torch._data import DataSplits
 from optuna_ga.torch._data import load_dataset
 from optuna_ga.torch._genes import FloatSpec
@@ -71,16 +74,6 @@ __all__ = ["OBJECTIVES", "CNNObjective", "MLPObjective", "Objective"]
 _MAX_BATCH = 1 << 16
 _LATENCY_BATCH = 256
 
-#: What an objective can return, and the direction of each.
-OBJECTIVES: dict[str, Literal["maximize", "minimize"]] = {
-    "accuracy": "maximize",
-    "loss": "minimize",
-    "params": "minimize",
-    "macs": "minimize",
-    "latency": "minimize",
-    "train_time": "minimize",
-}
-
 DatasetArg = str | DataSplits | tuple[Any, Any] | torch.utils.data.Dataset[Any]
 
 
@@ -103,26 +96,6 @@ def _seeded(seed: int, device: torch.device) -> Iterator[None]:
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
-
-
-def _check_objectives(objectives: Sequence[str]) -> tuple[str, ...]:
-    names = (objectives,) if isinstance(objectives, str) else tuple(objectives)
-    allowed = ", ".join(map(repr, OBJECTIVES))
-    if not names or any(name not in OBJECTIVES for name in names):
-        raise ValueError(f"objectives must be names from {allowed}; got {objectives!r}.")
-    if len(set(names)) != len(names):
-        raise ValueError(f"objectives must not repeat a name; got {objectives!r}.")
-    return names
-
-
-def _metric_of(objectives: tuple[str, ...]) -> str:
-    metrics = [name for name in objectives if name in ("accuracy", "loss")]
-    if len(metrics) != 1:
-        raise ValueError(
-            "objectives must hold exactly one of 'accuracy' and 'loss' (the validation "
-            f"metric); got {list(objectives)!r}."
-        )
-    return metrics[0]
 
 
 class Objective:
@@ -267,8 +240,8 @@ class Objective:
         )
         if metric not in ("accuracy", "loss"):
             raise ValueError(f"metric must be 'accuracy' or 'loss', got {metric!r}.")
-        self._objectives = (metric,) if objectives is None else _check_objectives(objectives)
-        self._metric = self._objectives[0] if objectives is None else _metric_of(self._objectives)
+        self._objectives = (metric,) if objectives is None else check_objectives(objectives)
+        self._metric = self._objectives[0] if objectives is None else metric_of(self._objectives)
         self._seed = check_int("seed", seed, 0)
         self._num_threads = (
             None if num_threads is None else check_int("num_threads", num_threads, 1)
