@@ -190,9 +190,8 @@ class _Run:
             interval=config.progress_interval,
             objectives=config.objectives or (),
         )
-        several = len(config.objectives or ()) > 1  # the GA panels show one objective
         self.panels = Panels(
-            enabled=config.publish and not several,
+            enabled=config.publish,
             population_size=config.population_size,
             n_elites=config.n_elites,
         )
@@ -278,12 +277,6 @@ class _Run:
             f"{count(len(study.trials), 'trial')} so far; running {planned} more with "
             f"{len(self.pool.workers)} worker(s), {aim}"
         )
-        if config.publish and len(directions) > 1:
-            say(
-                "optuna-ga: GA panels not published: they show a single objective "
-                "(--no-publish hides this line)",
-                err=True,
-            )
 
     def _died(self, worker: Worker, exitcode: int) -> None:
         how = (

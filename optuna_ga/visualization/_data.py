@@ -209,7 +209,8 @@ class StudyRecords(NamedTuple):
     direction: str
     #: The direction of each objective (one for a single-objective study).
     directions: tuple[str, ...] = ()
-    #: The name of each objective: the study's metric names, else ``values[i]``.
+    #: The name of each objective: the study's metric names, else the ``--objectives`` that
+    #: ``optuna-ga run`` recorded, else ``values[i]``.
     objectives: tuple[str, ...] = ()
 
     @property
@@ -245,8 +246,9 @@ def study_records(
     records = trial_records(
         trials, population_size=size, n_elites=elites, directions=directions if pareto else None
     )
-    names = study.metric_names
-    objectives = tuple(names) if names else tuple(f"values[{i}]" for i in range(len(directions)))
+    from optuna_ga.cli._common import objective_names  # the names `optuna-ga run` recorded
+
+    objectives = tuple(study.metric_names or objective_names(study))
     direction = "maximize" if pareto else directions[0]
     return StudyRecords(records, param_distributions(trials), direction, directions, objectives)
 
