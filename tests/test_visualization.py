@@ -708,3 +708,21 @@ def test_write_figures_adds_the_pareto_fronts(tmp_path: Path) -> None:
     paths = write_figures(two_objective_study(), tmp_path, plotlyjs="cdn")
     assert [p.name for p in paths][-2:] == ["pareto_fronts.html", "pareto_fronts.png"]
     assert len(paths) == 8 and all(p.stat().st_size > 0 for p in paths)
+
+
+def test_pareto_fitness_puts_infeasible_trials_last() -> None:
+    def trial(number: int, values: list[float], violation: float) -> Any:
+        made = optuna.trial.create_trial(
+            values=values,
+            system_attrs={"constraints": [violation]},
+            user_attrs={"ga_generation": 0},
+        )
+        made.number = number
+        return made
+
+    trials = [trial(0, [0.0, 0.0], 1.0), trial(1, [1.0, 2.0], 0.0), trial(2, [2.0, 1.0], -1.0)]
+    recs = _data.trial_records(trials, directions=["minimize", "minimize"])
+    assert [r.values for r in recs] == [(0.0, 0.0), (1.0, 2.0), (2.0, 1.0)]
+    infeasible, *feasible = [r.value for r in recs]  # trial 0 dominates, but is infeasible
+    assert infeasible is not None and infeasible < 0
+    assert all(value is not None and value >= 0 for value in feasible)

@@ -124,6 +124,7 @@ def trial_records(
     _check_population(population_size, n_elites)
     n_objectives = 1 if directions is None else len(directions)
     records = []
+    violation: dict[int, float] = {}  # of multi-objective trials with constraints
     for trial in trials:
         if trial.state not in _FINISHED:
             continue
@@ -147,6 +148,10 @@ def trial_records(
                     value = float(trial.values[0])
                 else:
                     values = tuple(float(v) for v in trial.values)
+                    constraints = trial.system_attrs.get(_CONSTRAINTS_KEY)
+                    if isinstance(constraints, (list, tuple)) and constraints:
+                        total = violations(np.array([constraints], dtype=float))[0]
+                        violation[trial.number] = float(total)
         parents = attrs.get(PARENTS_ATTR)
         operator = attrs.get(OPERATOR_ATTR)
         records.append(
@@ -162,26 +167,17 @@ def trial_records(
             )
         )
     records.sort(key=lambda r: r.number)
-    if n_objectives > 1:
-        assert directions is not None
-        records = _with_pareto_fitness(records, directions, _violations(trials))
+    if directions is not None and n_objectives > 1:
+        records = _with_pareto_fitness(records, directions, violation)
     return records
-
-
-def _violations(trials: Iterable[FrozenTrial]) -> dict[int, float]:
-    """Total constraint violation of each trial with constraints recorded by Optuna."""
-    out = {}
-    for trial in trials:
-        constraints = trial.system_attrs.get(_CONSTRAINTS_KEY)
-        if isinstance(constraints, (list, tuple)) and constraints:
-            out[trial.number] = float(violations(np.array([constraints], dtype=float))[0])
-    return out
 
 
 def _with_pareto_fitness(
     records: list[TrialRecord], directions: Sequence[str], violation: Mapping[int, float]
 ) -> list[TrialRecord]:
-    """The records, with each one's Pareto fitness among those with values as its value."""
+    """The records, with each one's Pareto fitness among those with values as its value
+    (feasible trials first, as the sampler ranks them: ``violation`` by trial number, 0 if
+    absent)."""
     valued = [r for r in records if r.values is not None]
     if not valued:
         return records
