@@ -259,6 +259,10 @@ class _Run:
             )
             _check_objectives(study, directions, config)
             study.set_user_attr(CONFIG_ATTR, config.recorded())
+            if len(directions) > 1 and config.objectives:
+                with warnings.catch_warnings():  # experimental in Optuna (since 3.2)
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    study.set_metric_names(list(config.objectives))
         except optuna.exceptions.StorageInternalError as error:  # e.g. a read-only database
             raise cannot_write(config.storage, error) from error
         self.study = study

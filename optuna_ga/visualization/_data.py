@@ -242,9 +242,8 @@ def study_records(
     records = trial_records(
         trials, population_size=size, n_elites=elites, directions=directions if pareto else None
     )
-    from optuna_ga.cli._common import objective_names  # the names `optuna-ga run` recorded
-
-    objectives = tuple(study.metric_names or objective_names(study))
+    # optuna-ga run names a multi-objective study's values (Study.set_metric_names).
+    objectives = tuple(study.metric_names or (f"values[{i}]" for i in range(len(directions))))
     direction = "maximize" if pareto else directions[0]
     return StudyRecords(records, param_distributions(trials), direction, directions, objectives)
 
