@@ -73,6 +73,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AS_OF_ATTR",
     "NOTE_HEADING",
+    "PARETO_PLOT_ID",
     "PLOT_IDS",
     "GenerationPublisher",
     "PanelRefresher",
@@ -88,6 +89,9 @@ PLOT_IDS = {
     "allele_frequency": "optuna-ga-allele-frequency",
     "genealogy": "optuna-ga-genealogy",
 }
+#: Graph object id of the Pareto front per generation, published for multi-objective studies
+#: besides :data:`PLOT_IDS`.
+PARETO_PLOT_ID = "optuna-ga-pareto-fronts"
 #: First line of the part of the study note that optuna-ga rewrites on each publish.
 NOTE_HEADING = "### optuna-ga: generations"
 #: Study system attr that says which trials the published panels show (JSON, see
@@ -109,7 +113,11 @@ def publish(
     note: bool = True,
     max_note_rows: int = 12,
 ) -> list[str]:
-    """Save the three GA figures (and the summary note) to the study for optuna-dashboard.
+    """Save the GA figures (and the summary note) to the study for optuna-dashboard.
+
+    A study with several objectives gets the Pareto front per generation too
+    (:data:`PARETO_PLOT_ID`); its generations panel, genealogy colours and note show each
+    trial's Pareto fitness (see :mod:`optuna_ga.visualization`).
 
     Args:
         study: A study run by :class:`~optuna_ga.GeneticSampler`.
@@ -127,7 +135,8 @@ def publish(
     :func:`panels_as_of`).
 
     Returns:
-        The graph object ids written (:data:`PLOT_IDS` values).
+        The graph object ids written (:data:`PLOT_IDS` values, then :data:`PARETO_PLOT_ID`
+        for a multi-objective study).
 
     Example:
         >>> import optuna
@@ -148,7 +157,7 @@ def publish(
         "max_note_rows": max_note_rows,
     }
     _publish(study, options)
-    return list(PLOT_IDS.values())
+    return list(PLOT_IDS.values()) + ([PARETO_PLOT_ID] if len(study.directions) > 1 else [])
 
 
 class PublishOptions(TypedDict, total=False):
@@ -188,15 +197,20 @@ def _publish(study: optuna.Study, options: PublishOptions) -> tuple[dict[str, An
         "allele_frequency": visualization.allele_frequency_figure(data, options["params"]),
         "genealogy": visualization.genealogy_figure(data, top_k=options["top_k"]),
     }
-    records, distributions, direction = data
+    ids = dict(PLOT_IDS)
+    if data.pareto:
+        figures["pareto_fronts"] = visualization.pareto_fronts_figure(data)
+        ids["pareto_fronts"] = PARETO_PLOT_ID
+    records, distributions, direction = data.records, data.distributions, data.direction
     as_of = {"trial": records[-1].number if records else None, "finished": len(records)}
     for name, figure in figures.items():  # as of which trial: a second, smaller title line
         figure.layout.title.text = f"{figure.layout.title.text}<br><sup>{_as_of_text(as_of)}</sup>"
         figure.layout.margin.t = 62  # (on one line it ran under the panel's plotly toolbar)
-        dashboard.save_plotly_graph_object(study, figure, graph_object_id=PLOT_IDS[name])
+        dashboard.save_plotly_graph_object(study, figure, graph_object_id=ids[name])
     if options["note"]:
         rows = _data.generation_summary(records, distributions, direction=direction)
-        body = summary_note(rows, direction=direction, max_rows=max_note_rows, as_of=as_of)
+        shown = "Pareto fitness" if data.pareto else direction
+        body = summary_note(rows, direction=shown, max_rows=max_note_rows, as_of=as_of)
         current = dashboard.get_note(study)
         kept = current.split(NOTE_HEADING, 1)[0].rstrip()
         dashboard.save_note(study, f"{kept}\n\n{body}" if kept else body)
@@ -253,7 +267,8 @@ def summary_note(
 
     Args:
         rows: From :func:`optuna_ga.visualization._data.generation_summary`.
-        direction: ``"minimize"`` or ``"maximize"``.
+        direction: ``"minimize"`` or ``"maximize"``, shown after the generation (any text:
+            :func:`publish` shows ``"Pareto fitness"`` for a multi-objective study).
         max_rows: Generations shown, at least 1.
         as_of: ``{"trial": N, "finished": M}`` (as :func:`panels_as_of` returns it) adds
             "As of trial N (M finished)." to the first line; ``None`` adds nothing.
@@ -514,7 +529,7 @@ class PanelRefresher:
     study's last finished trial and number of finished trials with what its panels show
     (:func:`panels_as_of`). It republishes (:func:`publish`) the GA studies that changed,
     at most ``max_per_tick`` per tick, those waiting longest first; studies without a
-    finished ``ga_generation`` trial, and multi-objective ones, are left alone, and panels
+    finished ``ga_generation`` trial are left alone, and panels
     already current (published by :class:`GenerationPublisher` or ``optuna-ga run``) are not
     written again. An error (a lost database server) is reported as one line, once until a
     tick succeeds again (per study: until its publish succeeds); the thread goes on, and a
@@ -616,9 +631,7 @@ class PanelRefresher:
             attempts = 0
             for _, stored, finished, state in sorted(changed, key=lambda c: c[0]):
                 study_id = stored.study_id
-                is_ga = stored.n_objectives == 1 and any(
-                    _data.GENERATION_ATTR in t.user_attrs for t in finished
-                )
+                is_ga = any(_data.GENERATION_ATTR in t.user_attrs for t in finished)
                 if is_ga and _store.study_attr(stored, AS_OF_ATTR) != state:
                     if attempts >= self._max_per_tick:
                         continue  # next tick, first in line

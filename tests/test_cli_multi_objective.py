@@ -14,6 +14,8 @@ from optuna_ga.cli import main
 from optuna_ga.cli._config import RunConfig
 from optuna_ga.cli._parser import build_parser
 from optuna_ga.cli._progress import best_text
+from optuna_ga.dashboard import PARETO_PLOT_ID
+from optuna_ga.dashboard import PLOT_IDS
 
 TINY = ["--epochs", "1", "--population-size", "3", "--n-elites", "1", "--no-publish"]
 TWO = ["--objectives", "accuracy,params"]
@@ -102,12 +104,22 @@ def test_run_best_and_train_best_on_a_pareto_front(
     front = sorted(study.best_trials, key=lambda t: -t.values[0])
     assert f"Pareto front of study 'mlp-digits': {len(front)} trial" in out
 
-    # Resuming with two workers and the same objectives adds trials to the same front.
+    # Resuming with two workers and the same objectives adds trials to the same front; this
+    # run publishes the GA panels, the Pareto fronts among them.
     more = ["--n-trials", "2", "--workers", "2", "--objectives", "accuracy,params"]
-    assert main(["run", "--storage", sqlite_url, *more, *TINY]) == 0
-    capsys.readouterr()
+    assert main(["run", "--storage", sqlite_url, *more, *TINY[:-1]]) == 0
+    assert "not published" not in capsys.readouterr().err
     study = optuna.load_study(study_name="mlp-digits", storage=sqlite_url)
     assert len(study.trials) == 6 and all(t.values is not None for t in study.trials)
+    attrs = study._storage.get_study_system_attrs(study._study_id)
+    published = {k.split(":")[2] for k in attrs if k.startswith("dashboard:plot_data:")}
+    assert published == {*PLOT_IDS.values(), PARETO_PLOT_ID}
+
+    plots = tmp_path / "plots"
+    assert main(["plot", "--storage", sqlite_url, "--out", str(plots)]) == 0
+    written = capsys.readouterr().out.split()
+    assert [Path(p).name for p in written][-2:] == ["pareto_fronts.html", "pareto_fronts.png"]
+    assert "accuracy (maximize)" in (plots / "pareto_fronts.html").read_text()
     front = sorted(study.best_trials, key=lambda t: (-t.values[0], t.number))
 
     assert main(["best", "--storage", sqlite_url]) == 0
@@ -159,3 +171,27 @@ def test_resuming_with_other_objectives_is_refused(
             f"{asked}: give the study's --objectives, or use another --study-name"
         ) in line
     assert len(optuna.load_study(study_name="mlp-digits", storage=sqlite_url).trials) == 1
+
+
+def test_plot_writes_the_pareto_fronts_of_a_sqlite_study(
+    sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from optuna_ga import GeneticSampler
+
+    def objective(trial: optuna.Trial) -> tuple[float, float]:
+        x, y = trial.suggest_float("x", 0.0, 1.0), trial.suggest_float("y", 0.0, 1.0)
+        return x, (1 + 9 * y) * (1 - (x / (1 + 9 * y)) ** 0.5)
+
+    study = optuna.create_study(
+        storage=sqlite_url,
+        directions=["minimize", "minimize"],
+        sampler=GeneticSampler(population_size=5, seed=0),
+    )
+    study.optimize(objective, n_trials=15)
+    out = tmp_path / "plots"
+    assert main(["plot", "--storage", sqlite_url, "--out", str(out)]) == 0
+    stems = ("generations", "allele_frequency", "genealogy", "pareto_fronts")
+    expected = [str(out / f"{stem}.{ext}") for stem in stems for ext in ("html", "png")]
+    assert capsys.readouterr().out.split() == expected
+    assert all((out / Path(p).name).read_bytes() for p in expected)
+    assert (out / "pareto_fronts.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

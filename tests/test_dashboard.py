@@ -24,6 +24,7 @@ import pytest
 
 from optuna_ga import GeneticSampler
 from optuna_ga.dashboard import NOTE_HEADING
+from optuna_ga.dashboard import PARETO_PLOT_ID
 from optuna_ga.dashboard import PLOT_IDS
 from optuna_ga.dashboard import GenerationPublisher
 from optuna_ga.dashboard import PanelRefresher
@@ -526,3 +527,31 @@ def test_a_refresher_stopped_before_its_thread_started_stops_quietly(tmp_path) -
     refresher._thread = threading.Thread(target=lambda: None)  # created, never started
     refresher.stop()
     assert not refresher.running
+
+
+def two_objectives(trial: optuna.Trial) -> tuple[float, float]:
+    x, y = trial.suggest_float("x", 0.0, 1.0), trial.suggest_float("y", 0.0, 1.0)
+    return x, (1 + 9 * y) * (1 - (x / (1 + 9 * y)) ** 0.5)
+
+
+def test_multi_objective_study_gets_its_panels_and_the_pareto_fronts(sqlite_url: str) -> None:
+    study = optuna.create_study(
+        storage=sqlite_url,
+        study_name="mo",
+        directions=["minimize", "minimize"],
+        sampler=GeneticSampler(population_size=6, seed=0),
+    )
+    publisher = GenerationPublisher(min_interval=3600)
+    study.optimize(two_objectives, n_trials=24, callbacks=[publisher])
+    assert publisher.published == [0, 1, 2, 3, 4]
+    keys = plot_attr_keys(study)
+    ids = {k.split(":")[2] for k in keys if k.startswith("dashboard:plot_data:")}
+    assert ids == {*PLOT_IDS.values(), PARETO_PLOT_ID}
+    note = optuna_dashboard.get_note(study)
+    assert "(Pareto fitness): best so far" in note
+    assert publish(study) == [*PLOT_IDS.values(), PARETO_PLOT_ID]
+
+    study.optimize(two_objectives, n_trials=2)  # the refresher republishes it too
+    refresher = PanelRefresher(storage=sqlite_url, interval=5)
+    assert refresher.tick() == ["mo"]
+    assert panels_as_of(study) == {"trial": 25, "finished": 26}

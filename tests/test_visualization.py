@@ -18,10 +18,12 @@ from optuna.distributions import IntDistribution
 from optuna.trial import TrialState
 
 from optuna_ga import GeneticSampler
+from optuna_ga import visualization
 from optuna_ga.visualization import _data
 from optuna_ga.visualization import plot_allele_frequency
 from optuna_ga.visualization import plot_genealogy
 from optuna_ga.visualization import plot_generations
+from optuna_ga.visualization import plot_pareto_fronts
 from optuna_ga.visualization import write_figures
 from optuna_ga.visualization._imports import require
 
@@ -68,7 +70,7 @@ def known_study(direction: str = "minimize", storage: str | None = None) -> optu
 
 
 def records(study: optuna.Study) -> tuple[list[_data.TrialRecord], dict[str, Any], str]:
-    return _data.study_records(study, population_size=4, n_elites=1)
+    return _data.study_records(study, population_size=4, n_elites=1)[:3]
 
 
 # -- data --------------------------------------------------------------------------------------
@@ -234,9 +236,9 @@ def test_bad_arguments_name_the_argument(call: Any, name: str) -> None:
         call(known_study())
 
 
-def test_multi_objective_study_is_refused() -> None:
-    with pytest.raises(ValueError, match="single-objective"):
-        plot_generations(optuna.create_study(directions=["minimize", "minimize"]))
+def test_pareto_fronts_need_several_objectives() -> None:
+    with pytest.raises(ValueError, match="two or more objectives"):
+        plot_pareto_fronts(known_study())
 
 
 # -- figures -----------------------------------------------------------------------------------
@@ -315,7 +317,7 @@ def test_real_genetic_run_from_sqlite(sqlite_url: str) -> None:
     )
     study.optimize(objective, n_trials=36, catch=(RuntimeError,))
     loaded = optuna.load_study(study_name=study.study_name, storage=sqlite_url)  # TPE sampler
-    recs, dists, direction = _data.study_records(loaded)
+    recs, dists, direction, *_ = _data.study_records(loaded)
     assert len(recs) == 36 and {r.state for r in recs} == {"COMPLETE", "PRUNED", "FAIL"}
     assert [r.generation for r in recs] == [t.user_attrs["ga_generation"] for t in study.trials]
     tree = _data.genealogy(recs, direction=direction)
@@ -382,7 +384,7 @@ def pruned_generation_study() -> optuna.Study:
 
 
 def test_a_generation_of_pruned_trials_shows_no_allele_shares() -> None:
-    recs, dists, _ = _data.study_records(pruned_generation_study())
+    recs, dists, _, *_ = _data.study_records(pruned_generation_study())
     (opt,) = _data.allele_frequencies(recs, dists)
     assert opt.generations == [0, 1]
     assert opt.frequencies == [[0.5, 0.5], [0.0, 0.0]]
@@ -420,7 +422,7 @@ def accuracy_study() -> optuna.Study:
 
 
 def test_mean_std_band_stays_within_the_observed_values() -> None:
-    recs, _, direction = _data.study_records(accuracy_study())
+    recs, _, direction, *_ = _data.study_records(accuracy_study())
     stats = _data.generation_stats(recs, direction=direction)
     assert stats["mean"][0] + stats["std"][0] > 1.0  # unclipped, the band would pass 1.0
     assert stats["upper"] == [1.0]
@@ -592,7 +594,7 @@ def test_matplotlib_genealogy_colour_scale_spans_the_later_generations_too() -> 
 
 
 def test_genealogy_edges_run_left_to_right_also_within_a_generation() -> None:
-    recs, _, direction = _data.study_records(converging_study())
+    recs, _, direction, *_ = _data.study_records(converging_study())
     tree = _data.genealogy(recs, direction=direction)
     nodes = {n["number"]: n for n in tree["nodes"]}
     same = [(p, c) for p, c in tree["edges"] if nodes[p]["generation"] == nodes[c]["generation"]]
@@ -617,3 +619,110 @@ def test_genealogy_edges_run_left_to_right_also_within_a_generation() -> None:
         vertices = path.vertices
         assert vertices[-1][0] > vertices[0][0]
     require("matplotlib.pyplot").close("all")
+
+
+# -- multi-objective studies -------------------------------------------------------------------
+
+
+def zdt_like(trial: optuna.Trial) -> tuple[float, float]:
+    x, y = trial.suggest_float("x", 0, 1), trial.suggest_float("y", 0, 1)
+    g = 1 + 9 * y
+    return x, g * (1 - math.sqrt(x / g))
+
+
+def two_objective_study(storage: str | None = None) -> optuna.Study:
+    study = optuna.create_study(
+        storage=storage,
+        directions=["minimize", "minimize"],
+        sampler=GeneticSampler(population_size=8, seed=0),
+    )
+    study.optimize(zdt_like, n_trials=48)
+    return study
+
+
+def test_pareto_fronts_are_nondominated_and_only_move_forward() -> None:
+    data = _data.study_records(two_objective_study())
+    assert data.pareto and data.directions == ("minimize", "minimize")
+    fronts = _data.pareto_fronts(data.records, data.directions)
+    values = {r.number: r.values for r in data.records if r.values is not None}
+    generation = {r.number: r.generation for r in data.records}
+    assert [f["generation"] for f in fronts] == sorted({generation[n] for n in values})
+    assert len(fronts) >= 5
+    for front in fronts:
+        points = np.array(list(zip(front["x"], front["y"], strict=True)))
+        assert front["x"] == sorted(front["x"])  # drawn left to right, y going down
+        assert front["y"] == sorted(front["y"], reverse=True)
+        for number in values:  # nothing up to the generation dominates a front point
+            if generation[number] <= front["generation"]:
+                v = np.array(values[number])
+                assert not np.any(np.all(v <= points, axis=1) & np.any(v < points, axis=1))
+        assert all(generation[n] <= front["generation"] for n in front["numbers"])
+    for before, after in itertools.pairwise(fronts):
+        later = np.array(list(zip(after["x"], after["y"], strict=True)))
+        for point in zip(before["x"], before["y"], strict=True):
+            assert np.any(np.all(later <= np.array(point), axis=1))  # weakly dominated
+    assert fronts[-1]["numbers"] != fronts[0]["numbers"]  # the GA moved the front
+
+
+def test_multi_objective_values_are_pareto_fitness() -> None:
+    data = _data.study_records(two_objective_study())
+    assert data.direction == "maximize"
+    valued = [r for r in data.records if r.values is not None]
+    final = set(_data.pareto_fronts(data.records, data.directions)[-1]["numbers"])
+    for record in valued:  # front 0: fitness in [0, 1); a dominated trial: below 0
+        assert record.value is not None
+        assert (0.0 <= record.value < 1.0) == (record.number in final)
+    stats = _data.generation_stats(data.records, direction=data.direction)
+    assert stats["best_so_far"][-1] == max(r.value for r in valued if r.value is not None)
+
+
+def test_multi_objective_figures_draw() -> None:
+    data = _data.study_records(two_objective_study())
+    generations = visualization.generations_figure(data)
+    assert generations.layout.title.text.startswith("Pareto fitness")
+    assert visualization.allele_frequency_figure(data).data
+    genealogy = visualization.genealogy_figure(data, top_k=3)
+    assert "Pareto fitness" in genealogy.layout.coloraxis.colorbar.title.text
+    fronts = visualization.pareto_fronts_figure(data)
+    expected = _data.pareto_fronts(data.records, data.directions)
+    assert len(fronts.data) == 1 + len(expected)  # the trials, then one line per generation
+    last = fronts.data[-1]
+    assert list(last.x) == expected[-1]["x"] and last.line.shape == "hv"
+    assert fronts.layout.xaxis.title.text == "values[0] (minimize)"
+
+
+def test_three_objectives_draw_the_first_two() -> None:
+    study = optuna.create_study(
+        directions=["minimize", "maximize", "minimize"],
+        sampler=GeneticSampler(population_size=6, seed=0),
+    )
+    study.optimize(lambda t: (*zdt_like(t), t.suggest_float("z", 0, 1)), n_trials=18)
+    figure = plot_pareto_fronts(study)
+    assert "objectives 1-2 of 3" in figure.layout.title.text
+    assert figure.layout.yaxis.title.text == "values[1] (maximize)"
+    assert plot_genealogy(study).data
+
+
+def test_write_figures_adds_the_pareto_fronts(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    paths = write_figures(two_objective_study(), tmp_path, plotlyjs="cdn")
+    assert [p.name for p in paths][-2:] == ["pareto_fronts.html", "pareto_fronts.png"]
+    assert len(paths) == 8 and all(p.stat().st_size > 0 for p in paths)
+
+
+def test_pareto_fitness_puts_infeasible_trials_last() -> None:
+    def trial(number: int, values: list[float], violation: float) -> Any:
+        made = optuna.trial.create_trial(
+            values=values,
+            system_attrs={"constraints": [violation]},
+            user_attrs={"ga_generation": 0},
+        )
+        made.number = number
+        return made
+
+    trials = [trial(0, [0.0, 0.0], 1.0), trial(1, [1.0, 2.0], 0.0), trial(2, [2.0, 1.0], -1.0)]
+    recs = _data.trial_records(trials, directions=["minimize", "minimize"])
+    assert [r.values for r in recs] == [(0.0, 0.0), (1.0, 2.0), (2.0, 1.0)]
+    infeasible, *feasible = [r.value for r in recs]  # trial 0 dominates, but is infeasible
+    assert infeasible is not None and infeasible < 0
+    assert all(value is not None and value >= 0 for value in feasible)

@@ -190,9 +190,8 @@ class _Run:
             interval=config.progress_interval,
             objectives=config.objectives or (),
         )
-        several = len(config.objectives or ()) > 1  # the GA panels show one objective
         self.panels = Panels(
-            enabled=config.publish and not several,
+            enabled=config.publish,
             population_size=config.population_size,
             n_elites=config.n_elites,
         )
@@ -260,6 +259,10 @@ class _Run:
             )
             _check_objectives(study, directions, config)
             study.set_user_attr(CONFIG_ATTR, config.recorded())
+            if len(directions) > 1 and config.objectives:
+                with warnings.catch_warnings():  # experimental in Optuna (since 3.2)
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    study.set_metric_names(list(config.objectives))
         except optuna.exceptions.StorageInternalError as error:  # e.g. a read-only database
             raise cannot_write(config.storage, error) from error
         self.study = study
@@ -278,12 +281,6 @@ class _Run:
             f"{count(len(study.trials), 'trial')} so far; running {planned} more with "
             f"{len(self.pool.workers)} worker(s), {aim}"
         )
-        if config.publish and len(directions) > 1:
-            say(
-                "optuna-ga: GA panels not published: they show a single objective "
-                "(--no-publish hides this line)",
-                err=True,
-            )
 
     def _died(self, worker: Worker, exitcode: int) -> None:
         how = (

@@ -3,7 +3,12 @@
 * :func:`plot_generations`: objective per generation (best, mean ± std, worst, best so far);
 * :func:`plot_allele_frequency`: share of each gene variant per generation;
 * :func:`plot_genealogy`: which trials bred which, by generation;
-* :func:`write_figures`: the three as HTML and PNG files.
+* :func:`plot_pareto_fronts`: a multi-objective study's Pareto front per generation;
+* :func:`write_figures`: these as HTML and PNG files.
+
+With several objectives the plots that need one number per trial (the generations plot, the
+genealogy's colours) show each trial's Pareto fitness (minus its front, plus a diversity
+tie-break; higher is better), as the sampler ranks trials.
 
 They return plotly figures; :mod:`optuna_ga.visualization.matplotlib` has matplotlib ones.
 Both libraries are optional (``pip install "optuna-ga[dashboard]"``) and imported only when a
@@ -14,8 +19,9 @@ optuna-dashboard.
 
 Each ``plot_*`` function reads the study; to draw several figures of one state of a study
 (as the dashboard does), read it once with :func:`study_records` and pass the
-:class:`StudyRecords` to :func:`generations_figure`, :func:`allele_frequency_figure` and
-:func:`genealogy_figure`, which take the other arguments of their ``plot_*`` function.
+:class:`StudyRecords` to :func:`generations_figure`, :func:`allele_frequency_figure`,
+:func:`genealogy_figure` and :func:`pareto_fronts_figure`, which take the other arguments of
+their ``plot_*`` function.
 
 Example:
     >>> import optuna
@@ -50,18 +56,22 @@ from optuna_ga.visualization._io import write_figures
 from optuna_ga.visualization._plotly import allele_frequency_figure
 from optuna_ga.visualization._plotly import genealogy_figure
 from optuna_ga.visualization._plotly import generations_figure
+from optuna_ga.visualization._plotly import pareto_fronts_figure
 from optuna_ga.visualization._plotly import plot_allele_frequency
 from optuna_ga.visualization._plotly import plot_genealogy
 from optuna_ga.visualization._plotly import plot_generations
+from optuna_ga.visualization._plotly import plot_pareto_fronts
 
 __all__ = [
     "StudyRecords",
     "allele_frequency_figure",
     "genealogy_figure",
     "generations_figure",
+    "pareto_fronts_figure",
     "plot_allele_frequency",
     "plot_genealogy",
     "plot_generations",
+    "plot_pareto_fronts",
     "study_records",
     "write_figures",
 ]

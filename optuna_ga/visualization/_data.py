@@ -17,12 +17,19 @@ Rules shared by every plot and by the dashboard note:
   gene variant (they are never parents, so their genes do not spread).
 * **Unfinished trials.** RUNNING and WAITING trials (a study still running) are left out of
   statistics and frequencies; the genealogy leaves them out too.
+* **Several objectives.** In a multi-objective study a trial's ``value`` is its Pareto
+  fitness among all the study's trials with finite values (higher is better: minus its front,
+  0 for the non-dominated, plus a diversity tie-break in ``[0, 1)``, as the sampler ranks
+  them; see :func:`optuna_ga._pareto.fitness`), and ``values`` holds its objective values; the
+  plots that need one number per trial (best per generation, genealogy colour) read the
+  fitness, and :func:`pareto_fronts` draws the objectives themselves.
 * **A generation's population** in these plots is the trials *of* that generation. Elites
   carried over from earlier generations are not counted again; the best-so-far line shows them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Iterable
@@ -44,7 +51,11 @@ from optuna.trial import FrozenTrial
 from optuna.trial import TrialState
 
 from optuna_ga._encoding import canonical_hash
+from optuna_ga._pareto import nondominated_ranks
+from optuna_ga._pareto import to_losses
+from optuna_ga._pareto import violations
 from optuna_ga._population import generation_of
+from optuna_ga._population import pareto_scores_of
 from optuna_ga._store import GENERATION_ATTR
 from optuna_ga._store import OPERATOR_ATTR
 from optuna_ga._store import PARENTS_ATTR
@@ -53,6 +64,8 @@ from optuna_ga._store import PARENTS_ATTR
 UNKNOWN_OPERATOR = "unknown"
 
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+#: Trial system attr where Optuna's samplers record ``constraints_func``'s values.
+_CONSTRAINTS_KEY = "constraints"
 
 
 @dataclass(frozen=True)
@@ -67,6 +80,8 @@ class TrialRecord:
         params: Parameter names mapped to their (external) values.
         parents: Parent trial numbers (``[]`` for random, immigrant and enqueued trials).
         operator: The ``ga_operator`` attr, or ``"unknown"``.
+        values: A multi-objective trial's finite objective values (``value`` is then its
+            Pareto fitness), else ``None``.
     """
 
     number: int
@@ -76,6 +91,7 @@ class TrialRecord:
     params: dict[str, Any] = field(default_factory=dict)
     parents: list[int] = field(default_factory=list)
     operator: str = UNKNOWN_OPERATOR
+    values: tuple[float, ...] | None = None
 
 
 def trial_records(
@@ -83,14 +99,18 @@ def trial_records(
     *,
     population_size: int | None = None,
     n_elites: int = 0,
+    directions: Sequence[str] | None = None,
 ) -> list[TrialRecord]:
     """Turn finished trials into :class:`TrialRecord` s, sorted by number.
 
     Args:
-        trials: Trials of one single-objective study; unfinished ones are skipped.
+        trials: Trials of one study; unfinished ones are skipped.
         population_size: Generation size for trials without a ``ga_generation`` attr;
             ``None`` puts them in generation 0.
         n_elites: Elites per generation, used with ``population_size``.
+        directions: ``"minimize"`` or ``"maximize"`` per objective; several make each
+            trial's ``value`` its Pareto fitness (see the module docstring). ``None``: one
+            objective.
 
     Returns:
         One record per COMPLETE, PRUNED or FAIL trial.
@@ -102,7 +122,9 @@ def trial_records(
         (2, 1.5)
     """
     _check_population(population_size, n_elites)
+    n_objectives = 1 if directions is None else len(directions)
     records = []
+    violation: dict[int, float] = {}  # of multi-objective trials with constraints
     for trial in trials:
         if trial.state not in _FINISHED:
             continue
@@ -114,12 +136,22 @@ def trial_records(
                 if population_size is None
                 else generation_of(trial.number, population_size, n_elites)[0]
             )
-        value = None
+        value, values = None, None
         if trial.state == TrialState.COMPLETE and trial.values is not None:
-            if len(trial.values) != 1:
-                raise ValueError("GA plots need a single-objective study.")
-            if math.isfinite(trial.values[0]):
-                value = float(trial.values[0])
+            if len(trial.values) != n_objectives:
+                raise ValueError(
+                    f"trial {trial.number} has {len(trial.values)} values, but the study has "
+                    f"{n_objectives} objectives."
+                )
+            if all(math.isfinite(v) for v in trial.values):
+                if n_objectives == 1:
+                    value = float(trial.values[0])
+                else:
+                    values = tuple(float(v) for v in trial.values)
+                    constraints = trial.system_attrs.get(_CONSTRAINTS_KEY)
+                    if isinstance(constraints, (list, tuple)) and constraints:
+                        total = violations(np.array([constraints], dtype=float))[0]
+                        violation[trial.number] = float(total)
         parents = attrs.get(PARENTS_ATTR)
         operator = attrs.get(OPERATOR_ATTR)
         records.append(
@@ -131,10 +163,33 @@ def trial_records(
                 params=dict(trial.params),
                 parents=[int(p) for p in parents] if isinstance(parents, list) else [],
                 operator=operator if isinstance(operator, str) else UNKNOWN_OPERATOR,
+                values=values,
             )
         )
     records.sort(key=lambda r: r.number)
+    if directions is not None and n_objectives > 1:
+        records = _with_pareto_fitness(records, directions, violation)
     return records
+
+
+def _with_pareto_fitness(
+    records: list[TrialRecord], directions: Sequence[str], violation: Mapping[int, float]
+) -> list[TrialRecord]:
+    """The records, with each one's Pareto fitness among those with values as its value
+    (feasible trials first, as the sampler ranks them: ``violation`` by trial number, 0 if
+    absent)."""
+    valued = [r for r in records if r.values is not None]
+    if not valued:
+        return records
+    maximize = [_is_maximize(d) for d in directions]
+    losses = to_losses(np.array([r.values for r in valued]), maximize)
+    scores = pareto_scores_of(
+        losses,
+        np.array([violation.get(r.number, 0.0) for r in valued]),
+        np.array([r.number for r in valued]),
+    )
+    fitness = {r.number: float(s) for r, s in zip(valued, scores, strict=True)}
+    return [dataclasses.replace(r, value=fitness.get(r.number)) for r in records]
 
 
 class StudyRecords(NamedTuple):
@@ -145,8 +200,19 @@ class StudyRecords(NamedTuple):
     records: list[TrialRecord]
     #: Each parameter's distribution, widened to cover every trial's range.
     distributions: dict[str, BaseDistribution]
-    #: ``"minimize"`` or ``"maximize"``.
+    #: ``"minimize"`` or ``"maximize"``; ``"maximize"`` with several objectives, whose
+    #: records' values are Pareto fitness (higher is better).
     direction: str
+    #: The direction of each objective (one for a single-objective study).
+    directions: tuple[str, ...] = ()
+    #: The name of each objective: the study's metric names, else the ``--objectives`` that
+    #: ``optuna-ga run`` recorded, else ``values[i]``.
+    objectives: tuple[str, ...] = ()
+
+    @property
+    def pareto(self) -> bool:
+        """Whether the study has several objectives (records' values are Pareto fitness)."""
+        return len(self.directions) > 1
 
 
 def study_records(
@@ -158,21 +224,54 @@ def study_records(
     """Read a study once, for any number of GA figures: its records, distributions, direction.
 
     Args:
-        study: A single-objective study run by :class:`~optuna_ga.GeneticSampler`.
+        study: A study run by :class:`~optuna_ga.GeneticSampler`; with several objectives,
+            each record's value is its Pareto fitness (see the module docstring).
         population_size: Generation size for trials without a ``ga_generation`` attr;
             ``None`` takes the study sampler's, if it is a GeneticSampler, else generation 0.
         n_elites: Elites per generation, with ``population_size``.
 
     Raises:
-        ValueError: If the study has several objectives, or the sizes are out of range.
+        ValueError: If the sizes are out of range.
     """
-    if len(study.directions) != 1:
-        raise ValueError("study must be single-objective; GA plots show one objective.")
     size, elites = resolve_population(study, population_size, n_elites)
     trials = study.get_trials(deepcopy=False)
-    records = trial_records(trials, population_size=size, n_elites=elites)
-    direction = "maximize" if study.direction == StudyDirection.MAXIMIZE else "minimize"
-    return StudyRecords(records, param_distributions(trials), direction)
+    directions = tuple(
+        "maximize" if d == StudyDirection.MAXIMIZE else "minimize" for d in study.directions
+    )
+    pareto = len(directions) > 1
+    records = trial_records(
+        trials, population_size=size, n_elites=elites, directions=directions if pareto else None
+    )
+    # optuna-ga run names a multi-objective study's values (Study.set_metric_names).
+    objectives = tuple(study.metric_names or (f"values[{i}]" for i in range(len(directions))))
+    direction = "maximize" if pareto else directions[0]
+    return StudyRecords(records, param_distributions(trials), direction, directions, objectives)
+
+
+def value_labels(data: StudyRecords) -> dict[str, str]:
+    """What the figures call the records' values: ``title`` (of the generations plot),
+    ``axis`` and ``colorbar`` (the genealogy's); Pareto fitness with several objectives."""
+    if data.pareto:
+        return {
+            "title": "Pareto fitness per generation (higher is better)",
+            "axis": "Pareto fitness (-front + spread)",
+            "colorbar": "Pareto fitness",
+        }
+    return {
+        "title": f"Objective per generation ({data.direction})",
+        "axis": "objective value",
+        "colorbar": "value",
+    }
+
+
+def front_labels(data: StudyRecords) -> tuple[str, str, str]:
+    """Title, x and y axis titles of the Pareto front plot: the first two objectives."""
+    names, directions = data.objectives[:2], data.directions[:2]
+    x_name, y_name = (f"{n} ({d})" for n, d in zip(names, directions, strict=True))
+    title = "Pareto front per generation"
+    if len(data.directions) > 2:
+        title += f" (objectives 1-2 of {len(data.directions)})"
+    return title, x_name, y_name
 
 
 def resolve_population(
@@ -473,6 +572,62 @@ def _labeler(
 
 def _fmt(value: float) -> str:
     return f"{value:.3g}"
+
+
+# -- Pareto fronts ----------------------------------------------------------------------------
+
+
+def pareto_fronts(
+    records: Sequence[TrialRecord], directions: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The Pareto front of the first two objectives of the trials up to each generation.
+
+    Fronts are of the trials with values (:attr:`TrialRecord.values`) in generations
+    ``<= g``, by :func:`optuna_ga._pareto.nondominated_ranks` over the first two objectives
+    (a study with more objectives is drawn in those two), so each front weakly dominates the
+    one before: every earlier point is on it or dominated by one of its points.
+
+    Args:
+        records: From :func:`trial_records` of a multi-objective study.
+        directions: ``"minimize"`` or ``"maximize"`` per objective (two or more).
+
+    Returns:
+        One dict per generation from the first one with a value: ``generation``, and ``x``,
+        ``y``, ``numbers`` (the front's points, best first objective first, then best second,
+        then by number; equal points all shown): joined in this order by steps that go along
+        ``x`` first (plotly's ``line_shape="hv"``), they draw the front's attainment line.
+
+    Example:
+        >>> recs = [TrialRecord(0, 0, "COMPLETE", 0.0, values=(1.0, 3.0)),
+        ...         TrialRecord(1, 0, "COMPLETE", 0.0, values=(2.0, 4.0)),
+        ...         TrialRecord(2, 1, "COMPLETE", 0.0, values=(2.0, 1.0))]
+        >>> [(f["generation"], f["x"], f["y"]) for f in pareto_fronts(recs, ["minimize"] * 2)]
+        [(0, [1.0], [3.0]), (1, [1.0, 2.0], [3.0, 1.0])]
+    """
+    if len(directions) < 2:
+        raise ValueError(f"Pareto fronts need two or more objectives, got {len(directions)}.")
+    maximize = [_is_maximize(d) for d in directions[:2]]
+    valued = sorted(
+        (r for r in records if r.values is not None), key=lambda r: (r.generation, r.number)
+    )
+    fronts: list[dict[str, Any]] = []
+    for i, record in enumerate(valued):
+        if i + 1 < len(valued) and valued[i + 1].generation == record.generation:
+            continue  # the last trial of its generation: the front up to this generation
+        so_far = valued[: i + 1]
+        points = np.array([r.values[:2] for r in so_far if r.values is not None])
+        losses = to_losses(points, maximize)
+        on_front = np.flatnonzero(nondominated_ranks(losses) == 0)
+        by = on_front[np.lexsort((on_front, losses[on_front, 1], losses[on_front, 0]))]
+        fronts.append(
+            {
+                "generation": record.generation,
+                "x": points[by, 0].tolist(),
+                "y": points[by, 1].tolist(),
+                "numbers": [so_far[j].number for j in by],
+            }
+        )
+    return fronts
 
 
 # -- genealogy ---------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Write the three GA figures to files (what ``optuna-ga plot`` calls)."""
+"""Write the GA figures to files (what ``optuna-ga plot`` calls)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from optuna_ga.visualization._imports import require
 
 #: File stem of each figure, in the order written.
 FIGURES = ("generations", "allele_frequency", "genealogy")
+#: File stem of the figure written for multi-objective studies too, after :data:`FIGURES`.
+PARETO_FIGURE = "pareto_fronts"
 _FORMATS = ("html", "png")
 _PLOTLYJS = {"directory": "directory", "cdn": "cdn", "inline": True}
 _PNG_ENGINES = ("matplotlib", "kaleido")
@@ -31,6 +33,9 @@ def write_figures(
     png_engine: str = "matplotlib",
 ) -> list[Path]:
     """Write ``generations``, ``allele_frequency`` and ``genealogy`` as HTML and PNG.
+
+    A study with several objectives gets ``pareto_fronts`` too
+    (:func:`~optuna_ga.visualization.plot_pareto_fronts`), written last.
 
     HTML files are interactive plotly figures. PNG files are drawn with matplotlib by default
     (no browser needed; the allele plot shows one panel per parameter in a grid of up to 4
@@ -73,6 +78,7 @@ def write_figures(
         raise ValueError(f"png_engine must be one of {list(_PNG_ENGINES)}, got {png_engine!r}.")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    names = FIGURES + ((PARETO_FIGURE,) if len(study.directions) > 1 else ())
     figures = {}
     if "html" in formats or png_engine == "kaleido":
         data = study_records(study, population_size=population_size, n_elites=n_elites)
@@ -81,8 +87,10 @@ def write_figures(
             "allele_frequency": _plotly.allele_frequency_figure(data, params),
             "genealogy": _plotly.genealogy_figure(data, top_k=top_k),
         }
+        if PARETO_FIGURE in names:
+            figures[PARETO_FIGURE] = _plotly.pareto_fronts_figure(data)
     written: list[Path] = []
-    for name in FIGURES:
+    for name in names:
         if "html" in formats:
             path = out / f"{name}.html"
             figures[name].write_html(path, include_plotlyjs=_PLOTLYJS[plotlyjs], full_html=True)
@@ -121,6 +129,10 @@ def _matplotlib_png(
 
     if name == "generations":
         ax = mpl_plots.plot_generations(study, population_size=population_size, n_elites=n_elites)
+    elif name == PARETO_FIGURE:
+        ax = mpl_plots.plot_pareto_fronts(
+            study, population_size=population_size, n_elites=n_elites
+        )
     elif name == "allele_frequency":
         ax = mpl_plots.plot_allele_frequency(
             study, params, population_size=population_size, n_elites=n_elites

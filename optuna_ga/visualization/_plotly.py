@@ -101,7 +101,7 @@ def generations_figure(data: _data.StudyRecords) -> go.Figure:
     """:func:`plot_generations` of a study already read by
     :func:`~optuna_ga.visualization.study_records`."""
     go = _go()
-    records, _, direction = data
+    records, direction, labels = data.records, data.direction, _data.value_labels(data)
     stats = _data.generation_stats(records, direction=direction)
     gens = stats["generation"]
     dots_x, dots_y, dots_n = [], [], []
@@ -152,7 +152,7 @@ def generations_figure(data: _data.StudyRecords) -> go.Figure:
     for key, name, line, extra in lines:
         settings = {"mode": "lines", "hovertemplate": f"{name} %{{y:.4g}}<extra></extra>", **extra}
         traces.append(go.Scatter(x=gens, y=stats[key], name=name, line=line, **settings))
-    layout = _layout(f"Objective per generation ({direction})", "generation", "objective value")
+    layout = _layout(labels["title"], "generation", labels["axis"])
     layout["xaxis"]["dtick"] = _dtick(len(gens))
     return go.Figure(data=traces, layout=layout)
 
@@ -292,8 +292,7 @@ def genealogy_figure(data: _data.StudyRecords, *, top_k: int | None = None) -> g
     """:func:`plot_genealogy` of a study already read by
     :func:`~optuna_ga.visualization.study_records`."""
     go = _go()
-    records, _, direction = data
-    tree = _data.genealogy(records, direction=direction, top_k=top_k)
+    tree = _data.genealogy(data.records, direction=data.direction, top_k=top_k)
     nodes = tree["nodes"]
     where = {n["number"]: (n["x"], n["y"]) for n in nodes}
     edge_x: list[float | None] = []
@@ -349,7 +348,7 @@ def genealogy_figure(data: _data.StudyRecords, *, top_k: int | None = None) -> g
         "cmin": 0.0,
         "cmax": 1.0,
         "colorbar": {
-            "title": {"text": "value<br>(by rank)"},
+            "title": {"text": f"{_data.value_labels(data)['colorbar']}<br>(by rank)"},
             "thickness": 12,
             "x": 1.0,
             "tickvals": [q for q, _ in tree["scale"]],
@@ -359,6 +358,72 @@ def genealogy_figure(data: _data.StudyRecords, *, top_k: int | None = None) -> g
     layout["legend"].update(orientation="h", y=-0.18, x=0)
     layout["margin"]["b"] = 70
     return go.Figure(data=traces, layout=layout)
+
+
+def plot_pareto_fronts(
+    study: optuna.Study,
+    *,
+    population_size: int | None = None,
+    n_elites: int | None = None,
+) -> go.Figure:
+    """Pareto front per generation of a multi-objective study: how the front moved.
+
+    Each generation ``g`` is a step line, coloured from dark (early) to bright (late): the
+    front of every trial with values in generations ``<= g`` (see
+    :func:`optuna_ga.visualization._data.pareto_fronts`), over the first two objectives; a
+    study with more objectives is drawn in those two, as the title says. Every trial with
+    values is a grey dot.
+
+    Args:
+        study: A study with two or more objectives run by :class:`~optuna_ga.GeneticSampler`.
+        population_size: See :func:`plot_generations`.
+        n_elites: See :func:`plot_generations`.
+
+    Returns:
+        A :class:`plotly.graph_objects.Figure`.
+
+    Raises:
+        ValueError: If the study has one objective.
+    """
+    return pareto_fronts_figure(
+        _data.study_records(study, population_size=population_size, n_elites=n_elites)
+    )
+
+
+def pareto_fronts_figure(data: _data.StudyRecords) -> go.Figure:
+    """:func:`plot_pareto_fronts` of a study already read by
+    :func:`~optuna_ga.visualization.study_records`."""
+    go = _go()
+    fronts = _data.pareto_fronts(data.records, data.directions)
+    valued = [r for r in data.records if r.values is not None]
+    traces = [
+        go.Scatter(
+            x=[r.values[0] for r in valued if r.values is not None],
+            y=[r.values[1] for r in valued if r.values is not None],
+            customdata=[[r.number, r.generation] for r in valued],
+            mode="markers",
+            name="trials",
+            marker={"size": 4, "color": "rgba(120,120,120,0.45)"},
+            hovertemplate="trial %{customdata[0]} (generation %{customdata[1]})<extra></extra>",
+        )
+    ]
+    colors = _sequential(len(fronts))
+    for front, color in zip(fronts, colors, strict=True):
+        traces.append(
+            go.Scatter(
+                x=front["x"],
+                y=front["y"],
+                customdata=front["numbers"],
+                mode="lines+markers",
+                name=f"generation ≤ {front['generation']}",
+                line={"color": color, "width": 1.5, "shape": "hv"},
+                marker={"size": 5, "color": color},
+                hovertemplate=f"front of generations ≤ {front['generation']}"
+                "<br>trial %{customdata}<extra></extra>",
+            )
+        )
+    title, x_name, y_name = _data.front_labels(data)
+    return go.Figure(data=traces, layout=_layout(title, x_name, y_name))
 
 
 def _node_text(node: dict[str, Any]) -> str:

@@ -35,7 +35,13 @@ import optuna
 from optuna_ga.visualization import _data
 from optuna_ga.visualization._imports import require
 
-__all__ = ["MAX_ALLELE_PANELS", "plot_allele_frequency", "plot_genealogy", "plot_generations"]
+__all__ = [
+    "MAX_ALLELE_PANELS",
+    "plot_allele_frequency",
+    "plot_genealogy",
+    "plot_generations",
+    "plot_pareto_fronts",
+]
 
 #: Most parameters :func:`plot_allele_frequency` draws (the first ones, in ``params`` order);
 #: pass ``params`` to choose others.
@@ -84,10 +90,9 @@ def plot_generations(
         The ``matplotlib.axes.Axes``.
     """
     plt = _plt()
-    records, _, direction = _data.study_records(
-        study, population_size=population_size, n_elites=n_elites
-    )
-    stats = _data.generation_stats(records, direction=direction)
+    data = _data.study_records(study, population_size=population_size, n_elites=n_elites)
+    records, labels = data.records, _data.value_labels(data)
+    stats = _data.generation_stats(records, direction=data.direction)
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
     gens = np.asarray(stats["generation"], dtype=float)
@@ -107,9 +112,9 @@ def plot_generations(
     ax.plot(gens, stats["worst"], color="#EF553B", lw=1, ls=":", label="worst")
     ax.plot(gens, stats["best"], color="#00a07a", lw=1.5, marker="o", ms=3, label="best")
     ax.step(gens, stats["best_so_far"], where="post", color="black", lw=2.2, label="best so far")
-    ax.set_title(f"Objective per generation ({direction})", loc="left")
+    ax.set_title(labels["title"], loc="left")
     ax.set_xlabel("generation")
-    ax.set_ylabel("objective value")
+    ax.set_ylabel(labels["axis"])
     ax.xaxis.set_major_locator(require("matplotlib.ticker").MaxNLocator(integer=True))
     ax.grid(color="0.9")
     ax.legend(fontsize=8, loc="best")
@@ -135,9 +140,8 @@ def plot_allele_frequency(
     """
     plt = _plt()
     ticker = require("matplotlib.ticker")
-    records, distributions, _ = _data.study_records(
-        study, population_size=population_size, n_elites=n_elites
-    )
+    data = _data.study_records(study, population_size=population_size, n_elites=n_elites)
+    records, distributions = data.records, data.distributions
     alleles = _data.allele_frequencies(records, distributions, params=params, n_bins=n_bins)
     title = "Allele frequency per generation"
     if len(alleles) > MAX_ALLELE_PANELS:
@@ -203,10 +207,9 @@ def plot_genealogy(
         The ``matplotlib.axes.Axes``.
     """
     plt = _plt()
-    records, _, direction = _data.study_records(
-        study, population_size=population_size, n_elites=n_elites
-    )
-    tree = _data.genealogy(records, direction=direction, top_k=top_k)
+    data = _data.study_records(study, population_size=population_size, n_elites=n_elites)
+    tree = _data.genealogy(data.records, direction=data.direction, top_k=top_k)
+    colorbar = f"{_data.value_labels(data)['colorbar']} (by rank)"
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
     nodes = tree["nodes"]
@@ -236,7 +239,7 @@ def plot_genealogy(
                 label=operator,
                 zorder=3,
             )
-        bar = ax.figure.colorbar(mappable, ax=ax, label="value (by rank)", fraction=0.04)
+        bar = ax.figure.colorbar(mappable, ax=ax, label=colorbar, fraction=0.04)
         bar.set_ticks([q for q, _ in tree["scale"]], labels=[f"{v:.4g}" for _, v in tree["scale"]])
     others = [n for n in nodes if n["value"] is None]
     if others:
@@ -263,4 +266,48 @@ def plot_genealogy(
     if nodes:  # every generation's column whole, with its tick, also a partial last one
         generations = [n["generation"] for n in nodes]
         ax.set_xlim(min(generations) - 0.5, max(generations) + 0.5)
+    return ax
+
+
+def plot_pareto_fronts(
+    study: optuna.Study,
+    *,
+    population_size: int | None = None,
+    n_elites: int | None = None,
+    ax: Any = None,
+) -> Any:
+    """Pareto front per generation; see :func:`optuna_ga.visualization.plot_pareto_fronts`.
+
+    Returns:
+        The ``matplotlib.axes.Axes``.
+    """
+    plt = _plt()
+    data = _data.study_records(study, population_size=population_size, n_elites=n_elites)
+    fronts = _data.pareto_fronts(data.records, data.directions)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 5), layout="constrained")
+    values = [r.values for r in data.records if r.values is not None]
+    ax.scatter(
+        [v[0] for v in values],
+        [v[1] for v in values],
+        s=6,
+        color="0.55",
+        alpha=0.5,
+        label="trials",
+        linewidths=0,
+    )
+    cmap = plt.get_cmap("viridis")
+    for i, front in enumerate(fronts):
+        color = cmap(i / (len(fronts) - 1) if len(fronts) > 1 else 0.5)
+        ax.step(front["x"], front["y"], where="post", color=color, lw=1.3, marker="o", ms=3)
+    if fronts:
+        last = fronts[-1]["generation"]
+        bar = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(fronts[0]["generation"], last))
+        ax.figure.colorbar(bar, ax=ax, label="front of generations ≤ g", fraction=0.04)
+    title, x_name, y_name = _data.front_labels(data)
+    ax.set_title(title, loc="left")
+    ax.set_xlabel(x_name)
+    ax.set_ylabel(y_name)
+    ax.grid(color="0.9")
+    ax.legend(fontsize=8, loc="best")
     return ax
