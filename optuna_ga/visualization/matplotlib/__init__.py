@@ -276,11 +276,7 @@ def plot_pareto_fronts(
     n_elites: int | None = None,
     ax: Any = None,
 ) -> Any:
-    """Pareto front per generation; see :func:`optuna_ga.visualization.plot_pareto_fronts`.
-
-    Returns:
-        The ``matplotlib.axes.Axes``.
-    """
+    """The ``matplotlib.axes.Axes`` of :func:`optuna_ga.visualization.plot_pareto_fronts`."""
     plt = _plt()
     data = _data.study_records(study, population_size=population_size, n_elites=n_elites)
     fronts = _data.pareto_fronts(data.records, data.directions)
