@@ -703,6 +703,39 @@ def test_three_objectives_draw_the_first_two() -> None:
     assert plot_genealogy(study).data
 
 
+def test_an_objective_spanning_decades_is_drawn_on_a_log_axis() -> None:
+    def accuracy_and_size(trial: optuna.Trial) -> tuple[float, float]:
+        units = trial.suggest_int("units", 4, 4096, log=True)
+        return 1.0 - 1.0 / units, float(units * 100)  # sizes span three decades
+
+    study = optuna.create_study(
+        directions=["maximize", "minimize"], sampler=GeneticSampler(population_size=6, seed=0)
+    )
+    study.optimize(accuracy_and_size, n_trials=12)
+    figure = plot_pareto_fronts(study)
+    assert (figure.layout.xaxis.type, figure.layout.yaxis.type) == ("linear", "log")
+    # Log only where positive values span two decades with most of them near the smallest.
+    for column, scale in [
+        ([1, 2, 3, 500], "log"),  # huge outliers squash the rest
+        ([1, 50, 100, 150, 200], "linear"),  # spread out
+        ([2, 3, 5, 100], "linear"),  # under two decades
+        ([-1, 0.001, 0.002, 500], "linear"),  # not all positive
+    ]:
+        records = [
+            _data.TrialRecord(n, 0, "COMPLETE", 0.0, values=(float(v), 1.0))
+            for n, v in enumerate(column)
+        ]
+        data = _data.StudyRecords(records, {}, "maximize", ("minimize", "minimize"))
+        assert _data.front_scales(data) == (scale, "linear"), column
+
+    require("matplotlib").use("Agg")
+    from optuna_ga.visualization import matplotlib as mpl
+
+    ax = mpl.plot_pareto_fronts(study)
+    assert (ax.get_xscale(), ax.get_yscale()) == ("linear", "log")
+    require("matplotlib.pyplot").close("all")
+
+
 def test_write_figures_adds_the_pareto_fronts(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     paths = write_figures(two_objective_study(), tmp_path, plotlyjs="cdn")

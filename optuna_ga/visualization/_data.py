@@ -274,6 +274,35 @@ def front_labels(data: StudyRecords) -> tuple[str, str, str]:
     return title, x_name, y_name
 
 
+#: An objective whose positive values span at least this ratio, and half of which would lie in
+#: the bottom :data:`LOG_SQUEEZE` of a linear axis, is drawn on a log axis.
+LOG_SPAN = 100.0
+LOG_SQUEEZE = 0.1
+
+
+def front_scales(data: StudyRecords) -> tuple[str, str]:
+    """``"log"`` or ``"linear"`` for the x and y axes of the Pareto front plot.
+
+    An objective is drawn on a log axis when all its values are positive, the largest is at
+    least :data:`LOG_SPAN` times the smallest and the median lies in the bottom
+    :data:`LOG_SQUEEZE` of the range, as parameter counts, MACs and times often do: on a
+    linear axis a few huge networks would squash the front into a corner.
+
+    Example:
+        >>> records = [TrialRecord(n, 0, "COMPLETE", 0.0, values=(0.9, size))
+        ...            for n, size in enumerate([2e3, 5e3, 9e3, 5e5])]
+        >>> front_scales(StudyRecords(records, {}, "maximize", ("maximize", "minimize")))
+        ('linear', 'log')
+    """
+    values = np.array([r.values[:2] for r in data.records if r.values is not None], float)
+    if len(values) == 0:
+        return "linear", "linear"
+    low, high, median = values.min(axis=0), values.max(axis=0), np.median(values, axis=0)
+    squeezed = (low > 0) & (high >= LOG_SPAN * low) & (median - low <= LOG_SQUEEZE * (high - low))
+    x, y = ("log" if s else "linear" for s in squeezed)
+    return x, y
+
+
 def resolve_population(
     study: optuna.Study, population_size: int | None, n_elites: int | None
 ) -> tuple[int | None, int]:

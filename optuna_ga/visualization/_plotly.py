@@ -372,7 +372,9 @@ def plot_pareto_fronts(
     front of every trial with values in generations ``<= g`` (see
     :func:`optuna_ga.visualization._data.pareto_fronts`), over the first two objectives; a
     study with more objectives is drawn in those two, as the title says. Every trial with
-    values is a grey dot.
+    values is a grey dot. An objective whose positive values span two decades or more, most
+    of them near the smallest (parameter counts, MACs, times), is drawn on a log axis (see
+    :func:`optuna_ga.visualization._data.front_scales`).
 
     Args:
         study: A study with two or more objectives run by :class:`~optuna_ga.GeneticSampler`.
@@ -423,7 +425,9 @@ def pareto_fronts_figure(data: _data.StudyRecords) -> go.Figure:
             )
         )
     title, x_name, y_name = _data.front_labels(data)
-    return go.Figure(data=traces, layout=_layout(title, x_name, y_name))
+    layout = _layout(title, x_name, y_name)
+    layout["xaxis"]["type"], layout["yaxis"]["type"] = _data.front_scales(data)
+    return go.Figure(data=traces, layout=layout)
 
 
 def _node_text(node: dict[str, Any]) -> str:

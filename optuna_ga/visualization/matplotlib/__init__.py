@@ -304,6 +304,9 @@ def plot_pareto_fronts(
     ax.set_title(title, loc="left")
     ax.set_xlabel(x_name)
     ax.set_ylabel(y_name)
+    x_scale, y_scale = _data.front_scales(data)
+    ax.set_xscale(x_scale)
+    ax.set_yscale(y_scale)
     ax.grid(color="0.9")
     ax.legend(fontsize=8, loc="best")
     return ax
