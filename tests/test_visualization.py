@@ -685,7 +685,11 @@ def test_multi_objective_figures_draw() -> None:
     assert "Pareto fitness" in genealogy.layout.coloraxis.colorbar.title.text
     fronts = visualization.pareto_fronts_figure(data)
     expected = _data.pareto_fronts(data.records, data.directions)
-    assert len(fronts.data) == 1 + len(expected)  # the trials, then one line per generation
+    # The trials, a colour bar of the generations, then one line per generation.
+    assert len(fronts.data) == 2 + len(expected)
+    scale = fronts.data[1].marker
+    assert scale.showscale and (scale.cmin, scale.cmax) == (0, expected[-1]["generation"])
+    assert not any(trace.showlegend for trace in fronts.data[1:])  # no legend entry each
     last = fronts.data[-1]
     assert list(last.x) == expected[-1]["x"] and last.line.shape == "hv"
     assert fronts.layout.xaxis.title.text == "values[0] (minimize)"

@@ -409,6 +409,25 @@ def pareto_fronts_figure(data: _data.StudyRecords) -> go.Figure:
             hovertemplate="trial %{customdata[0]} (generation %{customdata[1]})<extra></extra>",
         )
     ]
+    if fronts:  # one colour bar for the generations, rather than a legend entry for each
+        first, last = fronts[0]["generation"], fronts[-1]["generation"]
+        traces.append(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                showlegend=False,
+                hoverinfo="skip",
+                marker={
+                    "color": [first],
+                    "cmin": first,
+                    "cmax": max(last, first + 1),
+                    "colorscale": _VIRIDIS,
+                    "showscale": True,
+                    "colorbar": {"title": {"text": "front of<br>generations ≤ g"}, "thickness": 9},
+                },
+            )
+        )
     colors = _sequential(len(fronts))
     for front, color in zip(fronts, colors, strict=True):
         traces.append(
@@ -417,6 +436,7 @@ def pareto_fronts_figure(data: _data.StudyRecords) -> go.Figure:
                 y=front["y"],
                 customdata=front["numbers"],
                 mode="lines+markers",
+                showlegend=False,
                 name=f"generation ≤ {front['generation']}",
                 line={"color": color, "width": 1.5, "shape": "hv"},
                 marker={"size": 5, "color": color},
@@ -444,9 +464,14 @@ def _dtick(n_generations: int) -> int:
     return max(1, math.ceil(n_generations / 12))
 
 
+#: Viridis, dark to bright, as the stops of :func:`_sequential` and a plotly colour scale.
+_VIRIDIS_STOPS = ("#440154", "#3b528b", "#21918c", "#5ec962", "#fde725")
+_VIRIDIS = [[i / (len(_VIRIDIS_STOPS) - 1), c] for i, c in enumerate(_VIRIDIS_STOPS)]
+
+
 def _sequential(n: int) -> list[str]:
     """``n`` colours from Viridis, dark to bright (ordered bins read as a gradient)."""
-    stops = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"]
+    stops = _VIRIDIS_STOPS
     if n <= 1:
         return stops[2:3]
     out = []
