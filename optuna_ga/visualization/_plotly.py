@@ -471,7 +471,7 @@ _VIRIDIS = [[i / (len(_VIRIDIS_STOPS) - 1), c] for i, c in enumerate(_VIRIDIS_ST
 
 def _sequential(n: int) -> list[str]:
     """``n`` colours from Viridis, dark to bright (ordered bins read as a gradient)."""
-    stops = _VIRIDIS_STOPS
+    stops = list(_VIRIDIS_STOPS)
     if n <= 1:
         return stops[2:3]
     out = []
