@@ -24,8 +24,8 @@ from optuna_ga import canonical_hash
 from optuna_ga._history import History
 from optuna_ga._population import DIVERSITY
 from optuna_ga._population import generation_of
-from optuna_ga._population import generation_range
 from optuna_ga.storages import make_storage
+from tests.parallel_checks import check_worker_study
 
 MIN, MAX = StudyDirection.MINIMIZE, StudyDirection.MAXIMIZE
 
@@ -289,21 +289,15 @@ def test_four_multi_objective_workers_on_postgresql(postgres_url: str, study_nam
             process.join(timeout=240)
             assert process.exitcode == 0
         study = optuna.load_study(study_name=study_name, storage=storage)
+        check_worker_study(
+            study,
+            n_trials=N_WORKERS * TRIALS_PER_WORKER,
+            population_size=POPULATION,
+            n_elites=ELITES,
+        )
         trials = study.trials
-        assert len(trials) == N_WORKERS * TRIALS_PER_WORKER
-        assert all(t.state == TrialState.COMPLETE for t in trials)
-        hashes = [canonical_hash(t.params) for t in trials]
-        assert len(set(hashes)) == len(hashes), "duplicate parameter sets"
-        generations = Counter(t.user_attrs["ga_generation"] for t in trials)
         for t in trials:
-            assert t.user_attrs["ga_generation"] == generation_of(t.number, POPULATION, ELITES)[0]
             assert list(t.system_attrs[_CONSTRAINTS_KEY]) == [t.params["b"] - 2.5]
-            for number in t.user_attrs["ga_parents"]:
-                parent = trials[number]
-                assert number != t.number and all(math.isfinite(v) for v in parent.values)
-                assert parent.datetime_complete <= t.datetime_complete
-        for g in range(max(generations)):
-            assert generations[g] == len(generation_range(g, POPULATION, ELITES))
         assert any(t.user_attrs["ga_parents"] for t in trials)
     finally:
         optuna.delete_study(study_name=study_name, storage=storage)

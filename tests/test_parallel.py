@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import math
 import multiprocessing
 import time
-from collections import Counter
 from typing import Any
 
 import optuna
@@ -15,9 +13,8 @@ from optuna.trial import TrialState
 from optuna_ga import GeneticSampler
 from optuna_ga import SearchSpaceExhausted
 from optuna_ga import canonical_hash
-from optuna_ga._population import generation_of
-from optuna_ga._population import generation_range
 from optuna_ga.storages import make_storage
+from tests.parallel_checks import check_worker_study
 
 POPULATION, ELITES = 8, 2
 N_WORKERS, TRIALS_PER_WORKER = 4, 12
@@ -67,32 +64,14 @@ def delete(url: str, study_name: str) -> None:
 
 
 def check(study: optuna.Study, *, population: str = "steady") -> None:
-    trials = study.trials
-    assert len(trials) == N_WORKERS * TRIALS_PER_WORKER
-    assert all(t.state == TrialState.COMPLETE for t in trials)
-    hashes = [canonical_hash(t.params) for t in trials]
-    assert len(set(hashes)) == len(hashes), "duplicate parameter sets"
-    # Every trial knows its generation, and every generation has exactly its slots.
-    generations = Counter(t.user_attrs["ga_generation"] for t in trials)
-    for trial in trials:
-        assert (
-            trial.user_attrs["ga_generation"] == generation_of(trial.number, POPULATION, ELITES)[0]
-        )
-    last = max(generations)
-    for g in range(last):
-        assert generations[g] == len(generation_range(g, POPULATION, ELITES))
-    # Parents are individuals that had completed when the child was bred: in a steady
-    # population any of them, also one numbered after the child (a later trial that finished
-    # first); in a hall of fame (or a generational population), members of earlier generations.
-    for trial in trials:
-        for number in trial.user_attrs["ga_parents"]:
-            parent = study.trials[number]
-            assert number != trial.number and math.isfinite(parent.value)
-            assert parent.datetime_complete <= trial.datetime_complete
-            if population != "steady":
-                generation = parent.user_attrs["ga_generation"]
-                assert generation < trial.user_attrs["ga_generation"]
-    assert study.best_value == min(t.value for t in trials)
+    check_worker_study(
+        study,
+        n_trials=N_WORKERS * TRIALS_PER_WORKER,
+        population_size=POPULATION,
+        n_elites=ELITES,
+        population=population,
+    )
+    assert study.best_value == min(t.value for t in study.trials)
 
 
 @pytest.mark.slow
