@@ -164,6 +164,14 @@ class Brood:
     def __len__(self) -> int:
         return len(self.genomes)
 
+    def joined(self, other: Brood) -> Brood:
+        """This brood followed by ``other``'s children."""
+        return Brood(
+            np.concatenate([self.genomes, other.genomes]),
+            np.concatenate([self.parents, other.parents]),
+            np.concatenate([self.mutated, other.mutated]),
+        )
+
     def proposal(self, space: Space, k: int, score: float | None = None) -> Proposal:
         """Child ``k`` decoded, with its true lineage."""
         first, second = self.parents[k].tolist()

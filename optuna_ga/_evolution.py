@@ -97,15 +97,21 @@ class Evolution:
         encoded = digest.encoded(space)
         genomes = encoded.of(population)
         if guidance.enabled:
+            n_individuals = len(encoded.scores)
             brood = breed_children(
                 space,
                 population,
                 genomes,
                 self.operators,
                 rng,
-                guidance.brood_size(len(encoded.scores), population_size=size),
+                guidance.brood_size(n_individuals, population_size=size),
                 at_least_one_mutation=True,
             )
+            n_random = guidance.random_in_brood(
+                n_individuals, population_size=size, multi_objective=digest.multi_objective
+            )
+            if n_random:
+                brood = brood.joined(random_candidates(space, rng, n_random))
             chosen = guidance.choose(encoded, space, brood, is_duplicate, population_size=size)
             if chosen is not None:
                 return chosen

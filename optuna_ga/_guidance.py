@@ -11,6 +11,12 @@ in ``benchmarks/RESULTS.md``:
   ``mature_gamma`` once the study is mature: on a noisy objective the best few values of a long
   study are largely lucky draws, and children bred to look like them chase the luck; a broader
   good group follows the regions that are good on average;
+* in a multi-objective study, a young brood also holds ``multi_objective_random`` uniform
+  random points: the front to cover is wide, and the children of a few early parents cover
+  little of it (measured in ``benchmarks/MULTI_OBJECTIVE.md``: ahead at 25 and 50 trials on
+  both table families, on the seeds it was chosen on and on 20 fresh ones; with one objective
+  the same rule was ahead at 25 and 50 trials but behind at 100 and 200 on HPOBench, so a
+  single-objective brood holds bred children only);
 * once ``guided_random_after`` individuals have finished, each remaining random individual of
   generation 0 is the most promising of ``n_candidates`` uniform random points, if some gene
   has more than :data:`~optuna_ga._surrogate.FINE_SIZE` values: random points rarely land near
@@ -51,6 +57,8 @@ class Guidance:
         mature_gamma: ``gamma`` of a mature study.
         early_sizes: A study is young below ``early_sizes * population_size`` individuals.
         early_factor: A young study chooses among ``early_factor * n_candidates`` children.
+        multi_objective_random: Uniform random points added to a young multi-objective
+            study's brood.
         guided_random_after: Individuals finished before generation 0 is guided.
 
     Example:
@@ -59,6 +67,9 @@ class Guidance:
         [48, 48, 24]
         >>> [guidance.gamma_at(n, population_size=10) for n in (99, 100)]
         [0.15, 0.25]
+        >>> [guidance.random_in_brood(n, population_size=10, multi_objective=True)
+        ...  for n in (49, 50)], guidance.random_in_brood(0, population_size=10)
+        ([24, 0], 0)
     """
 
     n_candidates: int = 24
@@ -67,6 +78,7 @@ class Guidance:
     mature_gamma: float = 0.25
     early_sizes: int = 5
     early_factor: int = 2
+    multi_objective_random: int = 24
     guided_random_after: int = 4
 
     @property
@@ -79,6 +91,13 @@ class Guidance:
         if n_individuals < self.early_sizes * population_size:
             return self.n_candidates * self.early_factor
         return self.n_candidates
+
+    def random_in_brood(
+        self, n_individuals: int, *, population_size: int, multi_objective: bool = False
+    ) -> int:
+        """Uniform random points to add to the brood when ``n_individuals`` have finished."""
+        young = n_individuals < self.early_sizes * population_size
+        return self.multi_objective_random if multi_objective and young else 0
 
     def gamma_at(self, n_individuals: int, *, population_size: int) -> float:
         """The surrogate's share of good individuals when ``n_individuals`` have finished."""

@@ -214,6 +214,11 @@ class History:
                 self._space = None
 
     @property
+    def multi_objective(self) -> bool:
+        """Whether the study has several objectives."""
+        return self._multi
+
+    @property
     def pareto(self) -> bool:
         """Whether individuals are ordered by Pareto rank (several objectives, constraints)."""
         return self._multi or self._constrained

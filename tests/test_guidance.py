@@ -30,6 +30,15 @@ def test_defaults_are_the_tuned_schedule() -> None:
     assert (guidance.n_candidates, guidance.gamma, guidance.mature_gamma) == (24, 0.15, 0.25)
     assert (guidance.early_sizes, guidance.early_factor, guidance.mature_sizes) == (5, 2, 10)
     assert guidance.guided_random_after == 4
+    assert guidance.multi_objective_random == 24
+
+
+def test_young_multi_objective_broods_add_random_points() -> None:
+    guidance = Guidance(n_candidates=3, multi_objective_random=5)
+    young = [guidance.random_in_brood(n, population_size=4, multi_objective=True) for n in (0, 19)]
+    assert young == [5, 5]
+    assert guidance.random_in_brood(20, population_size=4, multi_objective=True) == 0
+    assert guidance.random_in_brood(0, population_size=4) == 0  # one objective: none
 
 
 def test_young_studies_breed_more_children() -> None:

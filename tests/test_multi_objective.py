@@ -64,6 +64,19 @@ def test_a_two_objective_study_runs_and_improves_on_random() -> None:
     assert np.median(ga) > np.median(rand)
 
 
+def test_young_multi_objective_broods_hold_random_points() -> None:
+    def operators(directions: list[str]) -> list[str]:
+        study = optuna.create_study(directions=directions, sampler=GeneticSampler(seed=0))
+        study.optimize(lambda t: two_objectives(t)[: len(directions)], n_trials=60)
+        return [t.user_attrs["ga_operator"] for t in study.trials[10:]]  # generations >= 1
+
+    # The surrogate picks some of the random points among the bred children while the study
+    # is young (fewer than 5 * population_size = 50 individuals), none later.
+    multi = operators(["minimize", "minimize"])
+    assert "random" in multi[:40] and "random" not in multi[40:]
+    assert "random" not in operators(["minimize"])  # one objective: bred children only
+
+
 @pytest.mark.parametrize("population", ["steady", "hall_of_fame", "generational"])
 def test_every_kind_of_gene_and_three_objectives(population: str) -> None:
     sampler = GeneticSampler(population_size=6, n_elites=2, population=population, seed=3)
