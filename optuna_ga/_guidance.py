@@ -13,10 +13,10 @@ in ``benchmarks/RESULTS.md``:
   good group follows the regions that are good on average;
 * in a multi-objective study, a young brood also holds ``multi_objective_random`` uniform
   random points: the front to cover is wide, and the children of a few early parents cover
-  little of it (measured in ``benchmarks/MULTI_OBJECTIVE.md``: ahead at 25 and 50 trials on
-  both table families, on the seeds it was chosen on and on 20 fresh ones; with one objective
-  the same rule was ahead at 25 and 50 trials but behind at 100 and 200 on HPOBench, so a
-  single-objective brood holds bred children only);
+  little of it (measured in ``benchmarks/MULTI_OBJECTIVE.md``: ahead at 25 trials on both
+  table families, on the 20 seeds it was chosen on and on 20 fresh ones, and level within the
+  noise at 50 to 200; with one objective the same rule was ahead at 25 and 50 trials but
+  behind at 100 and 200 on HPOBench, so a single-objective brood holds bred children only);
 * once ``guided_random_after`` individuals have finished, each remaining random individual of
   generation 0 is the most promising of ``n_candidates`` uniform random points, if some gene
   has more than :data:`~optuna_ga._surrogate.FINE_SIZE` values: random points rarely land near
