@@ -333,15 +333,15 @@ def log_expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> 
 
 
 def _log_h(z: np.ndarray) -> np.ndarray:
-    """``log(phi(z) + z * Phi(z))``: ``erfc`` above -5, an asymptotic series below."""
+    """``log(phi(z) + z * Phi(z))``: ``erfc`` above -10, an asymptotic series below."""
     out = np.empty_like(z, dtype=float)
-    tail = z < -5.0
+    tail = z < -10.0
     zt = z[tail]
     out[tail] = (
         -0.5 * zt * zt
         - _LOG_SQRT_2PI
         - 2.0 * np.log(-zt)
-        + np.log1p(-3.0 / zt**2 + 15.0 / zt**4 - 105.0 / zt**6)
+        + np.log1p(-3.0 / zt**2 + 15.0 / zt**4 - 105.0 / zt**6 + 945.0 / zt**8)
     )
     zh = z[~tail]
     cdf = 0.5 * np.array([math.erfc(-t / math.sqrt(2.0)) for t in zh.tolist()])
