@@ -91,6 +91,26 @@ SAMPLERS: dict[str, Callable[[int], optuna.samplers.BaseSampler]] = {
         GeneticSampler(seed=s), gp_sizes=5, gp_warped=True, gp_beta=1.0
     ),
     "GA gpw3": lambda s: _with_guidance(GeneticSampler(seed=s), gp_sizes=3, gp_warped=True),
+    "GA gpw2": lambda s: _with_guidance(GeneticSampler(seed=s), gp_sizes=2, gp_warped=True),
+    "GA gpw4": lambda s: _with_guidance(GeneticSampler(seed=s), gp_sizes=4, gp_warped=True),
+    "GA gpw3a": lambda s: _with_guidance(
+        GeneticSampler(seed=s), gp_sizes=3, gp_warped=True, gp_ard=True
+    ),
+    "GA gpw3f4": lambda s: _with_guidance(
+        GeneticSampler(seed=s), gp_sizes=3, gp_warped=True, early_factor=4
+    ),
+    "GA gpw3 mix": lambda s: _with_guidance(
+        GeneticSampler(seed=s), gp_sizes=3, gp_warped=True, gp_mix=True
+    ),
+    "GA gpw5 mix": lambda s: _with_guidance(
+        GeneticSampler(seed=s), gp_sizes=5, gp_warped=True, gp_mix=True
+    ),
+    "GA gpw10 mix": lambda s: _with_guidance(
+        GeneticSampler(seed=s), gp_sizes=10, gp_warped=True, gp_mix=True
+    ),
+    "GA gpwa5 mix": lambda s: _with_guidance(
+        GeneticSampler(seed=s), gp_sizes=5, gp_warped=True, gp_ard=True, gp_mix=True
+    ),
     "GA gpwa": lambda s: _with_guidance(
         GeneticSampler(seed=s), gp_sizes=5, gp_warped=True, gp_ard=True
     ),

@@ -83,6 +83,7 @@ class Guidance:
     gp_warped: bool = False
     gp_ard: bool = False
     gp_beta: float | None = None
+    gp_mix: bool = False
 
     @property
     def enabled(self) -> bool:
@@ -147,6 +148,10 @@ class Guidance:
                 ard=self.gp_ard,
                 beta=self.gp_beta,
             )
+            if self.gp_mix:  # log(EI * l / g): the GP's improvement, near the good ones
+                ratio = ratio + self._density_ratio(
+                    encoded, space, brood, population_size=population_size
+                )
         else:
             ratio = self._density_ratio(encoded, space, brood, population_size=population_size)
         for k in np.argsort(-ratio, kind="stable"):
