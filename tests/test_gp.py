@@ -203,3 +203,19 @@ def test_a_study_with_the_gp_runs(directions: list[str]) -> None:
     assert len(study.trials) == 40
     if len(directions) == 1:
         assert study.best_value < 1.01
+
+
+def test_mixed_scores_add_the_density_ratio_to_the_log_ei() -> None:
+    space = Space({"x": FloatDistribution(0.0, 1.0)})
+    xs = np.array([[0.1], [0.3], [0.5], [0.7], [0.9]])
+    encoded = Encoded(xs, -((xs[:, 0] - 0.3) ** 2), np.zeros((0, 1)), {})
+    brood = Brood(np.array([[0.32]]), np.array([[0, 1]]), np.array([False]))
+    scores = [
+        Guidance(gp_sizes=5, gp_mix=mix).choose(
+            encoded, space, brood, lambda p: False, population_size=10
+        )
+        for mix in (False, True)
+    ]
+    ratio = Guidance(gp_sizes=0).choose(encoded, space, brood, lambda p: False, population_size=10)
+    assert scores[0] is not None and scores[1] is not None and ratio is not None
+    assert scores[1].score == pytest.approx(scores[0].score + ratio.score, abs=1e-5)
