@@ -115,7 +115,9 @@ SAMPLERS: dict[str, Callable[[int], optuna.samplers.BaseSampler]] = {
         GeneticSampler(seed=s), gp_sizes=5, gp_warped=True, gp_ard=True
     ),
 }
-DEFAULT_SAMPLERS = list(SAMPLERS)
+#: The samplers a run compares unless told otherwise: not the "GA gp..." variants of issue 22
+#: (``benchmarks/data/gp_surrogate.md``), which are run by name.
+DEFAULT_SAMPLERS = [s for s in SAMPLERS if not s.startswith("GA gp")]
 
 
 def _with_guidance(sampler: GeneticSampler, **changes: Any) -> GeneticSampler:
