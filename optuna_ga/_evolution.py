@@ -83,7 +83,9 @@ class Evolution:
             if guidance.guides_random(space, len(digest.individuals)):
                 encoded = digest.encoded(space)
                 brood = random_candidates(space, rng, guidance.n_candidates)
-                chosen = guidance.choose(encoded, space, brood, is_duplicate, population_size=size)
+                chosen = guidance.choose(
+                    encoded, space, brood, is_duplicate, population_size=size, pareto=digest.pareto
+                )
                 if chosen is not None:
                     return chosen
             return random_proposal(space, is_duplicate, rng, "random")
@@ -112,7 +114,9 @@ class Evolution:
             )
             if n_random:
                 brood = brood.joined(random_candidates(space, rng, n_random))
-            chosen = guidance.choose(encoded, space, brood, is_duplicate, population_size=size)
+            chosen = guidance.choose(
+                encoded, space, brood, is_duplicate, population_size=size, pareto=digest.pareto
+            )
             if chosen is not None:
                 return chosen
         return breed(space, population, genomes, self.operators, is_duplicate, rng)
