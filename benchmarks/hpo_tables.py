@@ -121,8 +121,13 @@ DEFAULT_SAMPLERS = [s for s in SAMPLERS if not s.startswith("GA gp")]
 
 
 def _with_guidance(sampler: GeneticSampler, **changes: Any) -> GeneticSampler:
-    """The sampler with its guidance policy changed (an experiment's variant)."""
+    """The sampler with its guidance policy changed (an experiment's variant).
+
+    The variants of issue 22 name each GP setting they turn on; the others are off, as they
+    were when the variants were measured (``benchmarks/data/gp_surrogate.md``).
+    """
     evolution = sampler._evolution
+    changes = {"gp_warped": False, "gp_ard": False, "gp_mix": False, **changes}
     guidance = dataclasses.replace(evolution.guidance, **changes)
     sampler._evolution = dataclasses.replace(evolution, guidance=guidance)
     return sampler

@@ -84,7 +84,13 @@ class Evolution:
                 encoded = digest.encoded(space)
                 brood = random_candidates(space, rng, guidance.n_candidates)
                 chosen = guidance.choose(
-                    encoded, space, brood, is_duplicate, population_size=size, pareto=digest.pareto
+                    encoded,
+                    space,
+                    brood,
+                    is_duplicate,
+                    population_size=size,
+                    pareto=digest.pareto,
+                    multi_objective=digest.multi_objective,
                 )
                 if chosen is not None:
                     return chosen
@@ -115,7 +121,13 @@ class Evolution:
             if n_random:
                 brood = brood.joined(random_candidates(space, rng, n_random))
             chosen = guidance.choose(
-                encoded, space, brood, is_duplicate, population_size=size, pareto=digest.pareto
+                encoded,
+                space,
+                brood,
+                is_duplicate,
+                population_size=size,
+                pareto=digest.pareto,
+                multi_objective=digest.multi_objective,
             )
             if chosen is not None:
                 return chosen

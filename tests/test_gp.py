@@ -161,11 +161,18 @@ def test_cost_is_bounded() -> None:
 # -- its use by Guidance -----------------------------------------------------------------------
 
 
-def test_guidance_uses_the_gp_only_while_young_and_single_objective() -> None:
+def test_guidance_uses_the_gp_only_while_young() -> None:
     guidance = Guidance(gp_sizes=3)
     assert [guidance.uses_gp(n, population_size=10) for n in (0, 29, 30)] == [True, True, False]
-    assert not guidance.uses_gp(0, population_size=10, pareto=True)
+    assert not guidance.uses_gp(0, population_size=10, pareto=True)  # one objective, constraints
     assert not Guidance(gp_sizes=0).uses_gp(0, population_size=10)
+    # By default: off with one objective, on below 5 populations with several.
+    default = Guidance()
+    assert not default.uses_gp(0, population_size=10)
+    several = [
+        default.uses_gp(n, population_size=10, pareto=True, multi_objective=True) for n in (49, 50)
+    ]
+    assert several == [True, False]
 
 
 def test_guidance_picks_the_child_with_the_highest_expected_improvement() -> None:
@@ -176,7 +183,7 @@ def test_guidance_picks_the_child_with_the_highest_expected_improvement() -> Non
     guidance = Guidance(gp_sizes=5)
     chosen = guidance.choose(encoded, space, brood, lambda p: False, population_size=10)
     assert chosen is not None and chosen.params["x"] == pytest.approx(0.32)
-    # A Pareto study keeps the density ratio: same call, other score.
+    # A single-objective study with constraints keeps the density ratio: same call, other score.
     ratio = guidance.choose(
         encoded, space, brood, lambda p: False, population_size=10, pareto=True
     )
