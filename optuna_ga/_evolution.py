@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from optuna.distributions import BaseDistribution
 
+from optuna_ga._breeding import Brood
 from optuna_ga._breeding import Operators
 from optuna_ga._breeding import Proposal
 from optuna_ga._breeding import breed
@@ -22,6 +23,7 @@ from optuna_ga._breeding import breed_children
 from optuna_ga._breeding import random_candidates
 from optuna_ga._breeding import random_proposal
 from optuna_ga._guidance import Guidance
+from optuna_ga._history import Encoded
 from optuna_ga._history import History
 from optuna_ga._population import PopulationMode
 from optuna_ga._population import generation_of
@@ -79,19 +81,22 @@ class Evolution:
 
         generation, slot = self.generation_of(number)
         guidance, size = self.guidance, self.population_size
+
+        def choose(encoded: Encoded, brood: Brood) -> Proposal | None:
+            return guidance.choose(
+                encoded,
+                space,
+                brood,
+                is_duplicate,
+                population_size=size,
+                pareto=digest.pareto,
+                multi_objective=digest.multi_objective,
+            )
+
         if generation == 0:
             if guidance.guides_random(space, len(digest.individuals)):
-                encoded = digest.encoded(space)
                 brood = random_candidates(space, rng, guidance.n_candidates)
-                chosen = guidance.choose(
-                    encoded,
-                    space,
-                    brood,
-                    is_duplicate,
-                    population_size=size,
-                    pareto=digest.pareto,
-                    multi_objective=digest.multi_objective,
-                )
+                chosen = choose(digest.encoded(space), brood)
                 if chosen is not None:
                     return chosen
             return random_proposal(space, is_duplicate, rng, "random")
@@ -120,15 +125,7 @@ class Evolution:
             )
             if n_random:
                 brood = brood.joined(random_candidates(space, rng, n_random))
-            chosen = guidance.choose(
-                encoded,
-                space,
-                brood,
-                is_duplicate,
-                population_size=size,
-                pareto=digest.pareto,
-                multi_objective=digest.multi_objective,
-            )
+            chosen = choose(encoded, brood)
             if chosen is not None:
                 return chosen
         return breed(space, population, genomes, self.operators, is_duplicate, rng)
