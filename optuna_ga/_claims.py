@@ -110,7 +110,9 @@ def claim_gene(
     Raises:
         SearchSpaceExhausted: If every value repeats a set, or the values that do not were
             taken by other workers in every round (with nothing evaluated yet, the first
-            draw is taken instead, as Optuna would).
+            draw is taken instead, as Optuna would). The study is stopped too, unless the
+            space is known not to be exhausted (one structure): then only the parameters the
+            trial already has are a dead end.
     """
     atomic = _store.claims_are_atomic(study)
     values = itertools.islice(values, MAX_GENE_VALUES)
@@ -140,6 +142,17 @@ def claim_gene(
     _store.write_proposal(
         study, trial, {}, generation=generation, parents=[], operator="exhausted", held=False
     )
+    digest, claims = _store.read(study, trial)
+    # With one structure, whether the space is exhausted is known: if it is not, only this
+    # trial's parameters so far (taken before other workers took the rest) are a dead end.
+    # A conditional space has no such test; there the bounded search above decides.
+    if len(digest.structures) == 1 and not digest.is_exhausted(c.params for c in claims):
+        _logger.warning(f"Trial {trial.number}: no unseen set is left with its parameters so far.")
+        raise SearchSpaceExhausted(
+            f"Trial {trial.number}: no value of {name!r} is left that, with the parameters so "
+            f"far {trial.params}, was neither evaluated nor held by another trial; the trial "
+            "fails without being evaluated, and the study goes on."
+        )
     _logger.warning(f"Trial {trial.number}: no unseen parameter set is left; it fails.")
     stop(study)
     raise SearchSpaceExhausted(

@@ -335,6 +335,28 @@ def test_exhaustion_with_many_workers_on_postgresql(postgres_url: str, study_nam
                 optuna.delete_study(study_name=name, storage=postgres_url)
 
 
+def test_a_dead_end_of_one_trial_does_not_stop_the_study() -> None:
+    # Under load a trial's first genes can be chosen before other workers take every set they
+    # lead to: that trial fails, but the space is not exhausted and the study must go on.
+    study = optuna.create_study(sampler=GeneticSampler(population_size=4, n_elites=1, seed=0))
+    for c in "xyz":
+        study.enqueue_trial({"a": 0, "b": 0, "c": c})
+    study.optimize(small_space, n_trials=3)
+    study.enqueue_trial({"a": 0, "b": 0})
+    dead = study.ask()
+    assert (dead.suggest_int("a", 0, 2), dead.suggest_int("b", 0, 2)) == (0, 0)
+    dead_end = frozen(study, dead.number)
+
+    def objective(trial: optuna.Trial) -> float:
+        if trial.number == dead.number + 1:
+            with pytest.raises(SearchSpaceExhausted, match="the study goes on"):
+                _claims.claim_gene(study, dead_end, "c", iter("xyz"), {}, 1)
+        return small_space(trial)
+
+    study.optimize(objective, n_trials=3)
+    assert len(study.get_trials(states=EVALUATED)) == 3 + 3  # no stop after the dead end
+
+
 @pytest.mark.slow
 def test_a_new_study_with_many_workers_is_not_stopped_early(sqlite_url: str) -> None:
     # The first trials propose before the space is known; a clash on the first parameter alone
