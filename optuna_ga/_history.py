@@ -32,14 +32,13 @@ from optuna_ga._encoding import cardinality
 from optuna_ga._encoding import fits
 from optuna_ga._encoding import merge_order
 from optuna_ga._encoding import representative
-from optuna_ga._pareto import constrained_dominance_between
+from optuna_ga._pool import ParetoPool
 from optuna_ga._population import Individual
 from optuna_ga._population import PopulationMode
 from optuna_ga._population import best
 from optuna_ga._population import check_population
 from optuna_ga._population import generation_range
 from optuna_ga._population import next_population
-from optuna_ga._population import pareto_arrays
 from optuna_ga._population import pareto_scores_of
 from optuna_ga._population import rescore
 
@@ -129,8 +128,7 @@ class History:
         self._maximize = [d == StudyDirection.MAXIMIZE for d in directions]
         self._multi = len(directions) > 1
         self._constrained = False  # set once an infeasible individual is digested
-        # population size -> (individuals seen, pool, how many are ahead of each in the pool)
-        self._pareto_pool: dict[int, tuple[int, list[Individual], np.ndarray]] = {}
+        self._pools: dict[int, ParetoPool] = {}  # population size -> its steady pool (Pareto)
         self._pareto_scores: tuple[int, np.ndarray] = (0, np.zeros(0))
         # The individuals' losses, violations (NaN: unknown; none: 0) and numbers, in digest
         # order, for the surrogate's Pareto scores.
@@ -342,7 +340,8 @@ class History:
         """
         check_population(mode)
         if mode == "steady" and self.pareto:
-            return rescore(self._pareto_steady(population_size))
+            with self._lock:
+                return self._pool(population_size).survivors()
         if mode == "steady":
             with self._lock:
                 # Kept incrementally: the best so far, merged with the individuals since.
@@ -369,39 +368,11 @@ class History:
                     self._populations[key] = (last, population)
         return rescore(population) if self.pareto else population
 
-    def _pareto_steady(self, population_size: int) -> list[Individual]:
-        """The steady population of a Pareto study, before its members are scored.
-
-        It is NSGA-II's survival over every individual finished so far, kept from a *pool*:
-        the individuals that fewer than ``population_size`` others rank ahead of
-        (:func:`~optuna_ga._pareto.constrained_dominance`). Anyone outside the pool ranks
-        below ``population_size`` others, and so does everyone they rank ahead of, so the pool
-        holds every survivor and all of its front, whatever the order trials were digested
-        in; the survival over the pool is the survival over all.
-        """
-        with self._lock:
-            seen, pool, behind = self._pareto_pool.get(population_size, (0, [], np.zeros(0)))
-            new = self._in_order[seen:]
-            if new:
-                # Only new individuals are compared: a kept individual's count of those ahead of
-                # it is its count among all individuals (whoever is ahead of it is kept too).
-                new_losses, new_violation = pareto_arrays(new)
-                pool_losses, pool_violation = pareto_arrays(pool)
-                pool_losses = pool_losses.reshape(len(pool), new_losses.shape[1])
-                behind = behind + constrained_dominance_between(
-                    new_losses, new_violation, pool_losses, pool_violation
-                ).sum(axis=0)
-                new_behind = constrained_dominance_between(
-                    np.concatenate([pool_losses, new_losses]),
-                    np.concatenate([pool_violation, new_violation]),
-                    new_losses,
-                    new_violation,
-                ).sum(axis=0)
-                keep = [k < population_size for k in (*behind, *new_behind)]
-                pool = [ind for ind, k in zip([*pool, *new], keep, strict=True) if k]
-                behind = np.concatenate([behind, new_behind])[np.array(keep, dtype=bool)]
-            self._pareto_pool[population_size] = (len(self._in_order), pool, behind)
-        return best(pool, population_size, pareto=True)
+    def _pool(self, k: int) -> ParetoPool:
+        """The pool of the best ``k`` individuals so far (call with the lock held)."""
+        pool = self._pools.setdefault(k, ParetoPool(k))
+        pool.update(self._in_order)
+        return pool
 
 
 def _violation(trial: FrozenTrial) -> float | None:
