@@ -56,6 +56,10 @@ from optuna_ga import GeneticSampler
 
 BUDGETS = (25, 50, 100, 200)
 GP_BUDGET = 100
+#: Samplers too slow for 200 trials and many seeds: ``--gp-seeds`` seeds, budget ``GP_BUDGET``.
+SLOW = ("GPSampler", "AutoSampler")
+#: Where :func:`auto_sampler` finds a local copy of github.com/optuna/optunahub-registry.
+REGISTRY_ENV = "OPTUNAHUB_REGISTRY"
 HPOLIB = (
     "naval_propulsion",
     "parkinsons_telemonitoring",
@@ -78,6 +82,7 @@ SAMPLERS: dict[str, Callable[[int], optuna.samplers.BaseSampler]] = {
     "TPESampler": lambda s: optuna.samplers.TPESampler(seed=s),
     "NSGAIISampler": lambda s: optuna.samplers.NSGAIISampler(seed=s),
     "GPSampler": lambda s: optuna.samplers.GPSampler(seed=s),
+    "AutoSampler": lambda s: auto_sampler(s),
     "RegularizedEvolution": lambda s: RegularizedEvolutionSampler(seed=s),
     "GA classic": lambda s: GeneticSampler(n_candidates=1, population="hall_of_fame", seed=s),
     "GA default": lambda s: GeneticSampler(seed=s),
@@ -116,8 +121,35 @@ SAMPLERS: dict[str, Callable[[int], optuna.samplers.BaseSampler]] = {
     ),
 }
 #: The samplers a run compares unless told otherwise: not the "GA gp..." variants of issue 22
-#: (``benchmarks/data/gp_surrogate.md``), which are run by name.
-DEFAULT_SAMPLERS = [s for s in SAMPLERS if not s.startswith("GA gp")]
+#: (``benchmarks/data/gp_surrogate.md``) nor AutoSampler (it needs ``--registry``), which are
+#: run by name.
+DEFAULT_SAMPLERS = [s for s in SAMPLERS if not s.startswith("GA gp") and s != "AutoSampler"]
+
+
+def auto_sampler(seed: int) -> optuna.samplers.BaseSampler:
+    """OptunaHub's AutoSampler, loaded from a local copy of the registry (``$OPTUNAHUB_REGISTRY``).
+
+    This machine reaches no GitHub, so ``optunahub.load_module`` cannot download it; clone
+    github.com/optuna/optunahub-registry and pass its path with ``--registry``. On these tables
+    it runs GPSampler where every parameter is numeric (HPOBench) and a multivariate TPE where
+    one is categorical (HPOLib).
+
+    Raises:
+        ValueError: If the variable is unset or does not point at such a copy.
+    """
+    import optunahub
+
+    root = os.environ.get(REGISTRY_ENV, "")
+    package = os.path.join(root, "package", "samplers", "auto_sampler")
+    if not root or not os.path.isdir(package):
+        raise ValueError(
+            f"AutoSampler needs a local copy of github.com/optuna/optunahub-registry: pass its "
+            f"path with --registry (or set {REGISTRY_ENV}); got {root!r}."
+        )
+    module = optunahub.load_local_module(
+        "samplers/auto_sampler", registry_root=os.path.join(root, "package")
+    )
+    return module.AutoSampler(seed=seed)
 
 
 def _with_guidance(sampler: GeneticSampler, **changes: Any) -> GeneticSampler:
@@ -375,20 +407,23 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument(
         "--rerun", nargs="*", default=["GA"], help="sampler name prefixes always run afresh"
     )
+    parser.add_argument("--registry", help="a local copy of optunahub-registry (for AutoSampler)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 1 table, 2 seeds")
     parser.add_argument("--out")
     args = parser.parse_args(argv)
+    if args.registry:
+        os.environ[REGISTRY_ENV] = os.path.abspath(args.registry)
     tables = table_names(args.families, args.datasets)
     samplers = args.samplers
     seeds = args.seeds
     if args.quick:
         tables, seeds = tables[:1], 2
-        samplers = [s for s in samplers if s != "GPSampler"]
+        samplers = [s for s in samplers if s not in SLOW]
     tasks = []
     for t in tables:
         for s in samplers:
-            n_seeds = min(seeds, args.gp_seeds) if s == "GPSampler" else seeds
-            budget = GP_BUDGET if s == "GPSampler" else max(BUDGETS)
+            n_seeds = min(seeds, args.gp_seeds) if s in SLOW else seeds
+            budget = GP_BUDGET if s in SLOW else max(BUDGETS)
             if args.quick:
                 budget = 30
             tasks += [
@@ -396,6 +431,8 @@ def main(argv: list[str] | None = None) -> str:
             ]
     cache = load_cache(args.cache, Run)
     todo = [task for task in tasks if task not in cache or task[1].startswith(tuple(args.rerun))]
+    # Seed by seed, slow samplers last: a run cut short still has whole seeds of every sampler.
+    todo.sort(key=lambda task: (task[1] in SLOW, task[2], task[0], task[1]))
     start = time.perf_counter()
     fresh = run_tasks(run_one, todo, args.jobs, args.cache)
     elapsed = time.perf_counter() - start
@@ -406,7 +443,7 @@ def main(argv: list[str] | None = None) -> str:
         f"```\n{command('benchmarks.hpo_tables', argv)}\n```\n\n"
         f"{len(todo)} runs in {elapsed:.0f} s ({len(tasks) - len(todo)} from earlier runs of "
         "this command, in the cache); "
-        f"{seeds} seeds (GPSampler: {min(seeds, args.gp_seeds)}, budget {GP_BUDGET}).\n\n"
+        f"{seeds} seeds ({', '.join(SLOW)}: {min(seeds, args.gp_seeds)}, budget {GP_BUDGET}).\n\n"
         + summarize(runs, samplers, tables)
     )
     return report(text, args.out)

@@ -226,12 +226,13 @@ def ms_per_trial(sampler: str, n_trials: int) -> float:
 
 def cost(n_trials: int, samplers: list[str]) -> str:
     """Milliseconds per trial that each sampler costs around trial ``n_trials``."""
-    rows = [[s, f"{ms_per_trial(s, n_trials):.1f}"] for s in samplers]
+    ms = [ms_per_trial(s, n_trials) for s in samplers]
+    rows = [[s, f"{t:.2f}", f"{t / ms[-1]:.3f}"] for s, t in zip(samplers, ms, strict=True)]
     return (
         f"Sampler cost at {n_trials} trials (hpobench/australian, in-memory storage, one "
         f"process): mean milliseconds between consecutive trials over the last 100 (the "
-        "table lookup costs well under a millisecond):\n\n"
-        + markdown_table(["sampler", "ms per trial"], rows)
+        f"table lookup costs well under a millisecond), and as a share of {samplers[-1]}'s:\n\n"
+        + markdown_table(["sampler", "ms per trial", f"x {samplers[-1]}"], rows)
     )
 
 

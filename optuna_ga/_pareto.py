@@ -100,16 +100,16 @@ def nondominated_ranks(losses: np.ndarray) -> np.ndarray:
     if m == 1:
         return cast(np.ndarray, inverse.astype(int))
     if m == 2:
-        ranks: list[int] = []
+        fronts: list[int] = []
         tails: list[float] = []  # tails[r]: the smallest second loss on front r so far
         for second in unique[:, 1].tolist():
             r = bisect.bisect_right(tails, second)
-            ranks.append(r)
+            fronts.append(r)
             if r == len(tails):
                 tails.append(second)
             else:
                 tails[r] = second
-        return cast(np.ndarray, np.array(ranks, dtype=int)[inverse])
+        return cast(np.ndarray, np.array(fronts, dtype=int)[inverse])
     dominated = dominance_matrix(unique)
     count = dominated.sum(axis=0)
     ranks = np.full(len(unique), -1, dtype=int)

@@ -116,6 +116,22 @@ def test_hpo_tables_quick(tmp_path: Path) -> None:
     assert "GA default" in text and "TPESampler" in text and "NAS" not in text
 
 
+def test_auto_sampler_loads_from_a_local_registry_and_says_what_it_needs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(hpo_tables.REGISTRY_ENV, str(tmp_path))
+    with pytest.raises(ValueError, match="--registry"):
+        hpo_tables.auto_sampler(0)
+    package = tmp_path / "package" / "samplers" / "auto_sampler"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(
+        "import optuna\n\n\nclass AutoSampler(optuna.samplers.RandomSampler):\n    pass\n"
+    )
+    sampler = hpo_tables.auto_sampler(3)
+    assert type(sampler).__name__ == "AutoSampler"
+    assert "AutoSampler" not in hpo_tables.DEFAULT_SAMPLERS  # it needs --registry
+
+
 def test_hpo_tables_top_percent_of_the_true_best_is_one_over_n() -> None:
     table = hpo_tables.table("hpolib/naval_propulsion")
     best = min(table.true, key=table.true.__getitem__)
