@@ -116,14 +116,34 @@ SAMPLERS: dict[str, Callable[[int], optuna.samplers.BaseSampler]] = {
     "GA gpwa5 mix": lambda s: _with_guidance(
         GeneticSampler(seed=s), gp_sizes=5, gp_warped=True, gp_ard=True, gp_mix=True
     ),
+    "GA gpwa5 mix r24": lambda s: _with_guidance(
+        GeneticSampler(seed=s),
+        gp_sizes=5,
+        gp_warped=True,
+        gp_ard=True,
+        gp_mix=True,
+        single_objective_random=24,
+    ),
+    "GA gpw5 mix r24": lambda s: _with_guidance(
+        GeneticSampler(seed=s), gp_sizes=5, gp_warped=True, gp_mix=True, single_objective_random=24
+    ),
+    "GA r24": lambda s: _with_guidance(GeneticSampler(seed=s), single_objective_random=24),
     "GA gpwa": lambda s: _with_guidance(
         GeneticSampler(seed=s), gp_sizes=5, gp_warped=True, gp_ard=True
     ),
 }
-#: The samplers a run compares unless told otherwise: not the "GA gp..." variants of issue 22
+#: The samplers a run compares unless told otherwise: not the GA variants of issue 22
 #: (``benchmarks/data/gp_surrogate.md``) nor AutoSampler (it needs ``--registry``), which are
 #: run by name.
-DEFAULT_SAMPLERS = [s for s in SAMPLERS if not s.startswith("GA gp") and s != "AutoSampler"]
+DEFAULT_SAMPLERS = [
+    "RandomSampler",
+    "TPESampler",
+    "NSGAIISampler",
+    "GPSampler",
+    "RegularizedEvolution",
+    "GA classic",
+    "GA default",
+]
 
 
 def auto_sampler(seed: int) -> optuna.samplers.BaseSampler:
@@ -272,16 +292,40 @@ class Run:
     seconds: float
 
 
+def with_workers(sampler: str, workers: int) -> str:
+    """The label of ``sampler`` run by ``workers`` asynchronous workers (see :func:`run_one`).
+
+    Example:
+        >>> with_workers("GA default", 8), with_workers("GA default", 1)
+        ('GA default x8', 'GA default')
+    """
+    return sampler if workers == 1 else f"{sampler} x{workers}"
+
+
+def split_workers(label: str) -> tuple[str, int]:
+    """``(sampler, workers)`` of a label made by :func:`with_workers`."""
+    name, _, tail = label.rpartition(" x")
+    return (name, int(tail)) if name and tail.isdigit() else (label, 1)
+
+
 def run_one(task: tuple[str, str, int, int]) -> Run:
-    name, sampler, seed, budget = task
+    """One run of a sampler on a table.
+
+    A sampler labelled ``"... xN"`` (:func:`with_workers`) runs as ``N`` asynchronous workers
+    would: ``N`` trials are asked and their configurations suggested; then, until the budget
+    is spent, one of the running trials (a seeded random pick) finishes and a new one is
+    asked, so every ask sees ``N - 1`` running trials. Budgets count finished trials, in the
+    order they finish.
+    """
+    name, label, seed, budget = task
+    sampler, workers = split_workers(label)
     quiet()
     tab = table(name)
     rng = np.random.default_rng([seed, 7])
     keys: list[str] = []
     observed: list[float] = []
 
-    def objective(trial: optuna.Trial) -> float:
-        key = tab.key(trial)
+    def evaluate(key: str) -> float:
         runs = tab.runs[key]
         value = float(runs[rng.integers(len(runs))])
         keys.append(key)
@@ -290,7 +334,19 @@ def run_one(task: tuple[str, str, int, int]) -> Run:
 
     start = time.perf_counter()
     study = optuna.create_study(direction=tab.direction, sampler=SAMPLERS[sampler](seed))
-    study.optimize(objective, n_trials=budget)
+    if workers == 1:
+        study.optimize(lambda trial: evaluate(tab.key(trial)), n_trials=budget)
+    else:
+        finish = np.random.default_rng([seed, 8])
+        running: list[tuple[optuna.Trial, str]] = []
+        asked = 0
+        while len(observed) < budget:
+            while len(running) < workers and asked < budget:
+                trial = study.ask()
+                running.append((trial, tab.key(trial)))
+                asked += 1
+            trial, key = running.pop(int(finish.integers(len(running))))
+            study.tell(trial, evaluate(key))
     seconds = time.perf_counter() - start
     top = []
     for b in BUDGETS:
@@ -299,7 +355,7 @@ def run_one(task: tuple[str, str, int, int]) -> Run:
             continue
         incumbent = keys[int(np.argmin(observed[:b]))]
         top.append(tab.top_percent(incumbent))
-    return Run(name, sampler, seed, budget, top, len(keys) - len(set(keys)), seconds)
+    return Run(name, label, seed, budget, top, len(keys) - len(set(keys)), seconds)
 
 
 def _ranks(values: list[float]) -> list[float]:
@@ -399,6 +455,9 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--first-seed", type=int, default=0, help="seeds start here")
     parser.add_argument("--gp-seeds", type=int, default=5, help="seeds for GPSampler (slow)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="asynchronous workers (see run_one)"
+    )
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--samplers", nargs="+", default=DEFAULT_SAMPLERS)
     parser.add_argument("--families", nargs="+", default=["hpolib", "hpobench"])
@@ -426,13 +485,15 @@ def main(argv: list[str] | None = None) -> str:
             budget = GP_BUDGET if s in SLOW else max(BUDGETS)
             if args.quick:
                 budget = 30
+            label = with_workers(s, args.workers)
             tasks += [
-                (t, s, seed, budget) for seed in range(args.first_seed, args.first_seed + n_seeds)
+                (t, label, seed, budget)
+                for seed in range(args.first_seed, args.first_seed + n_seeds)
             ]
     cache = load_cache(args.cache, Run)
     todo = [task for task in tasks if task not in cache or task[1].startswith(tuple(args.rerun))]
     # Seed by seed, slow samplers last: a run cut short still has whole seeds of every sampler.
-    todo.sort(key=lambda task: (task[1] in SLOW, task[2], task[0], task[1]))
+    todo.sort(key=lambda task: (split_workers(task[1])[0] in SLOW, task[2], task[0], task[1]))
     start = time.perf_counter()
     fresh = run_tasks(run_one, todo, args.jobs, args.cache)
     elapsed = time.perf_counter() - start
@@ -444,7 +505,7 @@ def main(argv: list[str] | None = None) -> str:
         f"{len(todo)} runs in {elapsed:.0f} s ({len(tasks) - len(todo)} from earlier runs of "
         "this command, in the cache); "
         f"{seeds} seeds ({', '.join(SLOW)}: {min(seeds, args.gp_seeds)}, budget {GP_BUDGET}).\n\n"
-        + summarize(runs, samplers, tables)
+        + summarize(runs, [with_workers(s, args.workers) for s in samplers], tables)
     )
     return report(text, args.out)
 

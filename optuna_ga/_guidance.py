@@ -74,6 +74,7 @@ class Guidance:
         early_factor: A young study chooses among ``early_factor * n_candidates`` children.
         multi_objective_random: Uniform random points added to a young multi-objective
             study's brood.
+        single_objective_random: The same for a single-objective study (experimental, 0).
         guided_random_after: Individuals finished before generation 0 is guided.
         gp_sizes: A single-objective study is scored by the Gaussian process below
             ``gp_sizes * population_size`` individuals (0: never).
@@ -106,6 +107,7 @@ class Guidance:
     early_sizes: int = 5
     early_factor: int = 2
     multi_objective_random: int = 24
+    single_objective_random: int = 0
     guided_random_after: int = 4
     gp_sizes: int = 0
     multi_objective_gp_sizes: int = 5
@@ -130,7 +132,9 @@ class Guidance:
     ) -> int:
         """Uniform random points to add to the brood when ``n_individuals`` have finished."""
         young = n_individuals < self.early_sizes * population_size
-        return self.multi_objective_random if multi_objective and young else 0
+        if not young:
+            return 0
+        return self.multi_objective_random if multi_objective else self.single_objective_random
 
     def gamma_at(self, n_individuals: int, *, population_size: int) -> float:
         """The surrogate's share of good individuals when ``n_individuals`` have finished."""

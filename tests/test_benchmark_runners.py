@@ -10,8 +10,10 @@ import math
 from pathlib import Path
 
 import numpy as np
+import optuna
 import pytest
 
+from benchmarks import continuous
 from benchmarks import hpo_tables
 from benchmarks import inheritance
 from benchmarks import multi_objective
@@ -159,3 +161,33 @@ def test_multi_objective_gap_of_the_whole_table_is_zero() -> None:
 def test_pruning_quick(tmp_path: Path) -> None:
     text = pruning.main(["--quick", "--jobs", "1", "--out", str(tmp_path / "p.md")])
     assert "Hyperband" in text and "GA default" in text
+
+
+@pytest.mark.parametrize("name", continuous.problem_names())
+def test_continuous_problems_reach_their_optimum_and_nothing_beats_it(name: str) -> None:
+    p = continuous.problem(name)
+    best = p.offset()
+    if p.function == "rosenbrock":
+        best = np.ones(p.d)
+    if p.function == "styblinski_tang":
+        best = np.where(np.arange(p.d) < p.n_int, -3.0, -2.903534)
+    params: dict[str, object] = {f"x{i}": float(v) for i, v in enumerate(best)}
+    params |= {f"x{i}": int(best[i]) for i in range(p.n_int)}
+    if p.form == "mixed":
+        params["c"] = "a"
+    assert p(optuna.trial.FixedTrial(params)) == pytest.approx(p.optimum(), abs=1e-6)
+    rng = np.random.default_rng(0)  # random points of the box are all worse
+    for _ in range(200):
+        point: dict[str, object] = {
+            f"x{i}": int(rng.integers(-5, 6)) if i < p.n_int else float(rng.uniform(-5, 5))
+            for i in range(p.d)
+        }
+        if p.form == "mixed":
+            point["c"] = str(rng.choice(list(continuous.CATEGORIES)))
+        assert p(optuna.trial.FixedTrial(point)) >= p.optimum() - 1e-9
+
+
+def test_continuous_quick(tmp_path: Path) -> None:
+    text = continuous.main(["--quick", "--samplers", "GA default", "TPESampler", "CatCMAwM"])
+    assert "sphere/2/continuous" in text and "rastrigin/2/mixed" in text
+    assert "GA default at 100 trials per dimension" in text
