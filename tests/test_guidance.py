@@ -39,6 +39,9 @@ def test_young_multi_objective_broods_add_random_points() -> None:
     assert young == [5, 5]
     assert guidance.random_in_brood(20, population_size=4, multi_objective=True) == 0
     assert guidance.random_in_brood(0, population_size=4) == 0  # one objective: none
+    single = Guidance(n_candidates=3, single_objective_random=2)  # experimental, off by default
+    assert [single.random_in_brood(n, population_size=4) for n in (0, 19, 20)] == [2, 2, 0]
+    assert single.random_in_brood(0, population_size=4, multi_objective=True) == 24
 
 
 def test_young_studies_breed_more_children() -> None:
