@@ -6,6 +6,7 @@ from the SQLite file, which is cheap enough to poll.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import signal
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 
 import optuna
@@ -62,11 +64,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wait_for(condition: Callable[[], bool], seconds: float = 120) -> None:
+def wait_for(condition: Callable[[], bool], seconds: float = 120, where: str = "") -> None:
     deadline = time.monotonic() + seconds
     while not condition():
-        assert time.monotonic() < deadline, "the moment to interrupt never came"
+        assert time.monotonic() < deadline, f"{where}: the moment to interrupt never came"
         time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def reaped(process: subprocess.Popen[str]) -> Iterator[subprocess.Popen[str]]:
+    """Whatever happens, kill what is left of a CLI started in its own session.
+
+    A round that fails must not leave the CLI and its workers training (a failed round used to
+    leave a 500-trial run behind, loading the machine for every later test).
+    """
+    try:
+        yield process
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # the parent and its workers, if still there
+        process.communicate()
 
 
 def test_ctrl_c_stops_run_at_any_moment_20_times_in_a_row(tmp_path: Path) -> None:
@@ -108,14 +125,19 @@ def test_ctrl_c_stops_run_at_any_moment_20_times_in_a_row(tmp_path: Path) -> Non
         name, moment, extra = moments[round_ % len(moments)]
         process = subprocess.Popen(
             cli(*base, *TINY, *extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=ENV,
+            env=ENV, start_new_session=True,
         )  # fmt: skip
-        wait_for(lambda moment=moment, process=process: moment(process))
-        process.send_signal(signal.SIGINT)
-        sent = time.monotonic()
-        out, err = process.communicate(timeout=60)
+        with reaped(process):
+            round_name = f"round {round_} ({name})"
+            wait_for(lambda moment=moment, process=process: moment(process), where=round_name)
+            process.send_signal(signal.SIGINT)  # the parent only, as the other tests' Ctrl-C
+            sent = time.monotonic()
+            try:
+                out, err = process.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                raise AssertionError(f"{round_name}: still running 60 s after SIGINT") from None
         took = time.monotonic() - sent
-        where = f"round {round_} ({name}): {err!r}"
+        where = f"{round_name}: {err!r}"
         assert process.returncode == 130, where
         assert took < 15, f"{where} took {took:.1f} s to stop"
         assert len(err.strip().splitlines()) == 1 and "interrupted" in err, where
@@ -242,9 +264,10 @@ def test_ctrl_c_while_four_workers_start_prints_one_line(tmp_path: Path) -> None
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
             start_new_session=True,
         )  # fmt: skip
-        wait_for(lambda moment=moment, process=process: moment(process))
-        os.killpg(process.pid, signal.SIGINT)
-        out, err = process.communicate(timeout=60)
+        with reaped(process):
+            wait_for(lambda moment=moment, process=process: moment(process), where=str(round_))
+            os.killpg(process.pid, signal.SIGINT)
+            out, err = process.communicate(timeout=60)
         where = f"round {round_}: {err!r}"
         assert process.returncode == 130, where
         assert len(err.strip().splitlines()) == 1 and "optuna-ga: interrupted" in err, where
