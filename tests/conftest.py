@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 
@@ -12,6 +13,19 @@ import pytest
 POSTGRES_URL = os.environ.get(
     "OPTUNA_GA_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give the tests' subprocesses a default Ctrl-C, however pytest was started.
+
+    A background job of a non-interactive shell (``pytest &`` in a script) starts with SIGINT
+    ignored, and every process it starts inherits that: the CLI's Ctrl-C tests would then
+    send SIGINT to processes that ignore it until the CLI installs its own handler, and a
+    ``train-best`` that never does would train on. A handler installed here is reset to the
+    default in each child (``exec`` keeps only ignored signals ignored).
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
