@@ -1,19 +1,19 @@
-"""Continuous and mixed problems of our own: classic test functions in 2 and 5 dimensions.
+"""Continuous and mixed problems of our own: textbook test functions in 2 and 5 dimensions.
 
-Five classic functions (sphere, Rosenbrock, Rastrigin, Ackley, Styblinski-Tang), each in 2 and 5
-dimensions over ``[-5, 5]``, in two forms:
+Five textbook functions (Zakharov, Levy, Alpine N.1, Ackley, Styblinski-Tang), written here, each
+in 2 and 5 dimensions over ``[-5, 5]``, in two forms:
 
 * *continuous*: every coordinate a ``suggest_float``;
 * *mixed*: the first half of the coordinates (rounded down) ``suggest_int`` over ``-5..5``, and
   one categorical gene ``c`` in ``a, b, c, d`` that adds 0, 1, 2 or 4 (a real space has both:
   layer counts, optimizers).
 
-Sphere, Rastrigin and Ackley are shifted, so that the optimum is not at the centre of the box
+Zakharov, Alpine and Ackley are shifted, so that the optimum is not at the centre of the box
 where some samplers start: by a fixed vector per function (``shift``), rounded on the integer
 coordinates so that the optimum stays reachable. The score of a run after ``b`` trials is the
 *regret* of the best value found, ``f - f*``, where ``f*`` is the optimum of that form (an
 integer coordinate of Styblinski-Tang sits at -3, not -2.9035). Budgets: 10, 30 and 100 trials
-per dimension. These are our own problems: the COCO/bbob suites are held out and never run.
+per dimension. No held-out suite is used: only these problems of our own.
 
     python -m benchmarks.continuous --quick
     python -m benchmarks.continuous --seeds 10 --gp-seeds 3 --jobs 1 \\
@@ -41,11 +41,10 @@ from benchmarks._common import environment
 from benchmarks._common import markdown_table
 from benchmarks._common import quiet
 from benchmarks._common import report
-from benchmarks.hpo_tables import load_cache
-from benchmarks.hpo_tables import run_tasks
+from benchmarks.hpo_tables import run_or_reuse
 from optuna_ga import GeneticSampler
 
-FUNCTIONS = ("sphere", "rosenbrock", "rastrigin", "ackley", "styblinski_tang")
+FUNCTIONS = ("zakharov", "levy", "alpine", "ackley", "styblinski_tang")
 DIMENSIONS = (2, 5)
 FORMS = ("continuous", "mixed")
 PER_DIMENSION = (10, 30, 100)  # budgets, in trials per dimension
@@ -110,7 +109,7 @@ DEFAULT_SAMPLERS = [
 
 def shift(function: str, d: int) -> np.ndarray:
     """The fixed offset of a shifted function's optimum (zeros for the unshifted ones)."""
-    if function not in ("sphere", "rastrigin", "ackley"):
+    if function not in ("zakharov", "alpine", "ackley"):
         return np.zeros(d)
     seed = FUNCTIONS.index(function)
     return np.random.default_rng([seed, d]).uniform(-2.0, 2.0, d)
@@ -119,12 +118,16 @@ def shift(function: str, d: int) -> np.ndarray:
 def value(function: str, z: np.ndarray) -> float:
     """The function at ``z``, the point relative to its shift."""
     d = len(z)
-    if function == "sphere":
-        return float(np.sum(z * z))
-    if function == "rosenbrock":
-        return float(np.sum(100.0 * (z[1:] - z[:-1] ** 2) ** 2 + (1.0 - z[:-1]) ** 2))
-    if function == "rastrigin":
-        return float(10.0 * d + np.sum(z * z - 10.0 * np.cos(2.0 * math.pi * z)))
+    if function == "zakharov":  # a bowl whose coordinates pull on each other, minimum 0 at 0
+        tilt = float(np.sum(0.5 * np.arange(1, d + 1) * z))
+        return float(np.sum(z * z)) + tilt**2 + tilt**4
+    if function == "levy":  # many ripples, minimum 0 at (1, ..., 1)
+        w = 1.0 + (z - 1.0) / 4.0
+        inner = np.sum((w[:-1] - 1.0) ** 2 * (1.0 + 10.0 * np.sin(math.pi * w[:-1] + 1.0) ** 2))
+        last = (w[-1] - 1.0) ** 2 * (1.0 + np.sin(2.0 * math.pi * w[-1]) ** 2)
+        return float(np.sin(math.pi * w[0]) ** 2 + inner + last)
+    if function == "alpine":  # Alpine N.1: non-smooth, minimum 0 at 0 (and a few other zeros)
+        return float(np.sum(np.abs(z * np.sin(z) + 0.1 * z)))
     if function == "ackley":
         a = -20.0 * math.exp(-0.2 * math.sqrt(float(np.mean(z * z))))
         return float(a - math.exp(float(np.mean(np.cos(2.0 * math.pi * z)))) + 20.0 + math.e)
@@ -172,7 +175,7 @@ class Problem:
     def optimum(self) -> float:
         """``f*`` of this form (the categorical's best choice adds 0)."""
         if self.function != "styblinski_tang":
-            return 0.0  # at the shift (rounded where integer), or at (1, ..., 1): Rosenbrock
+            return 0.0  # at the shift (rounded where integer), or at (1, ..., 1): Levy
         best = np.full(self.d, -2.903534)
         best[: self.n_int] = -3.0  # the best integer coordinate
         return value(self.function, best)
@@ -288,7 +291,7 @@ def main(argv: list[str] | None = None) -> str:
     names = args.problems or problem_names()
     samplers, seeds = args.samplers, args.seeds
     if args.quick:
-        names, seeds = ["sphere/2/continuous", "rastrigin/2/mixed"], 2
+        names, seeds = ["zakharov/2/continuous", "alpine/2/mixed"], 2
         samplers = [s for s in samplers if s not in SLOW]
     tasks = []
     for n in names:
@@ -300,18 +303,19 @@ def main(argv: list[str] | None = None) -> str:
                 budget = 10 * problem(n).d
             n_seeds = min(seeds, args.gp_seeds) if slow else seeds
             tasks += [(n, s, seed, budget) for seed in range(n_seeds)]
-    cache = load_cache(args.cache, Run)
-    todo = [task for task in tasks if task not in cache or task[1].startswith(tuple(args.rerun))]
-    todo.sort(key=lambda task: (task[1] in SLOW, task[2], task[0], task[1]))
-    start = time.perf_counter()
-    fresh = run_tasks(run_one, todo, args.jobs, args.cache)
-    elapsed = time.perf_counter() - start
-    by_task = {(r.table, r.sampler, r.seed, r.budget): r for r in fresh}
-    runs = [by_task.get(task) or cache[task] for task in tasks]
+    runs, n_ran, elapsed = run_or_reuse(
+        run_one,
+        tasks,
+        Run,
+        cache=args.cache,
+        rerun=args.rerun,
+        jobs=args.jobs,
+        slow=lambda name: name in SLOW,
+    )
     text = (
         f"# Continuous and mixed problems\n\n{environment()}\n\n"
         f"```\n{command('benchmarks.continuous', argv)}\n```\n\n"
-        f"{len(todo)} runs in {elapsed:.0f} s ({len(tasks) - len(todo)} from the cache); "
+        f"{n_ran} runs in {elapsed:.0f} s ({len(tasks) - n_ran} from the cache); "
         f"{seeds} seeds (GPSampler: {min(seeds, args.gp_seeds)}, at most {GP_MAX_TRIALS} "
         "trials).\n\n" + summarize(runs, samplers, names)
     )

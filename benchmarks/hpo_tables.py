@@ -246,6 +246,32 @@ def run_tasks(
     return fresh
 
 
+def run_or_reuse(
+    run: Callable[[tuple[str, str, int, int]], Any],
+    tasks: list[tuple[str, str, int, int]],
+    run_type: Callable[..., Any],
+    *,
+    cache: str | None,
+    rerun: list[str],
+    jobs: int,
+    slow: Callable[[str], bool],
+) -> tuple[list[Any], int, float]:
+    """Every task's run, in task order: from ``cache``, or run now (and appended to it).
+
+    Tasks missing from the cache run, and so do those of samplers whose names start with a
+    ``rerun`` prefix; seed by seed, ``slow`` samplers last, so that a run cut short still has
+    whole seeds of every sampler. Returns the runs, how many ran now and their seconds.
+    """
+    cached = load_cache(cache, run_type)
+    todo = [task for task in tasks if task not in cached or task[1].startswith(tuple(rerun))]
+    todo.sort(key=lambda task: (slow(task[1]), task[2], task[0], task[1]))
+    start = time.perf_counter()
+    fresh = run_tasks(run, todo, jobs, cache)
+    elapsed = time.perf_counter() - start
+    by_task = {(r.table, r.sampler, r.seed, r.budget): r for r in fresh}
+    return [by_task.get(task) or cached[task] for task in tasks], len(todo), elapsed
+
+
 class Table:
     """One dataset of a family: the lookup objective and the true mean of every configuration."""
 
@@ -490,19 +516,19 @@ def main(argv: list[str] | None = None) -> str:
                 (t, label, seed, budget)
                 for seed in range(args.first_seed, args.first_seed + n_seeds)
             ]
-    cache = load_cache(args.cache, Run)
-    todo = [task for task in tasks if task not in cache or task[1].startswith(tuple(args.rerun))]
-    # Seed by seed, slow samplers last: a run cut short still has whole seeds of every sampler.
-    todo.sort(key=lambda task: (split_workers(task[1])[0] in SLOW, task[2], task[0], task[1]))
-    start = time.perf_counter()
-    fresh = run_tasks(run_one, todo, args.jobs, args.cache)
-    elapsed = time.perf_counter() - start
-    by_task = {(r.table, r.sampler, r.seed, r.budget): r for r in fresh}
-    runs = [by_task.get(task) or cache[task] for task in tasks]
+    runs, n_ran, elapsed = run_or_reuse(
+        run_one,
+        tasks,
+        Run,
+        cache=args.cache,
+        rerun=args.rerun,
+        jobs=args.jobs,
+        slow=lambda label: split_workers(label)[0] in SLOW,
+    )
     text = (
         f"# Search quality on HPOLib and HPOBench tables\n\n{environment()}\n\n"
         f"```\n{command('benchmarks.hpo_tables', argv)}\n```\n\n"
-        f"{len(todo)} runs in {elapsed:.0f} s ({len(tasks) - len(todo)} from earlier runs of "
+        f"{n_ran} runs in {elapsed:.0f} s ({len(tasks) - n_ran} from earlier runs of "
         "this command, in the cache); "
         f"{seeds} seeds ({', '.join(SLOW)}: {min(seeds, args.gp_seeds)}, budget {GP_BUDGET}).\n\n"
         + summarize(runs, [with_workers(s, args.workers) for s in samplers], tables)
