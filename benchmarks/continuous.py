@@ -87,6 +87,7 @@ def catcma_values(p: Problem, seed: int, budget: int) -> list[float]:
     return values[:budget]
 
 
+#: Optuna samplers by name; "CatCMAwM" runs outside Optuna (:func:`catcma_values`).
 SAMPLERS: dict[str, Callable[[int], optuna.samplers.BaseSampler]] = {
     "RandomSampler": lambda s: optuna.samplers.RandomSampler(seed=s),
     "TPESampler": lambda s: optuna.samplers.TPESampler(seed=s),
@@ -94,7 +95,6 @@ SAMPLERS: dict[str, Callable[[int], optuna.samplers.BaseSampler]] = {
         seed=s, warn_independent_sampling=False
     ),
     "GPSampler": lambda s: optuna.samplers.GPSampler(seed=s),
-    "CatCMAwM": lambda s: optuna.samplers.RandomSampler(seed=s),  # not used: see run_one
     "GA default": lambda s: GeneticSampler(seed=s),
 }
 DEFAULT_SAMPLERS = [

@@ -82,7 +82,7 @@ SAMPLERS: dict[str, Callable[[int], optuna.samplers.BaseSampler]] = {
     "TPESampler": lambda s: optuna.samplers.TPESampler(seed=s),
     "NSGAIISampler": lambda s: optuna.samplers.NSGAIISampler(seed=s),
     "GPSampler": lambda s: optuna.samplers.GPSampler(seed=s),
-    "AutoSampler": lambda s: auto_sampler(s),
+    "AutoSampler": lambda s: auto_sampler(s),  # defined below
     "RegularizedEvolution": lambda s: RegularizedEvolutionSampler(seed=s),
     "GA classic": lambda s: GeneticSampler(n_candidates=1, population="hall_of_fame", seed=s),
     "GA default": lambda s: GeneticSampler(seed=s),
