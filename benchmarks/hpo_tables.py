@@ -307,13 +307,24 @@ def table(name: str) -> Table:
     return _TABLES[name]
 
 
+def budgets_for(budget: int) -> tuple[int, ...]:
+    """The budgets at which a run of ``budget`` trials is scored: ``BUDGETS``, then ``budget``
+    itself if it is longer (a long study, ``--budget``).
+
+    Example:
+        >>> budgets_for(200), budgets_for(400)
+        ((25, 50, 100, 200), (25, 50, 100, 200, 400))
+    """
+    return BUDGETS if budget <= max(BUDGETS) else (*BUDGETS, budget)
+
+
 @dataclass
 class Run:
     table: str
     sampler: str
     seed: int
     budget: int
-    top: list[float]  # top-% of the incumbent at each budget in BUDGETS (NaN past the budget)
+    top: list[float]  # top-% of the incumbent at each of ``budgets_for(budget)`` (NaN past it)
     duplicates: int
     seconds: float
 
@@ -375,7 +386,7 @@ def run_one(task: tuple[str, str, int, int]) -> Run:
             study.tell(trial, evaluate(key))
     seconds = time.perf_counter() - start
     top = []
-    for b in BUDGETS:
+    for b in budgets_for(budget):
         if b > len(observed):
             top.append(float("nan"))
             continue
@@ -485,6 +496,13 @@ def main(argv: list[str] | None = None) -> str:
         "--workers", type=int, default=1, help="asynchronous workers (see run_one)"
     )
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--budget",
+        type=int,
+        default=max(BUDGETS),
+        help="trials per run (longer than the last budget: also scored there, see "
+        "benchmarks.paired)",
+    )
     parser.add_argument("--samplers", nargs="+", default=DEFAULT_SAMPLERS)
     parser.add_argument("--families", nargs="+", default=["hpolib", "hpobench"])
     parser.add_argument("--datasets", nargs="+", help="only these datasets")
@@ -508,7 +526,7 @@ def main(argv: list[str] | None = None) -> str:
     for t in tables:
         for s in samplers:
             n_seeds = min(seeds, args.gp_seeds) if s in SLOW else seeds
-            budget = GP_BUDGET if s in SLOW else max(BUDGETS)
+            budget = GP_BUDGET if s in SLOW else args.budget
             if args.quick:
                 budget = 30
             label = with_workers(s, args.workers)

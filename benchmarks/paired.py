@@ -22,6 +22,7 @@ from benchmarks._common import command
 from benchmarks._common import markdown_table
 from benchmarks._common import report
 from benchmarks.hpo_tables import BUDGETS
+from benchmarks.hpo_tables import budgets_for
 
 FAMILIES = ("hpolib", "hpobench")
 
@@ -36,12 +37,17 @@ def main(argv: list[str] | None = None) -> str:
     args = parser.parse_args(argv)
     low, high = args.seeds
     runs: dict[tuple[str, str, int], list[float]] = {}
+    loaded: list[dict] = []
     with open(args.cache) as f:
         for line in f:
             r = json.loads(line)
             if low <= r["seed"] < high:
                 runs[r["table"], r["sampler"], r["seed"]] = r["top"]
+                loaded.append(r)
     out = [f"```\n{command('benchmarks.paired', argv)}\n```\n"]
+    # Long studies (``hpo_tables --budget``) are scored at one more budget.
+    budgets = max((budgets_for(r["budget"]) for r in loaded), key=len, default=BUDGETS)
+    runs = {k: t + [math.nan] * (len(budgets) - len(t)) for k, t in runs.items()}
     for family in FAMILIES:
         rows = []
         for s in [args.base, *args.variants]:
@@ -55,12 +61,12 @@ def main(argv: list[str] | None = None) -> str:
             if len(tops) == 0:
                 continue
             cells = [
-                f"{math.exp(np.nanmean(np.log(tops[:, k]))):.4g}" for k in range(len(BUDGETS))
+                f"{math.exp(np.nanmean(np.log(tops[:, k]))):.4g}" for k in range(len(budgets))
             ]
             rows.append([s, str(len(tops)), *cells])
         for v in args.variants:
             cells = []
-            for k in range(len(BUDGETS)):
+            for k in range(len(budgets)):
                 logs = [
                     math.log(t[k] / runs[table, args.base, seed][k])
                     for (table, name, seed), t in runs.items()
@@ -79,7 +85,7 @@ def main(argv: list[str] | None = None) -> str:
                 )
             rows.append([f"{v} / {args.base}", "paired", *cells])
         out.append(f"### {family}\n")
-        out.append(markdown_table(["sampler", "runs", *[f"@{b}" for b in BUDGETS]], rows))
+        out.append(markdown_table(["sampler", "runs", *[f"@{b}" for b in budgets]], rows))
         out.append("")
     return report("\n".join(out), args.out)
 

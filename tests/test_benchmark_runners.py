@@ -6,6 +6,7 @@ None of them needs the committed NN table: ``synthetic_table`` writes a made-up 
 from __future__ import annotations
 
 import csv
+import json
 import math
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from benchmarks import hpo_tables
 from benchmarks import inheritance
 from benchmarks import multi_objective
 from benchmarks import nn_table
+from benchmarks import paired
 from benchmarks import parallel
 from benchmarks import pruning
 from benchmarks import search_quality
@@ -161,6 +163,40 @@ def test_multi_objective_gap_of_the_whole_table_is_zero() -> None:
 def test_pruning_quick(tmp_path: Path) -> None:
     text = pruning.main(["--quick", "--jobs", "1", "--out", str(tmp_path / "p.md")])
     assert "Hyperband" in text and "GA default" in text
+    # every pruner is paired with no pruner; the table of early-pruning losses closes the report
+    assert "| GA default | none | " in text and "/ none, paired" in text
+    assert text.rstrip().splitlines()[-1].startswith("| naval_propulsion | 1.00 |")
+
+
+def test_pruning_ranks_the_incumbent_by_its_last_epoch() -> None:
+    tab = hpo_tables.table("hpolib/protein_structure")
+    names = list(tab.space)
+    rates = {
+        key: pruning.rate({n: int(c) for n, c in zip(names, key, strict=True)}, tab.space)
+        for key in tab.runs
+    }
+    slowest, fastest = min(rates.values()), max(rates.values())
+    slow = min((k for k in rates if rates[k] == slowest), key=tab.top_percent)
+    fast = min((k for k in rates if rates[k] == fastest), key=tab.top_percent)
+    # The best of the slowest learners has not converged by the last epoch: ranked there, it
+    # falls far behind its converged rank; the best of the fastest (rate 3) keeps its place.
+    assert pruning.top_at_last_epoch(tab, slow) > 10 * tab.top_percent(slow)
+    assert pruning.top_at_last_epoch(tab, fast) < 2 * tab.top_percent(fast)
+    final = np.array([0.5, 0.01])
+    assert pruning.last_epoch(final, 100.0) == pytest.approx(final)
+    assert np.all(pruning.last_epoch(final, 0.01) > final)
+
+
+def test_long_studies_are_scored_at_their_budget_too(tmp_path: Path) -> None:
+    cache = tmp_path / "runs.jsonl"
+    args = ["--families", "hpolib", "--datasets", "naval_propulsion", "--seeds", "1"]
+    args += ["--jobs", "1", "--samplers", "GA default", "--budget", "240", "--cache", str(cache)]
+    hpo_tables.main(args)
+    (run,) = [json.loads(line) for line in cache.read_text().splitlines()]
+    assert run["budget"] == 240 and len(run["top"]) == len(hpo_tables.BUDGETS) + 1
+    assert run["top"][-1] <= run["top"][-2]  # the incumbent after 240 trials is no worse
+    text = paired.main(["--cache", str(cache), "--base", "GA default", "--variants", "GA x"])
+    assert "| @200 | @240 |" in text
 
 
 @pytest.mark.parametrize("name", continuous.problem_names())
