@@ -98,6 +98,8 @@ def claim_gene(
     values: Iterable[Any],
     genome: dict[str, Any],
     generation: int,
+    *,
+    enqueued: bool = False,
 ) -> Any:
     """A value for a gene the trial's genome lacks, held with the rest of its parameters.
 
@@ -106,6 +108,10 @@ def claim_gene(
     parameters so far (with the genome's values for the genes still to come) repeat no
     evaluated or held set. A deterministic define-by-run objective whose parameters so far agree
     with an evaluated trial on every gene it used would run that trial again.
+
+    An ``enqueued`` trial (``study.enqueue_trial`` with some parameters only; ``genome`` holds
+    them) that finds every value repeating a set takes the first draw and runs (with a
+    warning), as Optuna would, rather than fail: the user asked for it.
 
     Raises:
         SearchSpaceExhausted: If every value repeats a set, or the values that do not were
@@ -137,6 +143,12 @@ def claim_gene(
         if settle(study, trial, params):
             _store.hold(study, trial, params)
             return params[name]
+    if enqueued:
+        _logger.warning(
+            f"Trial {trial.number} was enqueued with some parameters fixed: every value of "
+            f"{name!r} repeats an evaluated or held parameter set, so it runs one again."
+        )
+        return first
     if not _store.history(study, refresh=False).structures:
         return first
     _store.write_proposal(

@@ -287,8 +287,8 @@ class GeneticSampler(BaseSampler):
         param_distribution: BaseDistribution,
     ) -> Any:
         genome = _store.genome(study, trial)
-        fixed = _store.fixed_params(trial) is not None
-        if not genome and not fixed and not trial.params:
+        fixed = _store.fixed_params(trial)
+        if not genome and fixed is None and not trial.params:
             # Proposed before any parameter was known (a new study, several workers starting at
             # once), or nothing unseen was found with the distributions known then: propose
             # again now that this parameter, and maybe others', are known.
@@ -296,9 +296,11 @@ class GeneticSampler(BaseSampler):
         if param_name in genome and fits(param_distribution, genome[param_name]):
             return genome[param_name]
         values = self._gene_values(trial.number, param_name, param_distribution)
-        if fixed:  # an enqueued trial that fixed some parameters only: the gene's random draw
-            return next(values)
         generation, _ = self._evolution.generation_of(trial.number)
+        if fixed is not None:  # enqueued with some parameters only: an unseen set if one is left
+            return _claims.claim_gene(
+                study, trial, param_name, values, {**fixed, **genome}, generation, enqueued=True
+            )
         return _claims.claim_gene(study, trial, param_name, values, genome, generation)
 
     def after_trial(

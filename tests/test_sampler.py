@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import multiprocessing
 from collections import Counter
@@ -362,6 +363,37 @@ def test_enqueued_trials_are_evaluated_and_seed_the_population() -> None:
     assert study.best_trial.number == 0
     # Trial 0, the best, is an elite: it stays a parent in later generations.
     assert any(0 in t.user_attrs["ga_parents"] for t in study.trials[8:])
+
+
+def _three_genes(trial: optuna.Trial) -> float:
+    a = trial.suggest_int("a", 0, 2)
+    b = trial.suggest_int("b", 0, 2)
+    c = trial.suggest_categorical("c", ["x", "y", "z"])
+    return a + b + (c == "z")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_an_enqueued_trial_that_fixes_some_parameters_repeats_no_evaluated_set(
+    seed: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    study = optuna.create_study(sampler=GeneticSampler(population_size=4, n_elites=1, seed=seed))
+    for c in "xy":
+        study.enqueue_trial({"a": 0, "b": 0, "c": c})
+    study.optimize(_three_genes, n_trials=2)
+    study.enqueue_trial({"a": 0, "b": 0})  # only c = "z" is left unseen with these
+    study.optimize(_three_genes, n_trials=1)
+    assert study.trials[2].params == {"a": 0, "b": 0, "c": "z"}
+    assert study.trials[2].user_attrs["ga_operator"] == "enqueued"
+    # Nothing unseen is left: the user asked for this trial, so it runs, with a warning.
+    study.enqueue_trial({"a": 0, "b": 0})
+    optuna.logging.enable_propagation()
+    try:
+        with caplog.at_level(logging.WARNING):
+            study.optimize(_three_genes, n_trials=1)
+    finally:
+        optuna.logging.disable_propagation()
+    assert study.trials[3].state == TrialState.COMPLETE
+    assert "every value of 'c' repeats" in caplog.text
 
 
 def test_trials_of_another_sampler_seed_the_first_population() -> None:
