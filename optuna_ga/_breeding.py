@@ -7,6 +7,7 @@ one), which the classic GA (:func:`breed`) and the surrogate's candidates both u
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -304,6 +305,26 @@ def random_proposal(
     if unseen is not None:
         return Proposal(unseen, operator)
     return Proposal(params, "repeat", duplicate=True)
+
+
+def pinned_proposal(
+    space: Space,
+    fixed: dict[str, Any],
+    is_duplicate: Callable[[dict[str, Any]], bool],
+    rng: np.random.Generator,
+    operator: str,
+) -> Proposal:
+    """:func:`random_proposal` with the genes in ``fixed`` taking those values (enqueued trials).
+
+    The whole set, ``fixed`` included, is what must be unseen; ``fixed`` may name genes the
+    space does not know yet.
+    """
+
+    def repeats(params: dict[str, Any]) -> bool:
+        return is_duplicate({**params, **fixed})
+
+    proposal = random_proposal(space, repeats, rng, operator)
+    return dataclasses.replace(proposal, params={**proposal.params, **fixed})
 
 
 def enumerate_unseen(

@@ -20,6 +20,7 @@ from optuna_ga._breeding import Operators
 from optuna_ga._breeding import Proposal
 from optuna_ga._breeding import breed
 from optuna_ga._breeding import breed_children
+from optuna_ga._breeding import pinned_proposal
 from optuna_ga._breeding import random_candidates
 from optuna_ga._breeding import random_proposal
 from optuna_ga._guidance import Guidance
@@ -50,6 +51,27 @@ class Evolution:
     def generation_of(self, number: int) -> tuple[int, int]:
         """``(generation, slot)`` of a trial number."""
         return generation_of(number, self.population_size, self.n_elites)
+
+    def propose_enqueued(
+        self,
+        digest: History,
+        claim_keys: set[str],
+        fixed: dict[str, Any],
+        known: Mapping[str, BaseDistribution],
+        rng: np.random.Generator,
+    ) -> Proposal:
+        """The parameter set of an enqueued trial that fixed ``fixed``: the rest drawn at random
+        so that the whole set repeats no evaluated or claimed one (``duplicate`` if none is
+        left). Its params are empty when no parameter is known yet.
+        """
+        space = digest.space_with(known)
+        if len(space) == 0:
+            return Proposal({}, "enqueued")
+
+        def is_duplicate(params: dict[str, Any]) -> bool:
+            return digest.repeats(params, claim_keys)
+
+        return pinned_proposal(space, fixed, is_duplicate, rng, "enqueued")
 
     def propose(
         self,

@@ -266,9 +266,13 @@ class GeneticSampler(BaseSampler):
         # First, so that a worker killed while it proposes leaves a trial that goes stale.
         _store.record_heartbeat(study, trial)
         self._check_settings(study)
-        if _store.fixed_params(trial) is not None:
+        fixed = _store.fixed_params(trial)
+        if fixed is not None:
             generation, _ = self._evolution.generation_of(trial.number)
             retried = _store.retried_number(trial)
+            # An enqueued trial holds an unseen set with its fixed values, where one is left.
+            if retried is None and self._claim(study, trial, {}, fixed=fixed):
+                return
             _store.write_lineage(
                 study,
                 trial,
@@ -335,13 +339,23 @@ class GeneticSampler(BaseSampler):
             )
 
     def _claim(
-        self, study: Study, trial: FrozenTrial, known: dict[str, BaseDistribution]
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        known: dict[str, BaseDistribution],
+        *,
+        fixed: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Propose the trial's genome and hold it (see :func:`optuna_ga._claims.claim`)."""
+        """Propose the trial's genome and hold it (see :func:`optuna_ga._claims.claim`).
+
+        With ``fixed`` (an enqueued trial's parameters) the genome keeps those values.
+        """
         rng = self._rng(trial.number, len(known))
         generation, _ = self._evolution.generation_of(trial.number)
 
         def propose(digest: History, claim_keys: set[str]) -> Proposal:
+            if fixed is not None:
+                return self._evolution.propose_enqueued(digest, claim_keys, fixed, known, rng)
             return self._evolution.propose(digest, claim_keys, trial.number, known, rng)
 
         return _claims.claim(study, trial, generation, propose)

@@ -118,15 +118,17 @@ def read(study: optuna.Study, trial: FrozenTrial) -> tuple[History, list[Claim]]
 
 
 def _claim(trial: FrozenTrial) -> Claim | None:
-    """An unfinished trial's claim: its retried or enqueued parameters, else its genome.
+    """An unfinished trial's claim: its retried parameters, its genome or its enqueued ones.
 
-    A waiting trial claims only what it will run: the genome that a retry copied from its
-    failed trial is no claim (a retry of a trial that had no parameters is proposed anew).
+    A waiting trial claims only what it will run: its enqueued parameters (the genome that a
+    retry copied from its failed trial is no claim; a retry of a trial that had no parameters is
+    proposed anew). A running trial claims its genome, which holds an enqueued trial's fixed
+    values too, else its enqueued parameters.
     """
     if _RETRY_KEY in trial.system_attrs and trial.params:
         return Claim(trial.number, dict(trial.params), True)
     waiting = trial.state == TrialState.WAITING
-    for key in (_ENQUEUED_KEY,) if waiting else (_ENQUEUED_KEY, GENOME_KEY):
+    for key in (_ENQUEUED_KEY,) if waiting else (GENOME_KEY, _ENQUEUED_KEY):
         value = trial.system_attrs.get(key)
         if value is None:
             continue

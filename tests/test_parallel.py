@@ -95,6 +95,45 @@ def test_four_workers_on_postgresql(postgres_url: str, study_name: str) -> None:
         delete(postgres_url, study_name)
 
 
+def enqueued_worker(url: str, study_name: str, n_trials: int) -> None:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = GeneticSampler(population_size=POPULATION, n_elites=ELITES)
+    study = optuna.load_study(study_name=study_name, storage=storage_for(url), sampler=sampler)
+    study.optimize(objective, n_trials=n_trials)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_workers_complete_enqueued_trials_without_a_repeat_on_postgresql(
+    postgres_url: str, study_name: str
+) -> None:
+    # 8 trials enqueued with a = 3 and b = 1 fixed: 12 sets complete them (4 act x 3 c). Four
+    # workers take them at once; the sampler must give each an unseen completion (random
+    # completions would repeat one in 95% of runs).
+    study = optuna.create_study(study_name=study_name, storage=storage_for(postgres_url))
+    try:
+        for _ in range(8):
+            study.enqueue_trial({"a": 3, "b": 1})
+        context = multiprocessing.get_context("spawn")
+        processes = [
+            context.Process(target=enqueued_worker, args=(postgres_url, study_name, 2))
+            for _ in range(4)
+        ]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(timeout=240)
+            assert process.exitcode == 0
+        trials = optuna.load_study(study_name=study_name, storage=storage_for(postgres_url)).trials
+        assert len(trials) == 8
+        assert all(t.state == TrialState.COMPLETE for t in trials)
+        assert all(t.params["a"] == 3 and t.params["b"] == 1 for t in trials)
+        assert all(t.user_attrs["ga_operator"] == "enqueued" for t in trials)
+        assert len({canonical_hash(t.params) for t in trials}) == 8
+    finally:
+        delete(postgres_url, study_name)
+
+
 @pytest.mark.slow
 def test_four_workers_on_a_redis_journal(redis_url: str, study_name: str) -> None:
     study = run_workers(redis_url, study_name, [1, 2, 3, 4])
