@@ -20,6 +20,7 @@ from optuna_ga._breeding import breed
 from optuna_ga._breeding import breed_children
 from optuna_ga._breeding import enumerate_unseen
 from optuna_ga._breeding import gene_values
+from optuna_ga._breeding import pinned_proposal
 from optuna_ga._breeding import random_candidates
 from optuna_ga._breeding import random_proposal
 from optuna_ga._encoding import Space
@@ -336,6 +337,18 @@ def test_last_unseen_points_are_found_by_enumeration() -> None:
     assert proposal.params == keep and not proposal.duplicate
     proposal = random_proposal(space, lambda p: True, _rng(0), "random")
     assert proposal.duplicate and proposal.operator == "repeat"
+
+
+def test_a_pinned_proposal_keeps_the_fixed_values_and_finds_the_last_unseen_set() -> None:
+    space = Space({"a": IntDistribution(0, 9), "b": CategoricalDistribution(list("abcdefghij"))})
+    keep = {"a": 7, "b": "c"}  # the only unseen set with a = 7
+    proposal = pinned_proposal(space, {"a": 7}, lambda p: p != keep, _rng(0), "enqueued")
+    assert proposal.params == keep and proposal.operator == "enqueued"
+    # A fixed gene the space does not know yet is kept too.
+    proposal = pinned_proposal(space, {"new": 1.5}, never, _rng(0), "enqueued")
+    assert proposal.params["new"] == 1.5 and set(proposal.params) == {"a", "b", "new"}
+    proposal = pinned_proposal(space, {"a": 7}, lambda p: True, _rng(0), "enqueued")
+    assert proposal.duplicate and proposal.params["a"] == 7
 
 
 def test_enumeration_is_uniform_among_the_unseen_points() -> None:
