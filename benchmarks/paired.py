@@ -61,7 +61,10 @@ def main(argv: list[str] | None = None) -> str:
             if len(tops) == 0:
                 continue
             cells = [
-                f"{math.exp(np.nanmean(np.log(tops[:, k]))):.4g}" for k in range(len(budgets))
+                f"{math.exp(np.nanmean(np.log(tops[:, k]))):.4g}"
+                if not np.all(np.isnan(tops[:, k]))
+                else "-"
+                for k in range(len(budgets))
             ]
             rows.append([s, str(len(tops)), *cells])
         for v in args.variants:
