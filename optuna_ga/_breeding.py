@@ -314,16 +314,18 @@ def pinned_proposal(
     rng: np.random.Generator,
     operator: str,
 ) -> Proposal:
-    """:func:`random_proposal` with the genes in ``fixed`` taking those values (enqueued trials).
+    """:func:`random_proposal` over the genes not in ``fixed``, which keep those values.
 
-    The whole set, ``fixed`` included, is what must be unseen; ``fixed`` may name genes the
-    space does not know yet.
+    The whole set, ``fixed`` included, is what must be unseen (enqueued trials); ``fixed`` may
+    name genes the space does not know yet. Only the free genes are drawn, and enumerated once
+    draws fail, so a small set of completions is found even in a large space.
     """
+    free = Space({k: d for k, d in space.distributions.items() if k not in fixed})
 
     def repeats(params: dict[str, Any]) -> bool:
         return is_duplicate({**params, **fixed})
 
-    proposal = random_proposal(space, repeats, rng, operator)
+    proposal = random_proposal(free, repeats, rng, operator)
     return dataclasses.replace(proposal, params={**proposal.params, **fixed})
 
 

@@ -349,6 +349,10 @@ def test_a_pinned_proposal_keeps_the_fixed_values_and_finds_the_last_unseen_set(
     assert proposal.params["new"] == 1.5 and set(proposal.params) == {"a", "b", "new"}
     proposal = pinned_proposal(space, {"a": 7}, lambda p: True, _rng(0), "enqueued")
     assert proposal.duplicate and proposal.params["a"] == 7
+    # In a space too large to enumerate, only the free gene is enumerated.
+    large = Space({name: IntDistribution(0, 99) for name in "xyz"})
+    proposal = pinned_proposal(large, {"x": 3, "y": 4}, lambda p: p["z"] != 57, _rng(0), "e")
+    assert proposal.params == {"x": 3, "y": 4, "z": 57} and not proposal.duplicate
 
 
 def test_enumeration_is_uniform_among_the_unseen_points() -> None:
