@@ -34,6 +34,7 @@ import math
 import multiprocessing
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import optuna
@@ -72,12 +73,32 @@ def rate(params: dict[str, int | str], space: dict[str, list]) -> float:
     return 0.15 * (lr / 1e-3) ** 0.5 * (32 / batch) ** 0.5
 
 
-def last_epoch(final: np.ndarray | float, r: float) -> np.ndarray | float:
+def curve(final: Any, r: Any, epoch: int) -> Any:
+    """The noise-free value at ``epoch`` of a curve converging to ``final`` at rate ``r``.
+
+    Scalars or numpy arrays (broadcast). The module docstring's ``v(e)`` without its noise.
+    """
+    return final * (1.0 / final) ** np.exp(-r * epoch)
+
+
+def last_epoch(final: Any, r: float) -> Any:
     """The value at the last epoch of a curve that ends (converged) at ``final``."""
-    return final * (1.0 / final) ** math.exp(-r * EPOCHS)
+    return curve(final, r, EPOCHS)
 
 
+_RATES: dict[str, dict[str, float]] = {}
 _LAST: dict[str, tuple[dict[str, float], np.ndarray]] = {}
+
+
+def rates(tab: Table) -> dict[str, float]:
+    """The convergence rate of every configuration of a table, by key (cached)."""
+    if tab.name not in _RATES:
+        names = list(tab.space)
+        _RATES[tab.name] = {
+            k: rate({n: int(digit) for n, digit in zip(names, k, strict=True)}, tab.space)
+            for k in tab.runs
+        }
+    return _RATES[tab.name]
 
 
 def top_at_last_epoch(tab: Table, key: str) -> float:
@@ -89,11 +110,8 @@ def top_at_last_epoch(tab: Table, key: str) -> float:
     the table's runs of the last epoch's value, the quality of the network a study trains.
     """
     if tab.name not in _LAST:
-        names = list(tab.space)
-        expected = {}
-        for k, runs in tab.runs.items():
-            params = {name: int(digit) for name, digit in zip(names, k, strict=True)}
-            expected[k] = float(np.mean(last_epoch(runs, rate(params, tab.space))))
+        r = rates(tab)
+        expected = {k: float(np.mean(last_epoch(runs, r[k]))) for k, runs in tab.runs.items()}
         _LAST[tab.name] = (expected, np.sort(np.fromiter(expected.values(), float)))
     expected, ordered = _LAST[tab.name]
     better = int(np.searchsorted(ordered, expected[key], side="left"))
@@ -118,7 +136,7 @@ def run_one(task: tuple[str, str, str, int, int]) -> Result:
         r = rate(trial.params, tab.space)
         for epoch in range(1, EPOCHS + 1):
             spent[0] += 1
-            value = final * (1.0 / final) ** math.exp(-r * epoch)  # last_epoch at EPOCHS
+            value = float(curve(final, r, epoch))
             if epoch < EPOCHS:
                 value *= math.exp(rng.normal(0.0, NOISE))
             trial.report(value, epoch)
@@ -203,17 +221,13 @@ def ceilings(datasets: list[str]) -> str:
     rows = []
     for name in datasets:
         tab = table(name)
-        names = list(tab.space)
-        finals, rates = [], []
-        for k, runs in tab.runs.items():
-            finals.append(float(np.mean(runs)))
-            rates.append(rate({n: int(c) for n, c in zip(names, k, strict=True)}, tab.space))
-        final, r = np.array(finals), np.array(rates)
-        order = np.argsort(np.argsort(final * (1.0 / final) ** np.exp(-r * EPOCHS)))
+        final = np.array([float(np.mean(runs)) for runs in tab.runs.values()])
+        r = np.fromiter(rates(tab).values(), float)  # in the same key order
+        order = np.argsort(np.argsort(curve(final, r, EPOCHS)))
         top = order < len(final) / 100
         cells = [name.split("/")[1]]
         for epoch in (1, 4):
-            early = final * (1.0 / final) ** np.exp(-r * epoch)
+            early = curve(final, r, epoch)
             quarter = early <= np.quantile(early, 0.25)
             best = 100.0 * (order[quarter].min() + 1) / len(final)
             cells += [f"{np.mean(quarter[top]):.2f}", f"{best:.3f}"]
