@@ -17,12 +17,14 @@ how the surrogate of :mod:`optuna_ga._surrogate` picks among children) and
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Sequence
 from typing import Any
+from typing import NamedTuple
 
 import numpy as np
 from optuna.distributions import BaseDistribution
@@ -51,6 +53,13 @@ __all__ = ["GeneticSampler", "SearchSpaceExhausted"]
 
 #: ``n_candidates`` above this would make breeding allocate gigabytes per trial.
 MAX_CANDIDATES = 4096
+
+
+class Lineage(NamedTuple):
+    """The parents and operator recorded for a trial whose parameters were fixed before."""
+
+    parents: list[int]
+    operator: str
 
 
 class GeneticSampler(BaseSampler):
@@ -258,8 +267,10 @@ class GeneticSampler(BaseSampler):
             self._before_trial(study, trial)
         except BaseException:
             # Optuna calls this in ``study.ask``, outside the code that fails a trial whose
-            # objective raised: fail the trial here, or it would stay RUNNING for ever.
-            _store.fail(study, trial)
+            # objective raised: end the trial here, or it would stay RUNNING for ever. A trial
+            # that was waiting (enqueued, or a retry) goes back to waiting: it never ran, and
+            # the user's request must not be lost to, say, a sampler with the wrong settings.
+            _store.release(study, trial)
             raise
 
     def _before_trial(self, study: Study, trial: FrozenTrial) -> None:
@@ -270,15 +281,18 @@ class GeneticSampler(BaseSampler):
         if fixed is not None:
             generation, _ = self._evolution.generation_of(trial.number)
             retried = _store.retried_number(trial)
-            # An enqueued trial holds an unseen set with its fixed values, where one is left.
-            if retried is None and self._claim(study, trial, {}, fixed=fixed):
+            lineage = Lineage([], "enqueued") if retried is None else Lineage([retried], "retry")
+            # An enqueued trial, or a retry of a trial that failed with some of its parameters,
+            # holds an unseen set with those values fixed, where one is left. (A retry's copy
+            # of the failed trial's genome is no claim: other workers may have run it since.)
+            if self._claim(study, trial, {}, fixed=fixed, lineage=lineage):
                 return
             _store.write_lineage(
                 study,
                 trial,
                 generation=generation,
-                parents=[] if retried is None else [retried],
-                operator="enqueued" if retried is None else "retry",
+                parents=lineage.parents,
+                operator=lineage.operator,
             )
             return
         self._claim(study, trial, {})
@@ -345,17 +359,24 @@ class GeneticSampler(BaseSampler):
         known: dict[str, BaseDistribution],
         *,
         fixed: dict[str, Any] | None = None,
+        lineage: Lineage | None = None,
     ) -> dict[str, Any]:
         """Propose the trial's genome and hold it (see :func:`optuna_ga._claims.claim`).
 
-        With ``fixed`` (an enqueued trial's parameters) the genome keeps those values.
+        With ``fixed`` (an enqueued or retried trial's parameters) the genome keeps those
+        values, and the trial records ``lineage`` (default: enqueued, no parents).
         """
         rng = self._rng(trial.number, len(known))
         generation, _ = self._evolution.generation_of(trial.number)
 
         def propose(digest: History, claim_keys: set[str]) -> Proposal:
             if fixed is not None:
-                return self._evolution.propose_enqueued(digest, claim_keys, fixed, known, rng)
+                proposal = self._evolution.propose_enqueued(digest, claim_keys, fixed, known, rng)
+                if lineage is None:
+                    return proposal
+                return dataclasses.replace(
+                    proposal, parents=list(lineage.parents), operator=lineage.operator
+                )
             return self._evolution.propose(digest, claim_keys, trial.number, known, rng)
 
         return _claims.claim(study, trial, generation, propose)

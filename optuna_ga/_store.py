@@ -63,11 +63,25 @@ _histories: weakref.WeakKeyDictionary[BaseStorage, dict[int, History]] = (
     weakref.WeakKeyDictionary()
 )
 _claim_locks: weakref.WeakKeyDictionary[BaseStorage, threading.Lock] = weakref.WeakKeyDictionary()
-# Genomes proposed in this process, by trial id, so that suggesting a parameter does not need a
-# storage round trip. Entries leave in ``forget``; a miss falls back to the stored system attr.
-_genomes: dict[tuple[int, int], dict[str, Any]] = {}
-# Settings already checked against a study in this process: (storage id, study id, settings).
-_checked: set[tuple[int, int, str]] = set()
+# Genomes proposed in this process, by storage and trial id, so that suggesting a parameter does
+# not need a storage round trip. Entries leave in ``forget``; a miss falls back to the stored
+# system attr. Keyed by the storage object, not its ``id()``: a new storage can reuse the address
+# of one that was freed, and must not inherit its entries.
+_genomes: weakref.WeakKeyDictionary[BaseStorage, dict[int, dict[str, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+# Settings already checked against a study in this process: (study id, settings) by storage.
+_checked: weakref.WeakKeyDictionary[BaseStorage, set[tuple[int, str]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _per_storage(
+    cache: weakref.WeakKeyDictionary[BaseStorage, Any], storage: BaseStorage, new: Any
+) -> Any:
+    """``cache[storage]``, created as ``new`` if missing (under the module lock)."""
+    with _lock:
+        return cache.setdefault(storage, new)
 
 
 @dataclass(frozen=True)
@@ -118,16 +132,16 @@ def read(study: optuna.Study, trial: FrozenTrial) -> tuple[History, list[Claim]]
 
 
 def _claim(trial: FrozenTrial) -> Claim | None:
-    """An unfinished trial's claim: its retried parameters, its genome or its enqueued ones.
+    """An unfinished trial's claim: its genome, its enqueued parameters or its retried ones.
 
-    A waiting trial claims only what it will run: its enqueued parameters (the genome that a
-    retry copied from its failed trial is no claim; a retry of a trial that had no parameters is
-    proposed anew). A running trial claims its genome, which holds an enqueued trial's fixed
-    values too, else its enqueued parameters.
+    A waiting trial claims only what it is sure to run: its enqueued parameters, or the
+    parameters a retry copied from its failed trial (the genome it copied too is no claim: the
+    retry completes those parameters anew). A running trial claims its genome, which holds an
+    enqueued or retried trial's fixed values too, else its enqueued or retried parameters.
     """
-    if _RETRY_KEY in trial.system_attrs and trial.params:
-        return Claim(trial.number, dict(trial.params), True)
     waiting = trial.state == TrialState.WAITING
+    if waiting and _RETRY_KEY in trial.system_attrs and trial.params:
+        return Claim(trial.number, dict(trial.params), True)
     for key in (_ENQUEUED_KEY,) if waiting else (GENOME_KEY, _ENQUEUED_KEY):
         value = trial.system_attrs.get(key)
         if value is None:
@@ -141,6 +155,8 @@ def _claim(trial: FrozenTrial) -> Claim | None:
         elif value:
             held = key == _ENQUEUED_KEY or trial.system_attrs.get(HELD_KEY) is True
             return Claim(trial.number, dict(value), held)
+    if _RETRY_KEY in trial.system_attrs and trial.params:  # a retry running without a genome
+        return Claim(trial.number, dict(trial.params), True)
     return None
 
 
@@ -208,7 +224,7 @@ def write_claim(study: optuna.Study, trial: FrozenTrial, genome: Mapping[str, An
 
 def hold(study: optuna.Study, trial: FrozenTrial, genome: Mapping[str, Any]) -> None:
     """Hold ``genome`` as the trial's claim (the lineage already written stays)."""
-    _genomes[(id(study._storage), trial._trial_id)] = dict(genome)
+    _per_storage(_genomes, study._storage, {})[trial._trial_id] = dict(genome)
     system = {GENOME_KEY: dict(genome), HELD_KEY: True}
     _write_attrs(study._storage, trial._trial_id, system=system, user={})
 
@@ -229,7 +245,7 @@ def write_proposal(
     With ``held=False`` the genome is only recorded, as a claim not held (``{}``: none).
     """
     storage = study._storage
-    _genomes[(id(storage), trial._trial_id)] = dict(genome) if held else {}
+    _per_storage(_genomes, storage, {})[trial._trial_id] = dict(genome) if held else {}
     user: dict[str, Any] = {GENERATION_ATTR: generation, PARENTS_ATTR: parents}
     user[OPERATOR_ATTR] = operator
     if score is not None:
@@ -289,7 +305,7 @@ def _write_attrs(
 
 def genome(study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
     """The genome proposed for a trial: from this process if it proposed it, else storage."""
-    cached = _genomes.get((id(study._storage), trial._trial_id))
+    cached = _genomes.get(study._storage, {}).get(trial._trial_id)
     if cached is not None:
         return cached
     stored = trial.system_attrs.get(GENOME_KEY)
@@ -320,8 +336,9 @@ def check_settings(study: optuna.Study, settings: Mapping[str, int]) -> dict[str
         ValueError: If the stored settings are malformed (written by hand or corrupted).
     """
     storage, study_id = study._storage, study._study_id
-    key = (id(storage), study_id, json.dumps(dict(settings), sort_keys=True))
-    if key in _checked:
+    checked = _per_storage(_checked, storage, set())
+    key = (study_id, json.dumps(dict(settings), sort_keys=True))
+    if key in checked:
         return None
     stored = storage.get_study_system_attrs(study_id).get(SETTINGS_KEY)
     if stored is None:
@@ -335,7 +352,7 @@ def check_settings(study: optuna.Study, settings: Mapping[str, int]) -> dict[str
         )
     if stored != dict(settings):
         return dict(stored)
-    _checked.add(key)
+    checked.add(key)
     return None
 
 
@@ -345,9 +362,26 @@ def fail(study: optuna.Study, trial: FrozenTrial) -> None:
         study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
 
 
+def release(study: optuna.Study, trial: FrozenTrial) -> None:
+    """End a trial that ``study.ask`` could not start (best effort: used while raising).
+
+    A trial that was waiting (enqueued, or a retry of a failed trial) goes back to waiting,
+    without the claim it may have written, so that the next ask runs it; any other one fails.
+    """
+    if _ENQUEUED_KEY not in trial.system_attrs and _RETRY_KEY not in trial.system_attrs:
+        fail(study, trial)
+        return
+    forget(study, trial)
+    try:
+        write_claim(study, trial, {})
+        study._storage.set_trial_state_values(trial._trial_id, TrialState.WAITING)
+    except Exception:
+        fail(study, trial)
+
+
 def forget(study: optuna.Study, trial: FrozenTrial) -> None:
     """Drop the process-local copy of a finished trial's genome."""
-    _genomes.pop((id(study._storage), trial._trial_id), None)
+    _genomes.get(study._storage, {}).pop(trial._trial_id, None)
 
 
 def stored_settings(study: optuna.Study) -> dict[str, Any] | None:

@@ -6,6 +6,7 @@ Duplicates and exhausted spaces are in test_claims.py, guidance in test_guidance
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -20,6 +21,7 @@ import pytest
 from optuna.trial import TrialState
 
 from optuna_ga import GeneticSampler
+from optuna_ga import SearchSpaceExhausted
 from optuna_ga import canonical_hash
 from optuna_ga._population import POPULATIONS
 from optuna_ga._population import generation_of
@@ -556,6 +558,92 @@ def test_retried_failed_trial_keeps_its_params_and_records_the_retry() -> None:
     assert retry.user_attrs["ga_parents"] == [5]
 
 
+def _fail_after_x(study: optuna.Study) -> optuna.trial.FrozenTrial:
+    """A trial whose worker died after it suggested ``x`` and before ``y``."""
+    trial = study.ask()
+    trial.suggest_int("x", 0, 1)
+    study.tell(trial, state=TrialState.FAIL)
+    return study.trials[trial.number]
+
+
+def _xy(trial: optuna.Trial) -> float:
+    return trial.suggest_int("x", 0, 1) + trial.suggest_int("y", 0, 3)
+
+
+def test_retry_of_a_trial_that_failed_midway_runs_an_unseen_set() -> None:
+    # The failed trial's genome (its ``x`` and the ``y`` it never suggested) was run by another
+    # trial before the retry: the retry keeps ``x`` and takes an unseen ``y``.
+    study = optuna.create_study(sampler=GeneticSampler(population_size=4, seed=0))
+    study.optimize(_xy, n_trials=2)
+    failed = _fail_after_x(study)
+    genome = failed.system_attrs["optuna_ga:genome"]
+    study.enqueue_trial(genome)
+    study.optimize(_xy, n_trials=1)
+    assert study.trials[-1].params == genome
+    optuna.storages.RetryHeartbeatStaleTrialCallback()(study, failed)
+    study.optimize(_xy, n_trials=1)
+    retry = study.trials[-1]
+    assert retry.state == TrialState.COMPLETE and retry.params["x"] == failed.params["x"]
+    assert retry.params != genome
+    assert retry.user_attrs["ga_operator"] == "retry"
+    assert retry.user_attrs["ga_parents"] == [failed.number]
+    done = [canonical_hash(t.params) for t in study.trials if t.state == TrialState.COMPLETE]
+    assert len(done) == len(set(done)) == 4
+
+
+def test_a_running_retry_holds_its_whole_set() -> None:
+    # Four sets: two evaluated, one held by the running retry (it has suggested ``x`` only).
+    # One more ask can run; the next finds nothing left rather than the retry's set.
+    def xy(trial: optuna.Trial) -> float:
+        return trial.suggest_int("x", 0, 1) + trial.suggest_int("y", 0, 1)
+
+    study = optuna.create_study(sampler=GeneticSampler(population_size=4, seed=0))
+    study.optimize(xy, n_trials=2)
+    failed = _fail_after_x(study)
+    optuna.storages.RetryHeartbeatStaleTrialCallback()(study, failed)
+    retry = study.ask()
+    assert study.trials[retry.number].system_attrs["failed_trial"] == failed.number
+    retry.suggest_int("x", 0, 1)
+    others = []
+    for _ in range(3):
+        other = study.ask()
+        try:
+            xy(other)
+        except SearchSpaceExhausted:
+            study.tell(other, state=TrialState.FAIL)
+            continue
+        others.append(other)
+    retry.suggest_int("y", 0, 1)
+    assert retry.params["x"] == failed.params["x"] and len(others) == 1
+    evaluated = [t.params for t in study.trials if t.state == TrialState.COMPLETE]
+    sets = [canonical_hash(p) for p in [*evaluated, retry.params, others[0].params]]
+    assert len(set(sets)) == len(sets) == 4
+
+
+def test_an_enqueued_trial_survives_an_ask_that_is_refused(sqlite_url: str) -> None:
+    study = optuna.create_study(
+        study_name="refused", storage=sqlite_url, sampler=GeneticSampler(seed=0)
+    )
+    study.optimize(mixed, n_trials=3)
+    study.enqueue_trial({"x": 1.5, "act": "tanh", "n": 3})
+    wrong = optuna.load_study(
+        study_name="refused", storage=sqlite_url, sampler=GeneticSampler(population_size=8)
+    )
+    with pytest.raises(ValueError, match="population_size=10"):
+        wrong.optimize(mixed, n_trials=1)
+    (waiting,) = [t for t in wrong.trials if t.number == 3]
+    assert waiting.state == TrialState.WAITING and waiting.params == {}
+    resumed = optuna.load_study(
+        study_name="refused", storage=sqlite_url, sampler=GeneticSampler(seed=0)
+    )
+    resumed.optimize(mixed, n_trials=1)
+    ran = resumed.trials[3]
+    assert ran.state == TrialState.COMPLETE
+    assert {k: ran.params[k] for k in ("act", "n")} == {"act": "tanh", "n": 3}
+    assert ran.params["x"] == pytest.approx(1.5)
+    assert [t.state for t in resumed.trials].count(TrialState.FAIL) == 0
+
+
 # -- settings that number trials into generations ---------------------------------------------
 
 
@@ -588,3 +676,18 @@ def test_a_resumed_study_with_another_population_size_is_refused(sqlite_url: str
     assert [t.user_attrs["ga_generation"] for t in study.trials[-3:]] == [
         generation_of(n, 10, 2)[0] for n in (14, 15, 16)
     ]
+
+
+def test_process_caches_do_not_outlive_their_storage() -> None:
+    # Keyed by ``id(storage)``, an entry outlived its storage, and a new in-memory storage at
+    # the same address inherited it (its settings counted as checked, never recorded).
+    from optuna_ga import _store
+
+    gc.collect()
+    checked, genomes = len(_store._checked), len(_store._genomes)
+    study = optuna.create_study(sampler=GeneticSampler(seed=0))
+    study.optimize(mixed, n_trials=2)
+    assert len(_store._checked) == checked + 1 and len(_store._genomes) == genomes + 1
+    del study
+    gc.collect()
+    assert len(_store._checked) <= checked and len(_store._genomes) <= genomes
