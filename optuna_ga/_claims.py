@@ -170,7 +170,9 @@ def claim_gene(
     raise SearchSpaceExhausted(
         f"Trial {trial.number}: every parameter set of the search space was evaluated or is "
         f"held by another trial (no value of {name!r} is left with the parameters so far); "
-        "the trial fails without being evaluated and the study stops."
+        "the trial fails without being evaluated and the study stops. (A trial stands for "
+        "every value of the parameters it did not suggest: if the objective now suggests "
+        "parameters that earlier trials did not, run it in a new study.)"
     )
 
 

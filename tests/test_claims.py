@@ -278,6 +278,25 @@ def test_a_widened_second_parameter_is_explored_to_exhaustion() -> None:
     assert len(study.trials) <= 31
 
 
+def test_a_new_parameter_after_exhaustion_says_to_use_a_new_study() -> None:
+    # Earlier trials stand for every value of a parameter they did not suggest (define-by-run):
+    # an objective that now suggests one more looks exhausted, and the error says what to do.
+    study = optuna.create_study(sampler=GeneticSampler(population_size=4, seed=0))
+    study.optimize(lambda t: t.suggest_int("x", 0, 2) + t.suggest_int("y", 0, 2), n_trials=20)
+    assert len(study.trials) == 9
+
+    def more(trial: optuna.Trial) -> float:
+        return (
+            trial.suggest_int("x", 0, 2)
+            + trial.suggest_int("y", 0, 2)
+            + trial.suggest_int("z", 0, 1)
+        )
+
+    with pytest.raises(SearchSpaceExhausted, match="run it in a new study"):
+        study.optimize(more, n_trials=5)
+    assert [t.state for t in study.trials[:9]] == [TrialState.COMPLETE] * 9
+
+
 def test_a_narrowed_space_is_exhausted_only_when_its_own_points_are_tried() -> None:
     study = optuna.create_study(
         sampler=GeneticSampler(population_size=4, n_elites=1, n_candidates=1, seed=3)
