@@ -680,6 +680,37 @@ def test_a_corrupt_study_attr_is_named(tmp_path: Path) -> None:
     )
 
 
+def corrupt_page(db: Path, table: str) -> None:
+    """Overwrite the root page of ``table`` with garbage: SQLite finds the file malformed."""
+    with contextlib.closing(sqlite3.connect(db)) as connection:
+        (page_size,) = connection.execute("pragma page_size").fetchone()
+        (root,) = connection.execute(
+            "select rootpage from sqlite_master where name = ?", (table,)
+        ).fetchone()
+    with db.open("r+b") as file:
+        file.seek((root - 1) * page_size)
+        file.write(bytes(range(256)) * (page_size // 256))
+
+
+@pytest.mark.parametrize("command", ["best", "plot", "train-best", "run", "dashboard"])
+def test_a_corrupt_page_is_one_line_and_the_file_is_left_alone(
+    command: str, tmp_path: Path
+) -> None:
+    db = tmp_path / "c.db"
+    ga_study(f"sqlite:///{db}", name="mlp-digits")
+    corrupt_page(db, "trials")
+    before = db.read_bytes()
+    extra = {"plot": ["--out", str(tmp_path / "plots")], "dashboard": ["--port", "0"]}
+    line = one_line_error(
+        run_cli(command, "--storage", f"sqlite:///{db}", *extra.get(command, []))
+    )
+    assert line.startswith(
+        f"optuna-ga {command}: error: storage sqlite:///{db} is unreadable: "
+    ), line
+    assert "malformed" in line, line
+    assert db.read_bytes() == before
+
+
 def set_config(db: Path, config: object) -> None:
     corrupt(db, f"update study_user_attributes set value_json = '{json.dumps(config)}' "
             "where key = 'optuna_ga_config'")  # fmt: skip

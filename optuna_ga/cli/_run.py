@@ -30,6 +30,7 @@ from optuna_ga.cli._best import print_best
 from optuna_ga.cli._common import CONFIG_ATTR
 from optuna_ga.cli._common import CLIError
 from optuna_ga.cli._common import cannot_write
+from optuna_ga.cli._common import check_intact
 from optuna_ga.cli._common import check_writable
 from optuna_ga.cli._common import count
 from optuna_ga.cli._common import local_file
@@ -84,6 +85,7 @@ def with_stored_generations(config: RunConfig) -> RunConfig:
     tables = table_names(config.storage)
     if tables is not None and "studies" not in tables:
         return config  # a database without Optuna's tables yet
+    check_intact(config.storage)
     storage = open_storage(config.storage, heartbeat_interval=None)
     try:
         study = optuna.load_study(study_name=config.study_name, storage=storage)
