@@ -148,6 +148,22 @@ def test_missing_dataset_names_the_download_flag(tmp_path: Path) -> None:
     assert not db.exists()
 
 
+def test_corrupt_dataset_is_one_line_naming_the_download_flag(tmp_path: Path) -> None:
+    from tests.test_torch_data import write_fake_mnist
+
+    write_fake_mnist(tmp_path)
+    (tmp_path / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").write_bytes(b"")
+    db = tmp_path / "m.db"
+    args = ["--dataset", "mnist", "--data-dir", str(tmp_path)]
+    line = one_line_error(run_cli("run", "--storage", f"sqlite:///{db}", *args))
+    assert line.startswith(
+        f"optuna-ga run: error: Dataset 'mnist' under {tmp_path} is missing or corrupt ("
+    ), line
+    assert line.endswith("delete its files and copy them again, or pass --download to fetch "
+                         "them again."), line  # fmt: skip
+    assert not db.exists()
+
+
 def test_failed_download_message_is_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from optuna_ga.torch import DatasetNotFoundError
     from optuna_ga.torch import _data
