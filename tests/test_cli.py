@@ -20,7 +20,10 @@ from optuna.trial import TrialState
 from optuna_ga import GeneticSampler
 from optuna_ga import canonical_hash
 from optuna_ga._population import generation_of
+from optuna_ga.cli import build_parser
 from optuna_ga.cli import main
+from optuna_ga.cli._config import RunConfig
+from optuna_ga.cli._run import with_stored_generations
 from optuna_ga.dashboard import NOTE_HEADING
 from optuna_ga.dashboard import PLOT_IDS
 from optuna_ga.storages import make_storage
@@ -94,6 +97,33 @@ def test_resumed_run_with_other_generation_settings_continues_with_the_stored_on
     assert len(study.trials) == 9
     check_study(study, population_size=4, n_elites=1)  # generations never went backwards
     assert study.user_attrs["optuna_ga_config"]["population_size"] == 4
+
+
+def test_resuming_with_another_model_or_dataset_is_refused(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = ["--storage", sqlite_url, "--study-name", "s", *TINY]
+    recorded = RunConfig.from_args(build_parser().parse_args(["run", *name])).recorded()
+    study = optuna.create_study(study_name="s", storage=sqlite_url, direction="maximize")
+    study.set_user_attr("optuna_ga_config", recorded)
+    study.add_trial(optuna.create_trial(value=0.5))
+    for other, asked in (
+        (["--model", "cnn"], "--model cnn"),
+        (["--dataset", "mnist"], "--dataset mnist"),
+        (["--model", "cnn", "--dataset", "cifar10"], "--model cnn --dataset cifar10"),
+    ):
+        assert main(["run", *name, *other]) == 2
+        (line,) = capsys.readouterr().err.strip().splitlines()
+        assert line == (
+            f"optuna-ga run: error: study 's' was run with --model mlp --dataset digits, not "
+            f"{asked}: pass those, or use another --study-name"
+        )
+    study = load(sqlite_url, "s")
+    assert len(study.trials) == 1 and study.user_attrs["optuna_ga_config"] == recorded
+    # Other settings may change: the study goes on with them.
+    harmless = ["--epochs", "1", "--seed", "3", "--workers", "2", "--dataset", "Digits"]
+    config = RunConfig.from_args(build_parser().parse_args(["run", *name, *harmless]))
+    assert with_stored_generations(config) == config
 
 
 def test_a_worker_with_other_generation_settings_is_refused_in_one_line(sqlite_url: str) -> None:
