@@ -334,6 +334,17 @@ def test_plot_writes_html_and_png(sqlite_url: str, tmp_path: Path) -> None:
         assert (out / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_plot_of_a_study_without_trials(sqlite_url: str, tmp_path: Path) -> None:
+    optuna.create_study(study_name="s", storage=sqlite_url)
+    out = tmp_path / "plots"
+    assert main(["plot", "--storage", sqlite_url, "--out", str(out), "--format", "png"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "allele_frequency.png",
+        "genealogy.png",
+        "generations.png",
+    ]
+
+
 def test_dashboard_serves_the_storage_on_localhost(sqlite_url: str) -> None:
     import socket
     import urllib.request
