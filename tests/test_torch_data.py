@@ -185,6 +185,45 @@ def test_torch_dataset_input():
         load_dataset("imagenet")
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"seed": float("nan")}, "seed must be an int >= 0, got nan."),
+        ({"seed": 1.5}, "seed must be an int >= 0, got 1.5."),
+        ({"seed": True}, "seed must be an int >= 0, got True."),
+        ({"seed": "x"}, "seed must be an int >= 0, got 'x'."),
+        ({"seed": -1}, "seed must be an int >= 0, got -1."),
+        ({"normalize": "no"}, "normalize must be True or False, got 'no'."),
+        ({"download": 1}, "download must be True or False, got 1."),
+    ],
+)
+def test_load_dataset_names_a_bad_argument_and_its_range(kwargs, message):
+    with pytest.raises(ValueError) as info:
+        load_dataset("digits", **kwargs)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"num_threads": 0}, "num_threads must be an int >= 1, got 0."),
+        ({"num_threads": 2.0}, "num_threads must be an int >= 1, got 2.0."),
+        ({"seed": float("nan")}, "seed must be an int >= 0, got nan."),
+        ({"seed": -1}, "seed must be an int >= 0, got -1."),
+        ({"download": "yes"}, "download must be True or False, got 'yes'."),
+        ({"include_validation": 0}, "include_validation must be True or False, got 0."),
+    ],
+)
+def test_train_best_checks_its_arguments_before_loading_data(monkeypatch, kwargs, message):
+    def never(*args, **kwargs):
+        raise AssertionError("the data was loaded")
+
+    monkeypatch.setattr("optuna_ga.torch._best.load_dataset", never)
+    with pytest.raises(ValueError) as info:
+        train_best(MLP_PARAMS, epochs=1, **kwargs)
+    assert str(info.value) == message
+
+
 def test_train_best_save_and_load_round_trip(tmp_path):
     best = train_best(MLP_PARAMS, epochs=4, save_to=tmp_path / "model")
     assert best.test_accuracy is not None and best.test_accuracy > 0.85

@@ -19,6 +19,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from optuna_ga.torch._genes import check_bool
+from optuna_ga.torch._genes import check_int
+
 __all__ = ["DATASETS", "DataSplits", "DatasetNotFoundError", "load_dataset"]
 
 
@@ -347,6 +350,9 @@ def load_dataset(
         >>> data.input_shape, data.n_classes, len(data.x_train), len(data.x_val), len(data.x_test)
         ((1, 8, 8), 10, 1150, 288, 359)
     """
+    check_bool("download", download)
+    check_int("seed", seed, 0)
+    check_bool("normalize", normalize)
     if not isinstance(val_fraction, (int, float)) or not 0 < val_fraction < 1:
         raise ValueError(f"val_fraction must lie in (0, 1), got {val_fraction!r}.")
     if test_fraction is not None and (
