@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
 import os
 import signal
@@ -169,6 +170,28 @@ def test_best_prints_lineage_and_json(sqlite_url: str, capsys: pytest.CaptureFix
     assert record["lineage"][0]["number"] == study.best_trial.number
     for row in record["lineage"]:
         assert row["parents"] == study.trials[row["number"]].user_attrs["ga_parents"]
+
+
+def test_best_json_is_valid_with_infinite_values(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def strict(text: str) -> Any:
+        return json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in JSON"))
+
+    study = optuna.create_study(study_name="s", storage=sqlite_url)
+    study.add_trial(optuna.create_trial(value=0.5, user_attrs={"ga_parents": []}))
+    study.add_trial(optuna.create_trial(value=-math.inf, user_attrs={"ga_parents": [0]}))
+    assert main(["best", "--storage", sqlite_url, "--json"]) == 0
+    record = strict(capsys.readouterr().out)
+    assert record["value"] == "-Infinity"
+    assert [row["value"] for row in record["lineage"]] == ["-Infinity", 0.5]
+    front = optuna.create_study(study_name="f", storage=sqlite_url, directions=["minimize"] * 2)
+    front.add_trial(optuna.create_trial(values=[math.inf, -math.inf]))
+    assert main(["best", "--storage", sqlite_url, "--study-name", "f", "--json"]) == 0
+    assert strict(capsys.readouterr().out)["pareto_front"][0]["values"] == [
+        "Infinity",
+        "-Infinity",
+    ]
 
 
 def test_train_best_saves_a_model_that_loads(sqlite_url: str, tmp_path: Path) -> None:

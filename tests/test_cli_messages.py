@@ -767,6 +767,35 @@ def test_train_best_names_a_bad_recorded_dataset(tmp_path: Path) -> None:
     )
 
 
+def test_train_best_refuses_an_unknown_dataset_before_it_says_anything(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    ga_study(f"sqlite:///{db}")
+    corrupt(db, "insert into trial_user_attributes (trial_id, key, value_json) "
+            "select trial_id, 'architecture', '\"mlp\"' from trials")  # fmt: skip
+    result = run_cli("train-best", "--storage", f"sqlite:///{db}", "--dataset", "foo")
+    assert one_line_error(result) == (
+        "optuna-ga train-best: error: --dataset must be one of digits, mnist, fashion-mnist, "
+        "cifar10, got 'foo'"
+    )
+    assert result.stdout == ""
+
+
+def test_plot_errors_name_the_flags(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    ga_study(f"sqlite:///{db}")
+    out = tmp_path / "plots"
+    args = ["plot", "--storage", f"sqlite:///{db}", "--out", str(out), "--format", "html"]
+    line = one_line_error(run_cli(*args, "--population-size", "3", "--n-elites", "3"))
+    assert line == (
+        "optuna-ga plot: error: --n-elites must be in [0, --population-size - 1] = [0, 2], got 3."
+    )
+    line = one_line_error(run_cli(*args, "--params", "x,nope"))
+    assert line == (
+        "optuna-ga plot: error: --params names unknown parameters ['nope']; the study has ['x']."
+    )
+    assert not out.exists()
+
+
 def test_dashboard_names_a_bad_recorded_setting(tmp_path: Path) -> None:
     db = tmp_path / "c.db"
     ga_study(f"sqlite:///{db}")
