@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
 import os
 import signal
@@ -20,7 +21,10 @@ from optuna.trial import TrialState
 from optuna_ga import GeneticSampler
 from optuna_ga import canonical_hash
 from optuna_ga._population import generation_of
+from optuna_ga.cli import build_parser
 from optuna_ga.cli import main
+from optuna_ga.cli._config import RunConfig
+from optuna_ga.cli._run import with_stored_generations
 from optuna_ga.dashboard import NOTE_HEADING
 from optuna_ga.dashboard import PLOT_IDS
 from optuna_ga.storages import make_storage
@@ -96,6 +100,33 @@ def test_resumed_run_with_other_generation_settings_continues_with_the_stored_on
     assert study.user_attrs["optuna_ga_config"]["population_size"] == 4
 
 
+def test_resuming_with_another_model_or_dataset_is_refused(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = ["--storage", sqlite_url, "--study-name", "s", *TINY]
+    recorded = RunConfig.from_args(build_parser().parse_args(["run", *name])).recorded()
+    study = optuna.create_study(study_name="s", storage=sqlite_url, direction="maximize")
+    study.set_user_attr("optuna_ga_config", recorded)
+    study.add_trial(optuna.create_trial(value=0.5))
+    for other, asked in (
+        (["--model", "cnn"], "--model cnn"),
+        (["--dataset", "mnist"], "--dataset mnist"),
+        (["--model", "cnn", "--dataset", "cifar10"], "--model cnn --dataset cifar10"),
+    ):
+        assert main(["run", *name, *other]) == 2
+        (line,) = capsys.readouterr().err.strip().splitlines()
+        assert line == (
+            f"optuna-ga run: error: study 's' was run with --model mlp --dataset digits, not "
+            f"{asked}: pass those, or use another --study-name"
+        )
+    study = load(sqlite_url, "s")
+    assert len(study.trials) == 1 and study.user_attrs["optuna_ga_config"] == recorded
+    # Other settings may change: the study goes on with them.
+    harmless = ["--epochs", "1", "--seed", "3", "--workers", "2", "--dataset", "Digits"]
+    config = RunConfig.from_args(build_parser().parse_args(["run", *name, *harmless]))
+    assert with_stored_generations(config) == config
+
+
 def test_a_worker_with_other_generation_settings_is_refused_in_one_line(sqlite_url: str) -> None:
     assert main(["run", "--storage", sqlite_url, "--n-trials", "4", *TINY]) == 0
     study = optuna.load_study(
@@ -139,6 +170,28 @@ def test_best_prints_lineage_and_json(sqlite_url: str, capsys: pytest.CaptureFix
     assert record["lineage"][0]["number"] == study.best_trial.number
     for row in record["lineage"]:
         assert row["parents"] == study.trials[row["number"]].user_attrs["ga_parents"]
+
+
+def test_best_json_is_valid_with_infinite_values(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def strict(text: str) -> Any:
+        return json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in JSON"))
+
+    study = optuna.create_study(study_name="s", storage=sqlite_url)
+    study.add_trial(optuna.create_trial(value=0.5, user_attrs={"ga_parents": []}))
+    study.add_trial(optuna.create_trial(value=-math.inf, user_attrs={"ga_parents": [0]}))
+    assert main(["best", "--storage", sqlite_url, "--json"]) == 0
+    record = strict(capsys.readouterr().out)
+    assert record["value"] == "-Infinity"
+    assert [row["value"] for row in record["lineage"]] == ["-Infinity", 0.5]
+    front = optuna.create_study(study_name="f", storage=sqlite_url, directions=["minimize"] * 2)
+    front.add_trial(optuna.create_trial(values=[math.inf, -math.inf]))
+    assert main(["best", "--storage", sqlite_url, "--study-name", "f", "--json"]) == 0
+    assert strict(capsys.readouterr().out)["pareto_front"][0]["values"] == [
+        "Infinity",
+        "-Infinity",
+    ]
 
 
 def test_train_best_saves_a_model_that_loads(sqlite_url: str, tmp_path: Path) -> None:
@@ -302,6 +355,17 @@ def test_plot_writes_html_and_png(sqlite_url: str, tmp_path: Path) -> None:
     for stem in ("generations", "allele_frequency", "genealogy"):
         assert f"{stem}.html" in names and f"{stem}.png" in names
         assert (out / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_of_a_study_without_trials(sqlite_url: str, tmp_path: Path) -> None:
+    optuna.create_study(study_name="s", storage=sqlite_url)
+    out = tmp_path / "plots"
+    assert main(["plot", "--storage", sqlite_url, "--out", str(out), "--format", "png"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "allele_frequency.png",
+        "genealogy.png",
+        "generations.png",
+    ]
 
 
 def test_dashboard_serves_the_storage_on_localhost(sqlite_url: str) -> None:

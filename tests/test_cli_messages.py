@@ -148,6 +148,22 @@ def test_missing_dataset_names_the_download_flag(tmp_path: Path) -> None:
     assert not db.exists()
 
 
+def test_corrupt_dataset_is_one_line_naming_the_download_flag(tmp_path: Path) -> None:
+    from tests.test_torch_data import write_fake_mnist
+
+    write_fake_mnist(tmp_path)
+    (tmp_path / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").write_bytes(b"")
+    db = tmp_path / "m.db"
+    args = ["--dataset", "mnist", "--data-dir", str(tmp_path)]
+    line = one_line_error(run_cli("run", "--storage", f"sqlite:///{db}", *args))
+    assert line.startswith(
+        f"optuna-ga run: error: Dataset 'mnist' under {tmp_path} is missing or corrupt ("
+    ), line
+    assert line.endswith("delete its files and copy them again, or pass --download to fetch "
+                         "them again."), line  # fmt: skip
+    assert not db.exists()
+
+
 def test_failed_download_message_is_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from optuna_ga.torch import DatasetNotFoundError
     from optuna_ga.torch import _data
@@ -680,6 +696,37 @@ def test_a_corrupt_study_attr_is_named(tmp_path: Path) -> None:
     )
 
 
+def corrupt_page(db: Path, table: str) -> None:
+    """Overwrite the root page of ``table`` with garbage: SQLite finds the file malformed."""
+    with contextlib.closing(sqlite3.connect(db)) as connection:
+        (page_size,) = connection.execute("pragma page_size").fetchone()
+        (root,) = connection.execute(
+            "select rootpage from sqlite_master where name = ?", (table,)
+        ).fetchone()
+    with db.open("r+b") as file:
+        file.seek((root - 1) * page_size)
+        file.write(bytes(range(256)) * (page_size // 256))
+
+
+@pytest.mark.parametrize("command", ["best", "plot", "train-best", "run", "dashboard"])
+def test_a_corrupt_page_is_one_line_and_the_file_is_left_alone(
+    command: str, tmp_path: Path
+) -> None:
+    db = tmp_path / "c.db"
+    ga_study(f"sqlite:///{db}", name="mlp-digits")
+    corrupt_page(db, "trials")
+    before = db.read_bytes()
+    extra = {"plot": ["--out", str(tmp_path / "plots")], "dashboard": ["--port", "0"]}
+    line = one_line_error(
+        run_cli(command, "--storage", f"sqlite:///{db}", *extra.get(command, []))
+    )
+    assert line.startswith(
+        f"optuna-ga {command}: error: storage sqlite:///{db} is unreadable: "
+    ), line
+    assert "malformed" in line, line
+    assert db.read_bytes() == before
+
+
 def set_config(db: Path, config: object) -> None:
     corrupt(db, f"update study_user_attributes set value_json = '{json.dumps(config)}' "
             "where key = 'optuna_ga_config'")  # fmt: skip
@@ -718,6 +765,35 @@ def test_train_best_names_a_bad_recorded_dataset(tmp_path: Path) -> None:
         "optuna-ga train-best: error: study 'ga' records dataset=5 in its user attr "
         "optuna_ga_config, not a dataset name: pass --dataset to override it"
     )
+
+
+def test_train_best_refuses_an_unknown_dataset_before_it_says_anything(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    ga_study(f"sqlite:///{db}")
+    corrupt(db, "insert into trial_user_attributes (trial_id, key, value_json) "
+            "select trial_id, 'architecture', '\"mlp\"' from trials")  # fmt: skip
+    result = run_cli("train-best", "--storage", f"sqlite:///{db}", "--dataset", "foo")
+    assert one_line_error(result) == (
+        "optuna-ga train-best: error: --dataset must be one of digits, mnist, fashion-mnist, "
+        "cifar10, got 'foo'"
+    )
+    assert result.stdout == ""
+
+
+def test_plot_errors_name_the_flags(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    ga_study(f"sqlite:///{db}")
+    out = tmp_path / "plots"
+    args = ["plot", "--storage", f"sqlite:///{db}", "--out", str(out), "--format", "html"]
+    line = one_line_error(run_cli(*args, "--population-size", "3", "--n-elites", "3"))
+    assert line == (
+        "optuna-ga plot: error: --n-elites must be in [0, --population-size - 1] = [0, 2], got 3."
+    )
+    line = one_line_error(run_cli(*args, "--params", "x,nope"))
+    assert line == (
+        "optuna-ga plot: error: --params names unknown parameters ['nope']; the study has ['x']."
+    )
+    assert not out.exists()
 
 
 def test_dashboard_names_a_bad_recorded_setting(tmp_path: Path) -> None:

@@ -143,7 +143,7 @@ def test_run_best_and_train_best_on_a_pareto_front(
     saved = tmp_path / "model"
     args = ["train-best", "--storage", sqlite_url, "--epochs", "1", "--out", str(saved)]
     assert main([*args, "--trial", str(chosen)]) == 0
-    assert f"retrained trial #{chosen} for 1 epochs" in capsys.readouterr().out
+    assert f"retrained trial #{chosen} for 1 epoch on digits" in capsys.readouterr().out
     assert sum(p.numel() for p in load_model(saved).parameters()) == front[-1].values[1]
 
     study.add_trial(optuna.create_trial(state=TrialState.FAIL))

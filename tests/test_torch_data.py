@@ -107,6 +107,58 @@ def test_missing_dataset_gives_one_clear_error(tmp_path):
         MLPObjective(dataset="cifar10", data_dir=tmp_path)
 
 
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:5000])
+
+
+def _random_bytes(path: Path) -> None:
+    path.write_bytes(bytes(range(256)) * 12)
+
+
+def _fewer_labels(path: Path) -> None:
+    _write_idx(path, torch.arange(100, dtype=torch.uint8) % 10)
+
+
+def _label_200(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[-1] = 200
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("spoil", "file", "cause"),
+    [
+        (_truncate, "train-images-idx3-ubyte", "RuntimeError: shape '[240, 28, 28]' is invalid"),
+        (lambda p: p.write_bytes(b""), "t10k-images-idx3-ubyte", "ValueError: "),
+        (lambda p: p.write_bytes(b"\0\0\x08\x01\0\0"), "train-labels-idx1-ubyte", "ValueError: "),
+        (_random_bytes, "train-images-idx3-ubyte", "AssertionError"),
+        (_fewer_labels, "train-labels-idx1-ubyte", "240 training images but 100 labels"),
+        (_label_200, "t10k-labels-idx1-ubyte", "a test label is 200, not in [0, 10)"),
+        (lambda p: (p.unlink(), p.mkdir()), "t10k-labels-idx1-ubyte", "a file is missing"),
+    ],
+)
+def test_corrupt_mnist_files_give_one_clear_error(tmp_path, spoil, file, cause):
+    write_fake_mnist(tmp_path)
+    spoil(tmp_path / "MNIST" / "raw" / file)
+    with pytest.raises(DatasetNotFoundError) as info:
+        load_dataset("mnist", data_dir=tmp_path)
+    assert str(info.value).startswith(
+        f"Dataset 'mnist' under {tmp_path} is missing or corrupt ({cause}"
+    ), info.value
+    assert str(info.value).endswith(
+        "): delete its files and copy them again, or pass download=True to fetch them again."
+    )
+
+
+def test_corrupt_cifar10_files_are_not_said_to_be_missing(tmp_path):
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]:
+        (folder / name).write_bytes(bytes(range(100)))
+    with pytest.raises(DatasetNotFoundError, match=r"'cifar10' under .* is missing or corrupt"):
+        load_dataset("cifar10", data_dir=tmp_path)
+
+
 def test_failed_download_leaves_nothing_behind(tmp_path, monkeypatch):
     import torchvision
 
@@ -131,6 +183,45 @@ def test_torch_dataset_input():
         load_dataset((x, y[:-1]))
     with pytest.raises(ValueError, match="dataset must be one of"):
         load_dataset("imagenet")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"seed": float("nan")}, "seed must be an int >= 0, got nan."),
+        ({"seed": 1.5}, "seed must be an int >= 0, got 1.5."),
+        ({"seed": True}, "seed must be an int >= 0, got True."),
+        ({"seed": "x"}, "seed must be an int >= 0, got 'x'."),
+        ({"seed": -1}, "seed must be an int >= 0, got -1."),
+        ({"normalize": "no"}, "normalize must be True or False, got 'no'."),
+        ({"download": 1}, "download must be True or False, got 1."),
+    ],
+)
+def test_load_dataset_names_a_bad_argument_and_its_range(kwargs, message):
+    with pytest.raises(ValueError) as info:
+        load_dataset("digits", **kwargs)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"num_threads": 0}, "num_threads must be an int >= 1, got 0."),
+        ({"num_threads": 2.0}, "num_threads must be an int >= 1, got 2.0."),
+        ({"seed": float("nan")}, "seed must be an int >= 0, got nan."),
+        ({"seed": -1}, "seed must be an int >= 0, got -1."),
+        ({"download": "yes"}, "download must be True or False, got 'yes'."),
+        ({"include_validation": 0}, "include_validation must be True or False, got 0."),
+    ],
+)
+def test_train_best_checks_its_arguments_before_loading_data(monkeypatch, kwargs, message):
+    def never(*args, **kwargs):
+        raise AssertionError("the data was loaded")
+
+    monkeypatch.setattr("optuna_ga.torch._best.load_dataset", never)
+    with pytest.raises(ValueError) as info:
+        train_best(MLP_PARAMS, epochs=1, **kwargs)
+    assert str(info.value) == message
 
 
 def test_train_best_save_and_load_round_trip(tmp_path):

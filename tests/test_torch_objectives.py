@@ -78,6 +78,8 @@ def _study(direction: str = "maximize", **kwargs) -> optuna.Study:
         ({"metric": "f1"}, "metric"),
         ({"seed": -1}, "seed"),
         ({"num_threads": 0}, "num_threads"),
+        ({"download": "yes"}, r"download must be True or False, got 'yes'"),
+        ({"download": 3}, r"download must be True or False, got 3"),
         ({"max_params": True}, "max_params"),
         ({"objectives": ["accuracy", "flops"]}, "objectives"),
         ({"objectives": []}, "objectives"),

@@ -298,6 +298,49 @@ def test_write_figures_writes_html_and_png(tmp_path: Path) -> None:
             assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.parametrize("n_objectives", [1, 2])
+@pytest.mark.parametrize("n_trials", [0, 3])
+def test_a_study_without_parameters_gets_every_figure(
+    tmp_path: Path, n_objectives: int, n_trials: int
+) -> None:
+    require("matplotlib").use("Agg")
+    from optuna_ga.visualization import matplotlib as mpl
+
+    study = optuna.create_study(directions=["minimize"] * n_objectives)
+    study.optimize(lambda t: (1.0,) * n_objectives, n_trials=n_trials)  # no parameter
+    paths = write_figures(study, tmp_path / "out", plotlyjs="cdn")
+    assert len(paths) == 6 + 2 * (n_objectives > 1)
+    assert all(p.stat().st_size > 1000 for p in paths)
+    ax = mpl.plot_allele_frequency(study)
+    assert [t.get_text() for t in ax.texts] == ["no parameters yet"]
+    figure = visualization.plot_allele_frequency(study)
+    assert [a.text for a in figure.layout.annotations] == ["no parameters yet"]
+    require("matplotlib.pyplot").close("all")
+
+
+@pytest.mark.parametrize("existed", [False, True])
+def test_write_figures_leaves_no_partial_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, existed: bool
+) -> None:
+    from optuna_ga.visualization import _io
+
+    out = tmp_path / "out"
+    if existed:
+        out.mkdir()
+        (out / "notes.txt").write_text("mine")
+
+    def broken(study: optuna.Study, name: str, path: Path, **kwargs: Any) -> None:
+        if name == "genealogy":
+            path.write_bytes(b"half a PNG")
+            raise OSError("disk full")
+        path.write_bytes(b"PNG")
+
+    monkeypatch.setattr(_io, "_matplotlib_png", broken)
+    with pytest.raises(OSError, match="disk full"):
+        write_figures(known_study(), out, plotlyjs="cdn")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == (["notes.txt", "out"] if existed else [])
+
+
 # -- a real run --------------------------------------------------------------------------------
 
 

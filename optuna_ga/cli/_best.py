@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from typing import Any
 
 import optuna
@@ -23,8 +24,32 @@ from optuna_ga.cli._progress import format_value
 def add_arguments(best: argparse.ArgumentParser) -> None:
     storage_arguments(best)
     best.add_argument(
-        "--json", action="store_true", help="machine-readable output (default: text)"
+        "--json",
+        action="store_true",
+        help="machine-readable output; an infinite or NaN value is the string "
+        '"Infinity", "-Infinity" or "NaN" (default: text)',
     )
+
+
+def json_text(record: Any, *, indent: int | None = 2) -> str:
+    """``record`` as valid JSON: an infinite or NaN number becomes a string, as JavaScript
+    names it.
+
+    Example:
+        >>> json_text({"value": -math.inf, "values": [0.5, math.nan]}, indent=None)
+        '{"value": "-Infinity", "values": [0.5, "NaN"]}'
+    """
+
+    def finite(item: Any) -> Any:
+        if isinstance(item, float) and not math.isfinite(item):
+            return json.dumps(item)  # 'Infinity', '-Infinity' or 'NaN'
+        if isinstance(item, dict):
+            return {key: finite(value) for key, value in item.items()}
+        if isinstance(item, (list, tuple)):
+            return [finite(value) for value in item]
+        return item
+
+    return json.dumps(finite(record), indent=indent, default=str, allow_nan=False)
 
 
 def _parents(trial: FrozenTrial, n_trials: int) -> list[int]:
@@ -179,13 +204,13 @@ def cmd_best(args: argparse.Namespace) -> int:
     if len(study.directions) > 1:
         front = front_record(study)  # raises while no trial has completed
         if args.json:
-            say(json.dumps(front, indent=2, default=str))
+            say(json_text(front))
         else:
             print_front(study)
         return 0
     record = best_record(study)
     if args.json:
-        say(json.dumps(record, indent=2, default=str))
+        say(json_text(record))
         return 0
     print_best(study, record["value_name"])
     say("lineage (trial: generation, operator, parents, value):")

@@ -316,6 +316,27 @@ def table_names(url: str) -> list[str] | None:
         ) from error
 
 
+def check_intact(url: str) -> None:
+    """For ``run``: refuse a SQLite file that fails SQLite's quick check, before anything is
+    written to it (a write to a corrupt file may spoil what is still readable)."""
+    path = local_file(url)
+    if url.partition(":")[0].lower().split("+")[0] != "sqlite" or path is None:
+        return
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        ) as connection:
+            found = str(connection.execute("pragma quick_check(1)").fetchone()[0])
+    except sqlite3.DatabaseError as error:
+        found = one_line(error)
+    if found != "ok":
+        found = one_line(found.removeprefix("*** in database main ***"))
+        raise CLIError(
+            f"storage {mask_url(url)} is unreadable: database disk image is malformed "
+            f"({found}); nothing was written to it"
+        )
+
+
 def _check_optuna_tables(url: str) -> None:
     """A reading command on a database without Optuna's tables stops before Optuna creates
     them there."""

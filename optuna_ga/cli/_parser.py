@@ -17,7 +17,9 @@ from optuna_ga.cli import _train_best
 from optuna_ga.cli._common import CLIError
 from optuna_ga.cli._common import Parser
 from optuna_ga.cli._common import error_text
+from optuna_ga.cli._common import one_line
 from optuna_ga.cli._common import say
+from optuna_ga.storages import mask_url
 
 COMMANDS = (
     ("run", "run (or resume) a GA study of an MLP or CNN", _config.add_arguments, _run.cmd_run),
@@ -41,6 +43,15 @@ COMMANDS = (
         _dashboard.cmd_dashboard,
     ),
 )
+
+
+def _storage_errors() -> tuple[type[Exception], ...]:
+    """What a storage that cannot be read raises (SQLAlchemy's errors where it is installed)."""
+    try:
+        from sqlalchemy.exc import SQLAlchemyError
+    except ImportError:
+        return (optuna.exceptions.StorageInternalError,)
+    return (optuna.exceptions.StorageInternalError, SQLAlchemyError)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,4 +90,12 @@ def run_command(argv: Sequence[str] | None) -> int:
     except (CLIError, ValueError, FileNotFoundError, ImportError) as error:
         # As argparse words a usage error: `optuna-ga best: error: ...`.
         say(f"optuna-ga {args.command}: error: {error_text(error, args.storage)}", err=True)
+        return 2
+    except _storage_errors() as error:  # e.g. a corrupt page: "database disk image is malformed"
+        why = one_line(error, url=args.storage)
+        say(
+            f"optuna-ga {args.command}: error: storage {mask_url(args.storage)} is unreadable: "
+            f"{why}",
+            err=True,
+        )
         return 2

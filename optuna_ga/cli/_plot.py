@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from optuna_ga.cli._common import CLIError
+from optuna_ga.cli._common import flag_names
 from optuna_ga.cli._common import load_study
 from optuna_ga.cli._common import number
 from optuna_ga.cli._common import one_line
 from optuna_ga.cli._common import recorded_setting
 from optuna_ga.cli._common import say
 from optuna_ga.cli._common import storage_arguments
+from optuna_ga.cli._config import user_message
+
+#: Arguments of ``write_figures`` that ``run`` has no flag for (see :func:`user_message`).
+FLAGS = {"params": "--params", "top_k": "--top-k"}
 
 
 def add_arguments(plot: argparse.ArgumentParser) -> None:
@@ -63,22 +69,20 @@ def cmd_plot(args: argparse.Namespace) -> int:
         n_elites = recorded_setting(
             study, "n_elites", flag="--n-elites", population_size=population_size
         )
-    out = Path(args.out)
-    existed = out.exists()
     try:
-        paths = write_figures(
+        paths = write_figures(  # an error leaves no partial output
             study,
-            out,
+            Path(args.out),
             formats=args.format,
             params=args.params.split(",") if args.params else None,
             top_k=args.top_k,
             population_size=population_size,
             n_elites=n_elites,
         )
-    except BaseException:
-        if not existed and out.is_dir() and not any(out.iterdir()):
-            out.rmdir()  # an error leaves no empty folder behind
-        raise
+    except json.JSONDecodeError:
+        raise  # a corrupt stored value, which run_command names
+    except ValueError as error:
+        raise CLIError(flag_names(user_message(str(error)), FLAGS)) from None
     for path in paths:
         say(str(path))
     return 0

@@ -30,6 +30,7 @@ from optuna_ga.cli._best import print_best
 from optuna_ga.cli._common import CONFIG_ATTR
 from optuna_ga.cli._common import CLIError
 from optuna_ga.cli._common import cannot_write
+from optuna_ga.cli._common import check_intact
 from optuna_ga.cli._common import check_writable
 from optuna_ga.cli._common import count
 from optuna_ga.cli._common import local_file
@@ -84,11 +85,13 @@ def with_stored_generations(config: RunConfig) -> RunConfig:
     tables = table_names(config.storage)
     if tables is not None and "studies" not in tables:
         return config  # a database without Optuna's tables yet
+    check_intact(config.storage)
     storage = open_storage(config.storage, heartbeat_interval=None)
     try:
         study = optuna.load_study(study_name=config.study_name, storage=storage)
     except KeyError:
         return config  # a new study
+    _check_network(study, config)
     stored = _store.stored_settings(study)
     if stored is None:
         population_size = recorded_setting(study, "population_size", flag="--population-size")
@@ -116,6 +119,26 @@ def with_stored_generations(config: RunConfig) -> RunConfig:
         f"those, not {asked}"
     )
     return resumed
+
+
+def _check_network(study: optuna.Study, config: RunConfig) -> None:
+    """Refuse to resume a study with another ``--model`` or ``--dataset`` than it was run with:
+    its trials would be compared with networks of another kind, or on other data."""
+    recorded = recorded_config(study)
+    theirs = {name: recorded.get(name) for name in ("model", "dataset")}
+    ours = {"model": config.model, "dataset": config.dataset}
+    differ = [
+        name
+        for name, value in theirs.items()
+        if isinstance(value, str) and value.lower() != ours[name].lower()
+    ]
+    if differ:
+        run_with = " ".join(f"--{k} {v}" for k, v in theirs.items() if isinstance(v, str))
+        asked = " ".join(f"--{name} {ours[name]}" for name in differ)
+        raise CLIError(
+            f"study {config.study_name!r} was run with {run_with}, not {asked}: pass those, "
+            "or use another --study-name"
+        )
 
 
 def _check_objectives(
@@ -257,6 +280,7 @@ class _Run:
                 load_if_exists=True,
                 directions=directions,
             )
+            _check_network(study, config)  # again: another run may have created the study
             _check_objectives(study, directions, config)
             study.set_user_attr(CONFIG_ATTR, config.recorded())
             if len(directions) > 1 and config.objectives:

@@ -14,6 +14,7 @@ from optuna.trial import TrialState
 from optuna_ga.cli import Interrupted
 from optuna_ga.cli._best import pareto_front
 from optuna_ga.cli._common import CLIError
+from optuna_ga.cli._common import count
 from optuna_ga.cli._common import flag_names
 from optuna_ga.cli._common import load_study
 from optuna_ga.cli._common import number
@@ -131,6 +132,7 @@ def cmd_train_best(args: argparse.Namespace) -> int:
         raise missing
     study = load_study(args.storage, args.study_name)
     best = chosen_trial(study, args.trial)
+    from optuna_ga.torch import DATASETS
     from optuna_ga.torch import list_architectures
     from optuna_ga.torch import train_best
     from optuna_ga.torch._training import resolve_device
@@ -145,6 +147,8 @@ def cmd_train_best(args: argparse.Namespace) -> int:
         )
 
     dataset = args.dataset or recorded_setting(study, "dataset", flag="--dataset") or "digits"
+    if dataset.lower() not in DATASETS:
+        raise CLIError(f"--dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
     data_dir = args.data_dir or recorded_setting(study, "data_dir", flag="--data-dir")
     progress = _EpochProgress(
         epochs=args.epochs, tty=sys.stdout.isatty(), interval=args.progress_interval
@@ -153,8 +157,8 @@ def cmd_train_best(args: argparse.Namespace) -> int:
         device = resolve_device(args.device)
         say(
             f"retraining trial #{best.number} of study {study.study_name!r} "
-            f"({best.user_attrs['architecture']}) on {dataset} for {args.epochs} epochs on "
-            f"{device}; Ctrl-C stops it, saving nothing"
+            f"({best.user_attrs['architecture']}) on {dataset} for "
+            f"{count(args.epochs, 'epoch')} on {device}; Ctrl-C stops it, saving nothing"
         )
         result = train_best(
             best,
@@ -179,7 +183,7 @@ def cmd_train_best(args: argparse.Namespace) -> int:
         raise Interrupted(f"optuna-ga: train-best interrupted {where}") from None
     progress.close()
     say(
-        f"retrained trial #{best.number} for {args.epochs} epochs on {dataset}: "
+        f"retrained trial #{best.number} for {count(args.epochs, 'epoch')} on {dataset}: "
         f"test accuracy {result.test_accuracy:.4f}; saved to {args.out}"
     )
     return 0

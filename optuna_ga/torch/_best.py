@@ -30,6 +30,8 @@ from torch import nn
 
 from optuna_ga.torch._data import DataSplits
 from optuna_ga.torch._data import load_dataset
+from optuna_ga.torch._genes import check_bool
+from optuna_ga.torch._genes import check_int
 from optuna_ga.torch._objectives import _seeded
 from optuna_ga.torch._training import TrainingLog
 from optuna_ga.torch._training import evaluate
@@ -201,6 +203,13 @@ def train_best(
         >>> best.test_accuracy > 0.8
         True
     """
+    check_int("epochs", epochs, 1)
+    check_bool("download", download)
+    check_bool("include_validation", include_validation)
+    if seed is not None:
+        check_int("seed", seed, 0)
+    if num_threads is not None:
+        check_int("num_threads", num_threads, 1)
     trial: FrozenTrial | None = None
     if isinstance(source, optuna.Study):
         trial = source.best_trial
@@ -214,8 +223,6 @@ def train_best(
         raise ValueError(
             f"source must be a Study, a FrozenTrial or a params dict, got {type(source)}."
         )
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}.")
     spec = (
         architecture_of(params, trial) if architecture is None else get_architecture(architecture)
     )

@@ -8,6 +8,7 @@ saved model can normalise new inputs the same way.
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -18,11 +19,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from optuna_ga.torch._genes import check_bool
+from optuna_ga.torch._genes import check_int
+
 __all__ = ["DATASETS", "DataSplits", "DatasetNotFoundError", "load_dataset"]
 
 
 class DatasetNotFoundError(FileNotFoundError):
-    """A dataset's files are missing (or could not be downloaded) under ``data_dir``.
+    """A dataset's files are missing, corrupt (truncated, not the format expected, labels that
+    do not match the images) or could not be downloaded under ``data_dir``.
 
     Example:
         >>> from optuna_ga.torch import DatasetNotFoundError
@@ -117,6 +122,35 @@ DATASETS: dict[str, str] = {
 }
 
 
+_MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+#: The files of each torchvision dataset under ``data_dir``.
+_FILES: dict[str, tuple[str, ...]] = {
+    "mnist": tuple(f"MNIST/raw/{f}" for f in _MNIST_FILES),
+    "fashion-mnist": tuple(f"FashionMNIST/raw/{f}" for f in _MNIST_FILES),
+    "cifar10": tuple(
+        f"cifar-10-batches-py/{f}"
+        for f in (*(f"data_batch_{i}" for i in range(1, 6)), "test_batch", "batches.meta")
+    ),
+}
+#: Classes of each torchvision dataset: its labels lie in ``[0, n)``.
+_N_CLASSES = {"mnist": 10, "fashion-mnist": 10, "cifar10": 10}
+#: What torchvision raises for files it cannot read (truncated, garbled, a folder, ...).
+_READ_ERRORS = (
+    RuntimeError,
+    ValueError,
+    AssertionError,
+    IndexError,
+    OSError,
+    EOFError,
+    pickle.UnpicklingError,
+)
+
+
 def _permutation(n: int, seed: int) -> torch.Tensor:
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed))
 
@@ -204,29 +238,73 @@ def _download(name: str, data_dir: Path) -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _load_torchvision(
-    name: str, data_dir: Path, download: bool
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    cls = _torchvision_class(name)
+def _corrupt(name: str, data_dir: Path, cause: BaseException | str) -> DatasetNotFoundError:
+    if isinstance(cause, BaseException):
+        text = " ".join(str(cause).split())
+        if text.startswith("Dataset not found"):  # torchvision's own check of the files
+            cause = "a file is missing or fails torchvision's check"
+        else:
+            cause = f"{type(cause).__name__}: {text}" if text else type(cause).__name__
+    return DatasetNotFoundError(
+        f"Dataset {name!r} under {data_dir} is missing or corrupt ({cause}): delete its files "
+        "and copy them again, or pass download=True to fetch them again."
+    )
+
+
+def _read_split(name: str, data_dir: Path, train: bool) -> list[torch.Tensor]:
+    """One split as ``[images, labels]``, checked; raises one of ``_READ_ERRORS`` or
+    :class:`DatasetNotFoundError`."""
+    ds = _torchvision_class(name)(str(data_dir), train=train, download=False)
+    x = torch.as_tensor(np.asarray(ds.data))
+    y = torch.as_tensor(np.asarray(ds.targets), dtype=torch.int64)
+    split = "training" if train else "test"
+    if x.ndim not in (3, 4) or y.ndim != 1 or not len(x):
+        cause = f"{split} images of shape {tuple(x.shape)}, labels of shape {tuple(y.shape)}"
+        raise _corrupt(name, data_dir, cause)
+    if len(x) != len(y):
+        raise _corrupt(name, data_dir, f"{len(x)} {split} images but {len(y)} labels")
+    n_classes = _N_CLASSES[name]
+    outside = y[(y < 0) | (y >= n_classes)]
+    if len(outside):
+        raise _corrupt(
+            name, data_dir, f"a {split} label is {int(outside[0])}, not in [0, {n_classes})"
+        )
+    if x.ndim == 3:  # (N, H, W) grey images
+        x = x.unsqueeze(1)
+    elif x.shape[-1] in (1, 3):  # CIFAR: (N, H, W, C)
+        x = x.permute(0, 3, 1, 2).contiguous()
+    return [x, y]
+
+
+def _read_torchvision(name: str, data_dir: Path) -> list[torch.Tensor]:
+    """Training images and labels, test images and labels; or :class:`DatasetNotFoundError`."""
     splits = []
     for train in (True, False):
         try:
-            ds = cls(str(data_dir), train=train, download=False)
-        except RuntimeError:
-            if not download:
-                raise DatasetNotFoundError(
-                    f"Dataset {name!r} not found under {data_dir}. Expected files: "
-                    f"{data_dir}/{DATASETS[name]}. Pass download=True to fetch them; without "
-                    "network access, copy them there yourself."
-                ) from None
-            _download(name, data_dir)
-            ds = cls(str(data_dir), train=train, download=False)
-        x = torch.as_tensor(np.asarray(ds.data))
-        if x.ndim == 3:  # (N, H, W) grey images
-            x = x.unsqueeze(1)
-        elif x.ndim == 4 and x.shape[-1] in (1, 3):  # CIFAR: (N, H, W, C)
-            x = x.permute(0, 3, 1, 2).contiguous()
-        splits += [x, torch.as_tensor(np.asarray(ds.targets), dtype=torch.int64)]
+            splits += _read_split(name, data_dir, train)
+        except DatasetNotFoundError:  # an OSError: not to be wrapped below
+            raise
+        except _READ_ERRORS as error:
+            if any((data_dir / f).exists() for f in _FILES[name]):
+                raise _corrupt(name, data_dir, error) from error
+            raise DatasetNotFoundError(
+                f"Dataset {name!r} not found under {data_dir}. Expected files: "
+                f"{data_dir}/{DATASETS[name]}. Pass download=True to fetch them; without "
+                "network access, copy them there yourself."
+            ) from None
+    return splits
+
+
+def _load_torchvision(
+    name: str, data_dir: Path, download: bool
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    try:
+        splits = _read_torchvision(name, data_dir)
+    except DatasetNotFoundError:
+        if not download:
+            raise
+        _download(name, data_dir)  # replaces files that are there
+        splits = _read_torchvision(name, data_dir)
     return splits[0], splits[1], splits[2], splits[3]
 
 
@@ -263,7 +341,7 @@ def load_dataset(
         The splits.
 
     Raises:
-        DatasetNotFoundError: If a torchvision dataset's files are missing and
+        DatasetNotFoundError: If a torchvision dataset's files are missing or corrupt and
             ``download`` is False, or the download fails.
         ValueError: If an argument is out of range.
 
@@ -272,6 +350,9 @@ def load_dataset(
         >>> data.input_shape, data.n_classes, len(data.x_train), len(data.x_val), len(data.x_test)
         ((1, 8, 8), 10, 1150, 288, 359)
     """
+    check_bool("download", download)
+    check_int("seed", seed, 0)
+    check_bool("normalize", normalize)
     if not isinstance(val_fraction, (int, float)) or not 0 < val_fraction < 1:
         raise ValueError(f"val_fraction must lie in (0, 1), got {val_fraction!r}.")
     if test_fraction is not None and (

@@ -28,6 +28,7 @@ __all__ = [
     "FloatSpec",
     "Gene",
     "IntSpec",
+    "check_bool",
     "check_int",
     "choice_gene",
     "count_range",
@@ -187,13 +188,30 @@ def check_int(arg: str, value: object, lower: int, upper: int | None = None) -> 
         >>> check_int("epochs", 0, 1)
         Traceback (most recent call last):
         ...
-        ValueError: epochs must be >= 1, got 0.
+        ValueError: epochs must be an int >= 1, got 0.
     """
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{arg} must be an int, got {value!r}.")
-    if value < lower or (upper is not None and value > upper):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < lower
+        or (upper is not None and value > upper)
+    ):
         bounds = f">= {lower}" if upper is None else f"in [{lower}, {upper}]"
-        raise ValueError(f"{arg} must be {bounds}, got {value}.")
+        raise ValueError(f"{arg} must be an int {bounds}, got {value!r}.")
+    return value
+
+
+def check_bool(arg: str, value: object) -> bool:
+    """A bool argument (not ``1`` or ``"yes"``), or a ValueError.
+
+    Example:
+        >>> check_bool("download", "yes")
+        Traceback (most recent call last):
+        ...
+        ValueError: download must be True or False, got 'yes'.
+    """
+    if not isinstance(value, bool):
+        raise ValueError(f"{arg} must be True or False, got {value!r}.")
     return value
 
 

@@ -51,6 +51,7 @@ from optuna_ga.torch._data import load_dataset
 from optuna_ga.torch._genes import FloatSpec
 from optuna_ga.torch._genes import Gene
 from optuna_ga.torch._genes import IntSpec
+from optuna_ga.torch._genes import check_bool
 from optuna_ga.torch._genes import check_int
 from optuna_ga.torch._genes import choice_gene
 from optuna_ga.torch._genes import float_gene
@@ -215,8 +216,8 @@ class Objective:
             )
         self._architecture = get_architecture(architecture or named or "mlp")
         self._epochs = check_int("epochs", epochs, 1)
-        if not isinstance(inherit_weights, bool):
-            raise ValueError(f"inherit_weights must be True or False, got {inherit_weights!r}.")
+        check_bool("download", download)
+        check_bool("inherit_weights", inherit_weights)
         if inherit_weights and artifact_store is None:
             raise ValueError(
                 "artifact_store is required with inherit_weights=True, e.g. "

@@ -62,6 +62,8 @@ from optuna_ga._store import PARENTS_ATTR
 
 #: Operator label of trials that carry no ``ga_operator`` attr (another sampler, added by hand).
 UNKNOWN_OPERATOR = "unknown"
+#: What the allele plots say while no trial has a parameter.
+NO_PARAMETERS = "no parameters yet"
 
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 #: Trial system attr where Optuna's samplers record ``constraints_func``'s values.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def write_figures(
 
     Args:
         study: A study run by :class:`~optuna_ga.GeneticSampler`.
-        out_dir: Folder to write to; created if missing. Existing files are overwritten.
+        out_dir: Folder to write to; created if missing. Existing files are overwritten. An
+            error removes the files written so far (and the folder, if this call made it).
         formats: Any of ``"html"`` and ``"png"``.
         params: Parameters of the allele plot; ``None`` means all.
         top_k: Genealogy of the ``top_k`` best trials only; ``None`` draws every trial.
@@ -77,39 +79,47 @@ def write_figures(
     if png_engine not in _PNG_ENGINES:
         raise ValueError(f"png_engine must be one of {list(_PNG_ENGINES)}, got {png_engine!r}.")
     out = Path(out_dir)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     names = FIGURES + ((PARETO_FIGURE,) if len(study.directions) > 1 else ())
-    figures = {}
-    if "html" in formats or png_engine == "kaleido":
-        data = study_records(study, population_size=population_size, n_elites=n_elites)
-        figures = {
-            "generations": _plotly.generations_figure(data),
-            "allele_frequency": _plotly.allele_frequency_figure(data, params),
-            "genealogy": _plotly.genealogy_figure(data, top_k=top_k),
-        }
-        if PARETO_FIGURE in names:
-            figures[PARETO_FIGURE] = _plotly.pareto_fronts_figure(data)
-    written: list[Path] = []
-    for name in names:
-        if "html" in formats:
-            path = out / f"{name}.html"
-            figures[name].write_html(path, include_plotlyjs=_PLOTLYJS[plotlyjs], full_html=True)
-            written.append(path)
-        if "png" in formats:
-            path = out / f"{name}.png"
-            if png_engine == "kaleido":
-                figures[name].write_image(path, width=1100, height=600, scale=2)
-            else:
-                _matplotlib_png(
-                    study,
-                    name,
-                    path,
-                    params=params,
-                    top_k=top_k,
-                    population_size=population_size,
-                    n_elites=n_elites,
+    written: list[Path] = []  # each path before its file is written
+    try:
+        figures = {}
+        if "html" in formats or png_engine == "kaleido":
+            data = study_records(study, population_size=population_size, n_elites=n_elites)
+            figures = {
+                "generations": _plotly.generations_figure(data),
+                "allele_frequency": _plotly.allele_frequency_figure(data, params),
+                "genealogy": _plotly.genealogy_figure(data, top_k=top_k),
+            }
+            if PARETO_FIGURE in names:
+                figures[PARETO_FIGURE] = _plotly.pareto_fronts_figure(data)
+        for name in names:
+            if "html" in formats:
+                written.append(out / f"{name}.html")
+                figures[name].write_html(
+                    written[-1], include_plotlyjs=_PLOTLYJS[plotlyjs], full_html=True
                 )
-            written.append(path)
+            if "png" in formats:
+                written.append(out / f"{name}.png")
+                if png_engine == "kaleido":
+                    figures[name].write_image(written[-1], width=1100, height=600, scale=2)
+                else:
+                    _matplotlib_png(
+                        study,
+                        name,
+                        written[-1],
+                        params=params,
+                        top_k=top_k,
+                        population_size=population_size,
+                        n_elites=n_elites,
+                    )
+    except BaseException:  # an error leaves no partial output behind
+        for path in written:
+            path.unlink(missing_ok=True)
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     return written
 
 

@@ -232,6 +232,10 @@ def allele_frequency_figure(
     layout["yaxis"].update(range=[0, 1], tickformat=".0%")
     if alleles:
         layout["xaxis"]["dtick"] = _dtick(max((len(a.generations) for a in alleles), default=1))
+    else:
+        layout["annotations"] = [
+            {"text": _data.NO_PARAMETERS, "showarrow": False, "xref": "paper", "yref": "paper"}
+        ]
     if len(alleles) > 1:
         layout["margin"]["t"] = 75  # room for the menu below plotly's mode bar
         layout["updatemenus"] = [
@@ -473,7 +477,7 @@ def _sequential(n: int) -> list[str]:
     """``n`` colours from Viridis, dark to bright (ordered bins read as a gradient)."""
     stops = list(_VIRIDIS_STOPS)
     if n <= 1:
-        return stops[2:3]
+        return stops[2 : 2 + n]  # none, or the middle one
     out = []
     for i in range(n):
         t = i / (n - 1) * (len(stops) - 1)

@@ -136,7 +136,8 @@ def plot_allele_frequency(
     ``params`` order (by name for ``None``); the figure's title says how many were left out.
 
     Returns:
-        An ``Axes`` for one parameter, else a 1-D numpy array of them, one per parameter.
+        An ``Axes`` for one parameter (or none yet: the ``Axes`` says so), else a 1-D numpy
+        array of them, one per parameter.
     """
     plt = _plt()
     ticker = require("matplotlib.ticker")
@@ -188,9 +189,20 @@ def plot_allele_frequency(
             bbox_to_anchor=(1.0, 0.5),
             frameon=False,
         )
+    if not alleles:
+        flat[0].set_visible(True)
+        flat[0].text(
+            0.5,
+            0.5,
+            _data.NO_PARAMETERS,
+            ha="center",
+            va="center",
+            color="0.4",
+            transform=flat[0].transAxes,
+        )
     fig.supxlabel("generation", fontsize=9)
     fig.supylabel("share of trials", fontsize=9)
-    return flat[0] if len(alleles) == 1 else flat[: len(alleles)]
+    return flat[0] if len(alleles) <= 1 else flat[: len(alleles)]
 
 
 def plot_genealogy(
