@@ -10,7 +10,10 @@ a geometric interpolation from ``start = 1`` (an untrained network's MSE on stan
 towards ``final``. The convergence ``rate`` grows with the learning rate and shrinks with the
 batch size (a network with a larger learning rate or smaller batches learns faster per epoch), so
 curves cross: a slow configuration can look bad early and end best, which is what makes pruning
-a real trade-off. ``noise`` is log-normal, 3% per epoch, and none at the last epoch. A slow
+a real trade-off. ``--rate-spread`` sets how strongly the rate follows those two genes (the
+exponent ``s`` below; 0.5 by default): at 0 every configuration learns at the same rate, the
+curves never cross, and the ranking at every epoch is the final one up to the noise (the case
+pruners are built for). ``noise`` is log-normal, 3% per epoch, and none at the last epoch. A slow
 configuration has not reached ``final`` by then: what the study observes is the value at the
 last epoch.
 
@@ -24,6 +27,7 @@ it). Each sampler with a pruner is compared with the same sampler without one, s
 
     python -m benchmarks.pruning --quick
     python -m benchmarks.pruning --seeds 100 --jobs 2 --out benchmarks/data/pruning.md
+    python -m benchmarks.pruning --seeds 100 --jobs 2 --rate-spread 0 --out FILE
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from optuna_ga import GeneticSampler
 
 EPOCHS = 16
 NOISE = 0.03
+SPREAD = 0.5  # the default exponent s of the rate: rate = 0.15 * (lr / 1e-3)**s * (32 / batch)**s
 
 PRUNERS: dict[str, Callable[[], optuna.pruners.BasePruner]] = {
     "none": lambda: optuna.pruners.NopPruner(),
@@ -66,11 +71,14 @@ SAMPLERS: dict[str, Callable[[int], optuna.samplers.BaseSampler]] = {
 }
 
 
-def rate(params: dict[str, int | str], space: dict[str, list]) -> float:
-    """Convergence rate per epoch from the learning rate and batch size indices."""
+def rate(params: dict[str, int | str], space: dict[str, list], spread: float = SPREAD) -> float:
+    """Convergence rate per epoch from the learning rate and batch size indices.
+
+    ``spread`` is the exponent ``s`` of both: 0 gives every configuration the same rate.
+    """
     lr = space["init_lr"][int(params["init_lr"])]
     batch = space["batch_size"][int(params["batch_size"])]
-    return 0.15 * (lr / 1e-3) ** 0.5 * (32 / batch) ** 0.5
+    return 0.15 * (lr / 1e-3) ** spread * (32 / batch) ** spread
 
 
 def curve(final: Any, r: Any, epoch: int) -> Any:
@@ -81,27 +89,27 @@ def curve(final: Any, r: Any, epoch: int) -> Any:
     return final * (1.0 / final) ** np.exp(-r * epoch)
 
 
-def last_epoch(final: Any, r: float) -> Any:
+def last_epoch(final: Any, r: Any) -> Any:
     """The value at the last epoch of a curve that ends (converged) at ``final``."""
     return curve(final, r, EPOCHS)
 
 
-_RATES: dict[str, dict[str, float]] = {}
-_LAST: dict[str, tuple[dict[str, float], np.ndarray]] = {}
+_RATES: dict[tuple[str, float], dict[str, float]] = {}
+_LAST: dict[tuple[str, float], tuple[dict[str, float], np.ndarray]] = {}
 
 
-def rates(tab: Table) -> dict[str, float]:
+def rates(tab: Table, spread: float = SPREAD) -> dict[str, float]:
     """The convergence rate of every configuration of a table, by key (cached)."""
-    if tab.name not in _RATES:
+    if (tab.name, spread) not in _RATES:
         names = list(tab.space)
-        _RATES[tab.name] = {
-            k: rate({n: int(digit) for n, digit in zip(names, k, strict=True)}, tab.space)
+        _RATES[tab.name, spread] = {
+            k: rate({n: int(digit) for n, digit in zip(names, k, strict=True)}, tab.space, spread)
             for k in tab.runs
         }
-    return _RATES[tab.name]
+    return _RATES[tab.name, spread]
 
 
-def top_at_last_epoch(tab: Table, key: str) -> float:
+def top_at_last_epoch(tab: Table, key: str, spread: float = SPREAD) -> float:
     """Top-% of a configuration by its expected value at the last epoch (what a study sees).
 
     :meth:`Table.top_percent` ranks the configurations by their converged value, which a study
@@ -109,11 +117,11 @@ def top_at_last_epoch(tab: Table, key: str) -> float:
     there but ends its ``EPOCHS`` epochs worse than a fast one. This ranks them by the mean over
     the table's runs of the last epoch's value, the quality of the network a study trains.
     """
-    if tab.name not in _LAST:
-        r = rates(tab)
+    if (tab.name, spread) not in _LAST:
+        r = rates(tab, spread)
         expected = {k: float(np.mean(last_epoch(runs, r[k]))) for k, runs in tab.runs.items()}
-        _LAST[tab.name] = (expected, np.sort(np.fromiter(expected.values(), float)))
-    expected, ordered = _LAST[tab.name]
+        _LAST[tab.name, spread] = (expected, np.sort(np.fromiter(expected.values(), float)))
+    expected, ordered = _LAST[tab.name, spread]
     better = int(np.searchsorted(ordered, expected[key], side="left"))
     return 100.0 * (better + 1) / len(ordered)
 
@@ -122,8 +130,8 @@ def top_at_last_epoch(tab: Table, key: str) -> float:
 Result = tuple[str, str, str, int, int, float, int, float]
 
 
-def run_one(task: tuple[str, str, str, int, int]) -> Result:
-    name, sampler, pruner, seed, budget = task
+def run_one(task: tuple[str, str, str, int, int, float]) -> Result:
+    name, sampler, pruner, seed, budget, spread = task
     quiet()
     tab = table(name)
     rng = np.random.default_rng([seed, 11])
@@ -133,7 +141,7 @@ def run_one(task: tuple[str, str, str, int, int]) -> Result:
         key = tab.key(trial)
         runs = tab.runs[key]
         final = float(runs[rng.integers(len(runs))])
-        r = rate(trial.params, tab.space)
+        r = rate(trial.params, tab.space, spread)
         for epoch in range(1, EPOCHS + 1):
             spent[0] += 1
             value = float(curve(final, r, epoch))
@@ -155,7 +163,7 @@ def run_one(task: tuple[str, str, str, int, int]) -> Result:
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     best = min(done, key=lambda t: float(t.value or math.inf))
     key = best.user_attrs["key"]
-    last = top_at_last_epoch(tab, key)
+    last = top_at_last_epoch(tab, key, spread)
     return name, sampler, pruner, seed, budget, tab.top_percent(key), len(study.trials), last
 
 
@@ -189,28 +197,32 @@ def summarize(
             }
             for p in pruners:
                 trials = np.mean([r[6] for r in results if r[1:3] == (s, p)])
-                ratio = "-"
-                if "none" in by and p != "none":
-                    ratio = _paired([by[p][k] / by["none"][k] for k in by[p]])
+                ratios = [
+                    _paired([by[p][k] / by[base][k] for k in by[p]])
+                    if base in by and p not in ("none", base)
+                    else "-"
+                    for base in ("none", "Median")
+                ]
                 cells = [_gmean([by[p][k] for k in by[p] if k[0] == d]) for d in datasets]
                 rows.append(
-                    [s, p, f"{_gmean(list(by[p].values())):.4f}", ratio]
+                    [s, p, f"{_gmean(list(by[p].values())):.4f}", *ratios]
                     + [f"{c:.4f}" for c in cells]
                     + [f"{trials:.0f}"]
                 )
-        header = ["sampler", "pruner", "all runs", "/ none, paired"]
+        header = ["sampler", "pruner", "all runs", "/ none, paired", "/ Median, paired"]
         header += [d.split("/")[1] for d in datasets] + ["trials"]
         out.append(
             f"\nThe incumbent ranked by its value {ranked_by.replace('EPOCHS', str(EPOCHS))}: "
             "geometric mean of its top-% (lower is better) over every run, its ratio to the same "
-            "sampler without a pruner (paired by dataset and seed, with a 2-standard-error "
-            "interval), per dataset, and the mean number of trials per run:\n"
+            "sampler without a pruner and with the Median pruner (paired by dataset and seed, "
+            "with a 2-standard-error interval), per dataset, and the mean number of trials per "
+            "run:\n"
         )
         out.append(markdown_table(header, rows))
     return "\n".join(out)
 
 
-def ceilings(datasets: list[str]) -> str:
+def ceilings(datasets: list[str], spread: float = SPREAD) -> str:
     """Where pruning at an early epoch loses the best networks, whatever the sampler.
 
     For each dataset: of the best 1% of configurations by their expected value at the last
@@ -222,7 +234,7 @@ def ceilings(datasets: list[str]) -> str:
     for name in datasets:
         tab = table(name)
         final = np.array([float(np.mean(runs)) for runs in tab.runs.values()])
-        r = np.fromiter(rates(tab).values(), float)  # in the same key order
+        r = np.fromiter(rates(tab, spread).values(), float)  # in the same key order
         order = np.argsort(np.argsort(curve(final, r, EPOCHS)))
         top = order < len(final) / 100
         cells = [name.split("/")[1]]
@@ -249,15 +261,24 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--epochs-budget", type=int, nargs="+", default=[50 * EPOCHS])
     parser.add_argument("--samplers", nargs="+", default=list(SAMPLERS))
     parser.add_argument("--pruners", nargs="+", default=list(PRUNERS))
+    parser.add_argument(
+        "--rate-spread",
+        type=float,
+        default=SPREAD,
+        help="exponent of the learning rate and batch size in the convergence rate (0: curves "
+        "never cross)",
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run")
     parser.add_argument("--out")
     args = parser.parse_args(argv)
+    if not args.rate_spread >= 0:
+        parser.error(f"--rate-spread must be >= 0, got {args.rate_spread}")
     datasets = [f"hpolib/{d}" for d in HPOLIB]
     seeds, budgets = args.seeds, args.epochs_budget
     if args.quick:
         datasets, seeds, budgets = datasets[:1], 2, [4 * EPOCHS]
     tasks = [
-        (d, s, p, seed, b)
+        (d, s, p, seed, b, args.rate_spread)
         for b in budgets
         for d in datasets
         for p in args.pruners
@@ -271,13 +292,14 @@ def main(argv: list[str] | None = None) -> str:
     out = [
         f"# Samplers with pruners at equal total epochs\n\n{environment()}\n\n"
         f"```\n{command('benchmarks.pruning', argv)}\n```\n\n"
-        f"{len(tasks)} runs in {elapsed:.0f} s; {seeds} seeds; {EPOCHS} epochs per full trial.\n"
+        f"{len(tasks)} runs in {elapsed:.0f} s; {seeds} seeds; {EPOCHS} epochs per full trial; "
+        f"rate spread {args.rate_spread:g}.\n"
     ]
     for b in budgets:
         mine = [r for r in results if r[4] == b]
         out.append(f"\n## Total budget {b} epochs ({b // EPOCHS} full trials)\n")
         out.append(summarize(mine, args.samplers, args.pruners, datasets))
-    out.append(ceilings(datasets))
+    out.append(ceilings(datasets, args.rate_spread))
     return report("\n".join(out), args.out)
 
 

@@ -19,6 +19,7 @@ from benchmarks import hpo_tables
 from benchmarks import inheritance
 from benchmarks import multi_objective
 from benchmarks import nn_table
+from benchmarks import noise_floor
 from benchmarks import paired
 from benchmarks import parallel
 from benchmarks import pruning
@@ -227,3 +228,22 @@ def test_continuous_quick(tmp_path: Path) -> None:
     text = continuous.main(["--quick", "--samplers", "GA default", "TPESampler", "CatCMAwM"])
     assert "zakharov/2/continuous" in text and "alpine/2/mixed" in text
     assert "GA default at 100 trials per dimension" in text
+
+
+def test_noise_floor_best_evaluated_is_never_worse_than_the_incumbent() -> None:
+    _, _, _, scores = noise_floor.run_one(("hpolib/naval_propulsion", "GA default", 0, 60))
+    assert len(scores) == 2  # at 25 and 50 trials
+    for incumbent, best in scores:
+        assert 0 < best <= incumbent
+    assert scores[1][1] <= scores[0][1]  # the best evaluated can only get better
+    text = noise_floor.main(["--seeds", "1", "--budget", "30", "--samplers", "RandomSampler"])
+    assert "| RandomSampler | best evaluated |" in text and "@50" not in text
+
+
+def test_pruning_rate_spread_zero_gives_curves_that_never_cross() -> None:
+    tab = hpo_tables.table("hpolib/protein_structure")
+    assert len(set(pruning.rates(tab, 0.0).values())) == 1
+    assert len(set(pruning.rates(tab).values())) > 1  # the default spread, 0.5
+    # Same rate: the ranking at epoch 1 is the final one, so a first rung keeps the best.
+    assert "| protein_structure | 1.00 | 0.002 |" in pruning.ceilings([tab.name], 0.0)
+    assert "| protein_structure | 0.06 |" in pruning.ceilings([tab.name])
