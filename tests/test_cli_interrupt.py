@@ -86,6 +86,18 @@ def reaped(process: subprocess.Popen[str]) -> Iterator[subprocess.Popen[str]]:
         process.communicate()
 
 
+def python_stacks(process: subprocess.Popen[str]) -> str:
+    """The Python stacks of a CLI that does not stop (faulthandler, on SIGABRT), for the report
+    of a failed round: where the Ctrl-C went."""
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signal.SIGABRT)
+    try:
+        _, err = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        return "(no stacks: the process did not answer SIGABRT)"
+    return err[-6000:]
+
+
 def test_ctrl_c_stops_run_at_any_moment_20_times_in_a_row(tmp_path: Path) -> None:
     db = tmp_path / "c.db"
     url = f"sqlite:///{db}"
@@ -125,7 +137,7 @@ def test_ctrl_c_stops_run_at_any_moment_20_times_in_a_row(tmp_path: Path) -> Non
         name, moment, extra = moments[round_ % len(moments)]
         process = subprocess.Popen(
             cli(*base, *TINY, *extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=ENV, start_new_session=True,
+            env={**ENV, "PYTHONFAULTHANDLER": "1"}, start_new_session=True,
         )  # fmt: skip
         with reaped(process):
             round_name = f"round {round_} ({name})"
@@ -135,7 +147,10 @@ def test_ctrl_c_stops_run_at_any_moment_20_times_in_a_row(tmp_path: Path) -> Non
             try:
                 out, err = process.communicate(timeout=60)
             except subprocess.TimeoutExpired:
-                raise AssertionError(f"{round_name}: still running 60 s after SIGINT") from None
+                raise AssertionError(
+                    f"{round_name}: still running 60 s after SIGINT; where it was:\n"
+                    + python_stacks(process)
+                ) from None
         took = time.monotonic() - sent
         where = f"{round_name}: {err!r}"
         assert process.returncode == 130, where

@@ -283,17 +283,27 @@ def open_storage(url: str, *, existing: bool = False, **kwargs: Any) -> Any:
         ) from error
 
 
+def connect_existing(path: Path) -> sqlite3.Connection:
+    """A connection to an existing SQLite file; never creates one (``sqlite3.OperationalError``
+    if it is missing).
+
+    Read-write where the file allows it, not read-only: a process that died in the middle of a
+    write (``kill -9``, out of memory) leaves a journal that the next connection must roll back
+    before it reads, and a read-only connection cannot ("attempt to write a readonly
+    database"), although Optuna itself opens the study and recovers it. Nothing else is written.
+    """
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True)
+
+
 def table_names(url: str) -> list[str] | None:
     """The tables of an RDB storage, read without writing; None for other storages."""
     scheme = url.partition(":")[0].lower().split("+")[0]
     if scheme not in RDB_SCHEMES:
         return None
     path = local_file(url)
-    if path is not None:  # sqlite3 itself, read-only: SQLAlchemy would create a missing file
+    if path is not None:  # sqlite3 itself: SQLAlchemy would create a missing file
         try:
-            with contextlib.closing(
-                sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-            ) as connection:
+            with contextlib.closing(connect_existing(path)) as connection:
                 rows = connection.execute("select name from sqlite_master where type = 'table'")
                 return [row[0] for row in rows]
         except sqlite3.DatabaseError as error:  # "file is not a database"
@@ -323,9 +333,7 @@ def check_intact(url: str) -> None:
     if url.partition(":")[0].lower().split("+")[0] != "sqlite" or path is None:
         return
     try:
-        with contextlib.closing(
-            sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        ) as connection:
+        with contextlib.closing(connect_existing(path)) as connection:
             found = str(connection.execute("pragma quick_check(1)").fetchone()[0])
     except sqlite3.DatabaseError as error:
         found = one_line(error)
