@@ -355,9 +355,25 @@ def run_one(task: tuple[str, str, int, int]) -> Run:
     order they finish.
     """
     name, label, seed, budget = task
-    sampler, workers = split_workers(label)
     quiet()
     tab = table(name)
+    start = time.perf_counter()
+    keys, observed = observe(tab, label, seed, budget)
+    seconds = time.perf_counter() - start
+    top = []
+    for b in budgets_for(budget):
+        if b > len(observed):
+            top.append(float("nan"))
+            continue
+        incumbent = keys[int(np.argmin(observed[:b]))]
+        top.append(tab.top_percent(incumbent))
+    return Run(name, label, seed, budget, top, len(keys) - len(set(keys)), seconds)
+
+
+def observe(tab: Table, label: str, seed: int, budget: int) -> tuple[list[str], list[float]]:
+    """A study of ``budget`` trials (see :func:`run_one`): the configurations in the order
+    they finished, and their observed values (lower is better)."""
+    sampler, workers = split_workers(label)
     rng = np.random.default_rng([seed, 7])
     keys: list[str] = []
     observed: list[float] = []
@@ -369,7 +385,6 @@ def run_one(task: tuple[str, str, int, int]) -> Run:
         observed.append(tab.sign * value)
         return value
 
-    start = time.perf_counter()
     study = optuna.create_study(direction=tab.direction, sampler=SAMPLERS[sampler](seed))
     if workers == 1:
         study.optimize(lambda trial: evaluate(tab.key(trial)), n_trials=budget)
@@ -384,15 +399,7 @@ def run_one(task: tuple[str, str, int, int]) -> Run:
                 asked += 1
             trial, key = running.pop(int(finish.integers(len(running))))
             study.tell(trial, evaluate(key))
-    seconds = time.perf_counter() - start
-    top = []
-    for b in budgets_for(budget):
-        if b > len(observed):
-            top.append(float("nan"))
-            continue
-        incumbent = keys[int(np.argmin(observed[:b]))]
-        top.append(tab.top_percent(incumbent))
-    return Run(name, label, seed, budget, top, len(keys) - len(set(keys)), seconds)
+    return keys, observed
 
 
 def _ranks(values: list[float]) -> list[float]:

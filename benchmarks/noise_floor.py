@@ -21,7 +21,6 @@ import multiprocessing
 import time
 
 import numpy as np
-import optuna
 
 from benchmarks import hpo_tables
 from benchmarks._common import command
@@ -38,22 +37,7 @@ def run_one(task: tuple[str, str, int, int]) -> Result:
     name, sampler, seed, budget = task
     quiet()
     tab = hpo_tables.table(name)
-    rng = np.random.default_rng([seed, 7])  # the draws of hpo_tables.run_one
-    keys: list[str] = []
-    observed: list[float] = []
-
-    def objective(trial: optuna.Trial) -> float:
-        key = tab.key(trial)
-        runs = tab.runs[key]
-        value = float(runs[rng.integers(len(runs))])
-        keys.append(key)
-        observed.append(tab.sign * value)
-        return value
-
-    study = optuna.create_study(
-        direction=tab.direction, sampler=hpo_tables.SAMPLERS[sampler](seed)
-    )
-    study.optimize(objective, n_trials=budget)
+    keys, observed = hpo_tables.observe(tab, sampler, seed, budget)
     tops = [tab.top_percent(k) for k in keys]
     out = []
     for b in budgets_of(budget):
