@@ -58,8 +58,11 @@ MAX_CANDIDATES = 4096
 class Lineage(NamedTuple):
     """The parents and operator recorded for a trial whose parameters were fixed before."""
 
-    parents: list[int]
+    parents: tuple[int, ...]
     operator: str
+
+
+_ENQUEUED = Lineage((), "enqueued")
 
 
 class GeneticSampler(BaseSampler):
@@ -281,7 +284,7 @@ class GeneticSampler(BaseSampler):
         if fixed is not None:
             generation, _ = self._evolution.generation_of(trial.number)
             retried = _store.retried_number(trial)
-            lineage = Lineage([], "enqueued") if retried is None else Lineage([retried], "retry")
+            lineage = _ENQUEUED if retried is None else Lineage((retried,), "retry")
             # An enqueued trial, or a retry of a trial that failed with some of its parameters,
             # holds an unseen set with those values fixed, where one is left. (A retry's copy
             # of the failed trial's genome is no claim: other workers may have run it since.)
@@ -291,7 +294,7 @@ class GeneticSampler(BaseSampler):
                 study,
                 trial,
                 generation=generation,
-                parents=lineage.parents,
+                parents=list(lineage.parents),
                 operator=lineage.operator,
             )
             return
@@ -359,12 +362,12 @@ class GeneticSampler(BaseSampler):
         known: dict[str, BaseDistribution],
         *,
         fixed: dict[str, Any] | None = None,
-        lineage: Lineage | None = None,
+        lineage: Lineage = _ENQUEUED,
     ) -> dict[str, Any]:
         """Propose the trial's genome and hold it (see :func:`optuna_ga._claims.claim`).
 
         With ``fixed`` (an enqueued or retried trial's parameters) the genome keeps those
-        values, and the trial records ``lineage`` (default: enqueued, no parents).
+        values, and the trial records ``lineage``.
         """
         rng = self._rng(trial.number, len(known))
         generation, _ = self._evolution.generation_of(trial.number)
@@ -372,8 +375,6 @@ class GeneticSampler(BaseSampler):
         def propose(digest: History, claim_keys: set[str]) -> Proposal:
             if fixed is not None:
                 proposal = self._evolution.propose_enqueued(digest, claim_keys, fixed, known, rng)
-                if lineage is None:
-                    return proposal
                 return dataclasses.replace(
                     proposal, parents=list(lineage.parents), operator=lineage.operator
                 )

@@ -134,14 +134,12 @@ def read(study: optuna.Study, trial: FrozenTrial) -> tuple[History, list[Claim]]
 def _claim(trial: FrozenTrial) -> Claim | None:
     """An unfinished trial's claim: its genome, its enqueued parameters or its retried ones.
 
-    A waiting trial claims only what it is sure to run: its enqueued parameters, or the
-    parameters a retry copied from its failed trial (the genome it copied too is no claim: the
-    retry completes those parameters anew). A running trial claims its genome, which holds an
-    enqueued or retried trial's fixed values too, else its enqueued or retried parameters.
+    A waiting trial claims only what it is sure to run, the parameters :func:`fixed_params`
+    gives it: enqueued ones, else those a retry copied from its failed trial (the genome it
+    copied too is no claim: the retry completes those parameters anew). A running trial claims
+    its genome, which holds an enqueued or retried trial's fixed values too, else the same.
     """
     waiting = trial.state == TrialState.WAITING
-    if waiting and _RETRY_KEY in trial.system_attrs and trial.params:
-        return Claim(trial.number, dict(trial.params), True)
     for key in (_ENQUEUED_KEY,) if waiting else (GENOME_KEY, _ENQUEUED_KEY):
         value = trial.system_attrs.get(key)
         if value is None:
@@ -155,7 +153,7 @@ def _claim(trial: FrozenTrial) -> Claim | None:
         elif value:
             held = key == _ENQUEUED_KEY or trial.system_attrs.get(HELD_KEY) is True
             return Claim(trial.number, dict(value), held)
-    if _RETRY_KEY in trial.system_attrs and trial.params:  # a retry running without a genome
+    if _RETRY_KEY in trial.system_attrs and trial.params:  # waiting, or running without a genome
         return Claim(trial.number, dict(trial.params), True)
     return None
 

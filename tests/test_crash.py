@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import optuna
@@ -55,11 +56,13 @@ def stall_while_proposing(url: str, study_name: str, marker: str) -> None:
     study.optimize(objective, n_trials=1)
 
 
-def killed_while_asking(url: str, study_name: str, tmp_path: Path) -> optuna.Study:
-    optuna.create_study(study_name=study_name, storage=url)
+def kill_when_stalled(
+    stall: Callable[[str, str, str], None], url: str, study_name: str, tmp_path: Path
+) -> None:
+    """Run ``stall(url, study_name, marker)`` in a worker; ``kill -9`` it once it stalls."""
     marker = tmp_path / "stalled"
     process = multiprocessing.get_context("spawn").Process(
-        target=stall_while_proposing, args=(url, study_name, str(marker))
+        target=stall, args=(url, study_name, str(marker))
     )
     process.start()
     deadline = time.monotonic() + 240
@@ -69,6 +72,11 @@ def killed_while_asking(url: str, study_name: str, tmp_path: Path) -> optuna.Stu
     assert process.pid is not None
     os.kill(process.pid, signal.SIGKILL)
     process.join()
+
+
+def killed_while_asking(url: str, study_name: str, tmp_path: Path) -> optuna.Study:
+    optuna.create_study(study_name=study_name, storage=url)
+    kill_when_stalled(stall_while_proposing, url, study_name, tmp_path)
     storage = make_storage(url, heartbeat_interval=1, grace_period=GRACE_S)
     study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler())
     (stalled,) = study.get_trials(states=(TrialState.RUNNING,))
@@ -126,18 +134,7 @@ def stall_in_objective(url: str, study_name: str, marker: str) -> None:
 def killed_midway_and_its_set_run_meanwhile(url: str, study_name: str, tmp_path: Path) -> None:
     """A worker dies after suggesting ``x`` of its set; the whole set runs before the retry."""
     optuna.create_study(study_name=study_name, storage=url)
-    marker = tmp_path / "stalled"
-    process = multiprocessing.get_context("spawn").Process(
-        target=stall_in_objective, args=(url, study_name, str(marker))
-    )
-    process.start()
-    deadline = time.monotonic() + 240
-    while not marker.exists():
-        assert process.is_alive() and time.monotonic() < deadline, "the worker never stalled"
-        time.sleep(0.05)
-    assert process.pid is not None
-    os.kill(process.pid, signal.SIGKILL)
-    process.join()
+    kill_when_stalled(stall_in_objective, url, study_name, tmp_path)
     storage = make_storage(url, heartbeat_interval=1, grace_period=GRACE_S)  # retries too
     study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler())
     (stalled,) = study.get_trials(states=(TrialState.RUNNING,))

@@ -283,6 +283,11 @@ def open_storage(url: str, *, existing: bool = False, **kwargs: Any) -> Any:
         ) from error
 
 
+def _scheme(url: str) -> str:
+    """A storage URL's scheme without its driver: ``sqlite`` of ``sqlite+pysqlite:///a.db``."""
+    return url.partition(":")[0].lower().split("+")[0]
+
+
 def connect_existing(path: Path) -> sqlite3.Connection:
     """A connection to an existing SQLite file; never creates one (``sqlite3.OperationalError``
     if it is missing).
@@ -297,7 +302,7 @@ def connect_existing(path: Path) -> sqlite3.Connection:
 
 def table_names(url: str) -> list[str] | None:
     """The tables of an RDB storage, read without writing; None for other storages."""
-    scheme = url.partition(":")[0].lower().split("+")[0]
+    scheme = _scheme(url)
     if scheme not in RDB_SCHEMES:
         return None
     path = local_file(url)
@@ -330,7 +335,7 @@ def check_intact(url: str) -> None:
     """For ``run``: refuse a SQLite file that fails SQLite's quick check, before anything is
     written to it (a write to a corrupt file may spoil what is still readable)."""
     path = local_file(url)
-    if url.partition(":")[0].lower().split("+")[0] != "sqlite" or path is None:
+    if _scheme(url) != "sqlite" or path is None:
         return
     try:
         with contextlib.closing(connect_existing(path)) as connection:
@@ -408,7 +413,7 @@ _JSON_COLUMNS = (
 def corrupt_json(url: str) -> str | None:
     """Which stored value of the RDB storage ``url`` is not JSON, in words; None if none is
     found (or the storage is not an RDB)."""
-    if url.partition(":")[0].lower().split("+")[0] not in RDB_SCHEMES:
+    if _scheme(url) not in RDB_SCHEMES:
         return None
     import sqlalchemy
 
